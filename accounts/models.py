@@ -1,0 +1,235 @@
+import uuid
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone as dj_timezone
+
+from accounts.roles import CONSOLE_ROLES, Role
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone.", code="invalid_timezone")
+
+
+class Plan(models.TextChoices):
+    CONNECT = "connect", "Connect"
+    ADVANCED = "advanced", "Advanced"
+    MAX = "max", "Max"
+
+
+# Design rule 5: how many numbers one member may hold, by plan.
+PLAN_NUMBER_LIMITS = {Plan.CONNECT: 5, Plan.ADVANCED: 10, Plan.MAX: 20}
+
+# Default tax rate by country (a fraction); platform staff may change an organisation's rate.
+DEFAULT_TAX_RATES = {
+    "FR": Decimal("0.2000"),
+    "GB": Decimal("0.2000"),
+    "ES": Decimal("0.2100"),
+    "BE": Decimal("0.2100"),
+    "DE": Decimal("0.1900"),
+    "IT": Decimal("0.2200"),
+    "US": Decimal("0.0000"),
+}
+
+
+class Currency(models.TextChoices):
+    EUR = "EUR", "Euro"
+    USD = "USD", "US dollar"
+    GBP = "GBP", "Pound sterling"
+
+
+class BillingFrequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    YEARLY = "yearly", "Yearly"
+
+
+class LicencePolicy(models.TextChoices):
+    AUTO_PURCHASE = "auto_purchase", "Buy a licence automatically"
+    BLOCK = "block", "Refuse when no licence is free"
+
+
+class PaymentMethodKind(models.TextChoices):
+    CARD = "card", "Card"
+    SEPA_DEBIT = "sepa_debit", "SEPA direct debit"
+
+
+class Organisation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. FR")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.CONNECT)
+    billing_frequency = models.CharField(
+        max_length=8, choices=BillingFrequency.choices, default=BillingFrequency.MONTHLY
+    )
+    licence_policy = models.CharField(
+        max_length=16, choices=LicencePolicy.choices, default=LicencePolicy.AUTO_PURCHASE
+    )
+    default_licence_type = models.ForeignKey(
+        "licensing.LicenceType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    billing_anchor = models.DateField(
+        help_text="Local date the first billing period started; its day anchors every period."
+    )
+    payment_method_kind = models.CharField(
+        max_length=16, choices=PaymentMethodKind.choices, blank=True
+    )
+    payment_method_reference = models.CharField(max_length=100, blank=True)
+    calling_credit_cap = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal(settings.DEFAULT_CALLING_CREDIT_CAP)
+    )
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
+    last_invoice_sequence = models.PositiveIntegerField(default=0, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(calling_credit_cap__gte=0), name="organisation_cap_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lt=1), name="organisation_tax_rate_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_method_kind="") | ~Q(payment_method_reference=""),
+                name="organisation_payment_method_has_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def max_numbers_per_member(self) -> int:
+        return PLAN_NUMBER_LIMITS[Plan(self.plan)]
+
+    @property
+    def has_payment_method(self) -> bool:
+        return bool(self.payment_method_kind)
+
+    @property
+    def invoice_prefix(self) -> str:
+        return self.id.hex[:6].upper()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **fields):
+        fields.setdefault("status", MemberStatus.ACTIVE if password else MemberStatus.INVITED)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_superuser=True, status=MemberStatus.ACTIVE)
+        fields.setdefault("name", "Platform staff")
+        return self._create(email, password, **fields)
+
+
+class MemberStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A member of one organisation with one role; platform staff are superusers with none."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField("e-mail address", unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    role = models.CharField(
+        max_length=16, choices=[(r.value, r.value.title()) for r in Role], default=Role.USER
+    )
+    status = models.CharField(
+        max_length=16, choices=MemberStatus.choices, default=MemberStatus.INVITED
+    )
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    date_joined = models.DateTimeField(default=dj_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_superuser=True) | Q(organisation__isnull=False),
+                name="user_member_has_organisation",
+            ),
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+        indexes = [models.Index(fields=["organisation", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @property
+    def is_active(self) -> bool:  # read by Django's auth and DRF
+        return self.status == MemberStatus.ACTIVE
+
+    @property
+    def is_staff(self) -> bool:
+        """May open the administration console (owners, admins, finance; platform staff)."""
+        return self.is_active and (self.is_superuser or self.role in CONSOLE_ROLES)
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name or self.email
+
+
+class AuditEvent(models.Model):
+    """Who changed what and when (DESIGN.md section 5, "Audit"). Written by services only."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label or 'system'} {self.action} {self.target_type} {self.target_label}"

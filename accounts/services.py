@@ -1,0 +1,169 @@
+"""Organisations and members: sign-up, settings, payment method, invitations, removal."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.audit import audit_record
+from accounts.models import (
+    DEFAULT_TAX_RATES,
+    MemberStatus,
+    Organisation,
+    User,
+)
+from accounts.roles import Role, can_assign_role
+from billing.periods import local_date
+from licensing.models import Licence, LicenceType
+from telecom.locks import organisation_for_update
+
+
+@transaction.atomic
+def organisation_signup(
+    *, organisation_name: str, country: str, currency: str, timezone_name: str, plan: str,
+    billing_frequency: str, licence_policy: str, owner_email: str, owner_password: str,
+    owner_name: str,
+) -> tuple[Organisation, User, str]:
+    """Create an organisation and its owner. The billing period starts today (the anchor day).
+
+    A new organisation has no payment method and is therefore restricted (rule 18) until it
+    registers one.
+    """
+    country = country.upper()
+    organisation = Organisation(
+        name=organisation_name.strip(),
+        country=country,
+        currency=currency,
+        timezone=timezone_name,
+        plan=plan,
+        billing_frequency=billing_frequency,
+        licence_policy=licence_policy,
+        default_licence_type=LicenceType.objects.filter(code="user_standard").first(),
+        billing_anchor=local_date(timezone.now(), timezone_name),
+        tax_rate=DEFAULT_TAX_RATES.get(country, DEFAULT_TAX_RATES["US"]),
+    )
+    organisation.full_clean()
+    organisation.save()
+    owner = _member_create(
+        organisation=organisation, email=owner_email, name=owner_name, role=Role.OWNER,
+        password=owner_password,
+    )
+    token, _ = Token.objects.get_or_create(user=owner)
+    audit_record(organisation=organisation, actor=owner, action="organisation.created",
+                 target=organisation)
+    return organisation, owner, token.key
+
+
+def _member_create(*, organisation, email, name, role, password=None) -> User:
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": ValidationError(
+            "A user with this e-mail address already exists.", code="unique")})
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email=email, password=password, name=name.strip(), role=role,
+                organisation=organisation,
+            )
+    except IntegrityError as exc:  # a concurrent sign-up with the same address
+        raise ValidationError({"email": ValidationError(
+            "A user with this e-mail address already exists.", code="unique")}) from exc
+
+
+ORGANISATION_EDITABLE = ("name", "plan", "licence_policy", "default_licence_type")
+
+
+@transaction.atomic
+def organisation_update(*, organisation: Organisation, actor, **changes) -> Organisation:
+    org = organisation_for_update(organisation.pk)
+    unknown = set(changes) - set(ORGANISATION_EDITABLE)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    before = {}
+    for field, value in changes.items():
+        before[field] = str(getattr(org, field))
+        setattr(org, field, value)
+    org.full_clean()
+    org.save(update_fields=list(changes))
+    audit_record(organisation=org, actor=actor, action="organisation.updated", target=org,
+                 changes={"before": before, "after": {k: str(v) for k, v in changes.items()}})
+    return org
+
+
+@transaction.atomic
+def organisation_set_payment_method(
+    *, organisation: Organisation, kind: str, reference: str, actor
+) -> Organisation:
+    """Record the payment method (a reference at the payment provider, never card data)."""
+    org = organisation_for_update(organisation.pk)
+    org.payment_method_kind = kind
+    org.payment_method_reference = reference.strip()
+    org.full_clean()
+    org.save(update_fields=["payment_method_kind", "payment_method_reference"])
+    audit_record(organisation=org, actor=actor, action="organisation.payment_method_set",
+                 target=org, changes={"kind": kind})
+    return org
+
+
+def _ensure_may_manage(actor, role: str) -> None:
+    if not can_assign_role(actor, role):
+        raise PermissionDenied(f"Your role may not manage members with the role {role}.")
+
+
+@transaction.atomic
+def member_invite(*, organisation: Organisation, email: str, name: str, role: str, actor) -> User:
+    """Create an invited member (rule 17: users are unlimited; they can hold licences at once)."""
+    _ensure_may_manage(actor, role)
+    org = organisation_for_update(organisation.pk)
+    member = _member_create(organisation=org, email=email, name=name, role=role)
+    audit_record(organisation=org, actor=actor, action="member.invited", target=member,
+                 changes={"role": role})
+    return member
+
+
+def _ensure_other_owner(member: User) -> None:
+    others = User.objects.filter(
+        organisation_id=member.organisation_id, role=Role.OWNER, status=MemberStatus.ACTIVE
+    ).exclude(pk=member.pk)
+    if not others.exists():
+        raise ValidationError({"role": ValidationError(
+            "An organisation keeps at least one active owner.", code="last_owner")})
+
+
+@transaction.atomic
+def member_update(*, member: User, actor, name: str | None = None, role: str | None = None) -> User:
+    org = organisation_for_update(member.organisation_id)
+    member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
+    _ensure_may_manage(actor, member.role)
+    before = {"name": member.name, "role": member.role}
+    if role is not None and role != member.role:
+        _ensure_may_manage(actor, role)
+        if member.role == Role.OWNER:
+            _ensure_other_owner(member)
+        member.role = role
+    if name is not None:
+        member.name = name.strip()
+    member.save(update_fields=["name", "role"])
+    audit_record(organisation=org, actor=actor, action="member.updated", target=member,
+                 changes={"before": before, "after": {"name": member.name, "role": member.role}})
+    return member
+
+
+@transaction.atomic
+def member_remove(*, member: User, actor) -> User:
+    """Rule 9: deactivate the member; their licences become unassigned, keeping their numbers."""
+    org = organisation_for_update(member.organisation_id)
+    member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
+    _ensure_may_manage(actor, member.role)
+    if member.role == Role.OWNER:
+        _ensure_other_owner(member)
+    licences = list(Licence.objects.select_for_update().filter(member=member).order_by("pk"))
+    for licence in licences:
+        licence.member = None
+    Licence.objects.bulk_update(licences, ["member"])
+    member.status = MemberStatus.DEACTIVATED
+    member.save(update_fields=["status"])
+    Token.objects.filter(user=member).delete()
+    audit_record(organisation=org, actor=actor, action="member.removed", target=member,
+                 changes={"licences_unassigned": [str(licence.pk) for licence in licences]})
+    return member

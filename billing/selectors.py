@@ -1,0 +1,46 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.models import Organisation
+from billing.models import Invoice, InvoiceStatus
+from billing.periods import Period, local_date, period_containing
+
+
+def organisation_today(organisation: Organisation, *, at: datetime | None = None) -> date:
+    """The organisation's local date (periods are local dates, DESIGN.md section 4)."""
+    return local_date(at or timezone.now(), organisation.timezone)
+
+
+def organisation_period(organisation: Organisation, *, at: datetime | None = None) -> Period:
+    """The billing period the organisation is in at `at` (now by default)."""
+    today = max(organisation_today(organisation, at=at), organisation.billing_anchor)
+    return period_containing(
+        anchor=organisation.billing_anchor, frequency=organisation.billing_frequency, on=today
+    )
+
+
+def organisation_has_overdue_invoice(organisation: Organisation, *, today: date) -> bool:
+    return Invoice.objects.filter(
+        organisation=organisation, status=InvoiceStatus.ISSUED, due_on__lt=today
+    ).exists()
+
+
+def invoice_list(*, organisation: Organisation | None):
+    qs = Invoice.objects.select_related("organisation").prefetch_related("lines__licence_type")
+    return qs if organisation is None else qs.filter(organisation=organisation)
+
+
+def money_on_unassigned_licences(organisation: Organisation, *, at=None) -> Decimal:
+    """What the active unassigned licences cost for the current period (dashboard figure)."""
+    from licensing.selectors import licence_summary, licence_type_prices
+
+    prices = licence_type_prices(
+        currency=organisation.currency, frequency=organisation.billing_frequency
+    )
+    return sum(
+        (prices.get(row["type"], Decimal("0")) * row["available"] for row in
+         licence_summary(organisation=organisation)),
+        Decimal("0.00"),
+    )

@@ -1,0 +1,221 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Currency, Organisation
+
+
+class LicenceKind(models.TextChoices):
+    BASE = "base", "Base"
+    ADDON = "addon", "Add-on"
+
+
+class LicenceType(models.Model):
+    """A catalogue product (DESIGN.md section 2). Loaded by a data migration; staff edit it."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=8, choices=LicenceKind.choices)
+    category = models.CharField(max_length=32)
+    number_capacity = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Numbers one licence holds at once: {"any": 1}, {"landline": 1, "mobile": 3}.',
+    )
+    max_number_changes = models.PositiveSmallIntegerField(default=5)
+    has_extension = models.BooleanField(default=False)
+    addons = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="bases",
+        limit_choices_to={"kind": LicenceKind.ADDON},
+        help_text="Add-on types that fit this base type.",
+    )
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["kind", "sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LicencePrice(models.Model):
+    licence_type = models.ForeignKey(LicenceType, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    monthly = models.DecimalField(max_digits=10, decimal_places=2)
+    yearly = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["licence_type", "currency"], name="licence_price_one_per_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly__gte=0) & Q(yearly__gte=0), name="licence_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence_type.code} {self.currency}"
+
+
+class Device(models.Model):
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DevicePrice(models.Model):
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "currency"], name="device_price_unique"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="device_price_positive"),
+        ]
+
+
+class LineKind(models.TextChoices):
+    ROOM_PHONE = "room_phone", "Room phone"
+    SHARED_LINE = "shared_line", "Shared line"
+    FAX = "fax", "Fax"
+    VOICE_MENU = "voice_menu", "Voice menu"
+    CALL_GROUP = "call_group", "Call group"
+
+
+# The licence type a line of each kind uses unless another is asked for.
+LINE_DEFAULT_LICENCE_TYPE = {
+    LineKind.ROOM_PHONE: "room_phone",
+    LineKind.SHARED_LINE: "shared_line",
+    LineKind.FAX: "fax",
+    LineKind.VOICE_MENU: "auto_attendant",
+    LineKind.CALL_GROUP: "call_group",
+}
+
+
+class Line(models.Model):
+    """A non-person assignee: room phone, shared line, fax, voice menu, call group."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="lines")
+    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind", "name"], name="line_name_unique_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+
+class LicenceStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REMOVAL_SCHEDULED = "removal_scheduled", "Removal scheduled"
+    TERMINATED = "terminated", "Terminated"
+
+
+class Licence(models.Model):
+    """One bought unit of a licence type (DESIGN.md section 2). Written by services only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="licences"
+    )
+    licence_type = models.ForeignKey(LicenceType, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=LicenceStatus.choices, default=LicenceStatus.ACTIVE
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="licences",
+    )
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, null=True, blank=True, related_name="licences"
+    )
+    base_licence = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="addons"
+    )
+    extension = models.CharField(max_length=8, null=True, blank=True)
+    number_changes_used = models.PositiveSmallIntegerField(default=0)
+    purchased_at = models.DateTimeField(default=timezone.now)
+    removal_effective_on = models.DateField(null=True, blank=True)
+    terminated_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["purchased_at", "id"]
+        constraints = [
+            # An assignee is a member or a line, never both (DESIGN.md section 5).
+            models.CheckConstraint(
+                condition=Q(member__isnull=True) | Q(line__isnull=True),
+                name="licence_one_assignee",
+            ),
+            # An add-on is attached to a base licence; it is never assigned directly.
+            models.CheckConstraint(
+                condition=Q(base_licence__isnull=True) | (Q(member__isnull=True) & Q(line__isnull=True)),
+                name="licence_addon_not_assigned_directly",
+            ),
+            # A licence scheduled for removal or terminated is unassigned and detached (rule 14).
+            models.CheckConstraint(
+                condition=Q(status=LicenceStatus.ACTIVE)
+                | (
+                    Q(member__isnull=True)
+                    & Q(line__isnull=True)
+                    & Q(base_licence__isnull=True)
+                    & Q(extension__isnull=True)
+                ),
+                name="licence_inactive_is_unassigned",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=LicenceStatus.REMOVAL_SCHEDULED)
+                | Q(removal_effective_on__isnull=False),
+                name="licence_removal_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(extension__isnull=True) | Q(extension__regex=r"^[0-9]{2,8}$"),
+                name="licence_extension_digits",
+            ),
+            # Rule 11: extensions are unique per organisation.
+            models.UniqueConstraint(
+                fields=["organisation", "extension"],
+                condition=Q(extension__isnull=False),
+                name="licence_extension_unique_per_org",
+            ),
+            # One add-on of each type per base licence.
+            models.UniqueConstraint(
+                fields=["base_licence", "licence_type"],
+                condition=Q(base_licence__isnull=False),
+                name="licence_addon_once_per_base",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "licence_type", "status"]),
+            models.Index(fields=["organisation", "member"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence_type.code} {str(self.id)[:8]}"
+
+    @property
+    def is_assigned(self) -> bool:
+        return bool(self.member_id or self.line_id or self.base_licence_id)

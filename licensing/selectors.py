@@ -1,0 +1,75 @@
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from accounts.models import Organisation
+from licensing.models import Licence, LicencePrice, LicenceStatus, LicenceType
+
+
+def licence_type_price(*, licence_type: LicenceType, currency: str, frequency: str) -> Decimal:
+    price = LicencePrice.objects.get(licence_type=licence_type, currency=currency)
+    return price.yearly if frequency == "yearly" else price.monthly
+
+
+def licence_type_prices(*, currency: str, frequency: str) -> dict[str, Decimal]:
+    """Unit price by licence type code, for one currency and billing frequency."""
+    field = "yearly" if frequency == "yearly" else "monthly"
+    return {
+        code: price
+        for code, price in LicencePrice.objects.filter(currency=currency).values_list(
+            "licence_type__code", field
+        )
+    }
+
+
+def licence_list(*, organisation: Organisation | None, member=None):
+    qs = Licence.objects.select_related("licence_type", "member", "line", "base_licence")
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    if member is not None:
+        qs = qs.filter(Q(member=member) | Q(base_licence__member=member))
+    return qs
+
+
+def free_licences(*, organisation: Organisation, licence_type: LicenceType):
+    """Active licences of a type that nobody holds: no member, line or base, no extension.
+
+    Design rule 2's "free unassigned licence". Oldest first so that long-paid seats are used.
+    """
+    return Licence.objects.filter(
+        organisation=organisation,
+        licence_type=licence_type,
+        status=LicenceStatus.ACTIVE,
+        member__isnull=True,
+        line__isnull=True,
+        base_licence__isnull=True,
+    ).order_by("purchased_at", "pk")
+
+
+def licence_summary(*, organisation: Organisation) -> list[dict]:
+    """Rule 12: per type, total (active + removal-scheduled), assigned, available, scheduled."""
+    assigned = Q(member__isnull=False) | Q(line__isnull=False) | Q(base_licence__isnull=False)
+    active = Q(status=LicenceStatus.ACTIVE)
+    rows = (
+        Licence.objects.filter(organisation=organisation)
+        .exclude(status=LicenceStatus.TERMINATED)
+        .values("licence_type__code", "licence_type__kind", "licence_type__sort_order")
+        .annotate(
+            total=Count("pk"),
+            assigned=Count("pk", filter=active & assigned),
+            available=Count("pk", filter=active & ~assigned),
+            removal_scheduled=Count("pk", filter=Q(status=LicenceStatus.REMOVAL_SCHEDULED)),
+        )
+        .order_by("licence_type__kind", "licence_type__sort_order", "licence_type__code")
+    )
+    return [
+        {
+            "type": row["licence_type__code"],
+            "kind": row["licence_type__kind"],
+            "total": row["total"],
+            "assigned": row["assigned"],
+            "available": row["available"],
+            "removal_scheduled": row["removal_scheduled"],
+        }
+        for row in rows
+    ]

@@ -1,0 +1,521 @@
+"""Licences: buy, remove, restore, terminate, assign, add-ons, extensions (rules 1-2, 11-15, 18).
+
+Every public function is one transaction that locks the organisation row first
+(`telecom.locks`), then the licences it changes, and checks its rule on the locked rows.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.audit import audit_record, audit_record_many
+from accounts.models import LicencePolicy, MemberStatus, Organisation
+from accounts.selectors import organisation_is_restricted
+from billing.models import Invoice, InvoiceKind, InvoiceLineKind
+from billing.proration import prorate
+from billing.quotes import Quote, QuoteLine
+from billing.selectors import organisation_period, organisation_today
+from billing.services import invoice_issue
+from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line
+from licensing.selectors import free_licences, licence_type_price
+from telecom import errors
+from telecom.locks import organisation_for_update
+
+MAX_PURCHASE_QUANTITY = 1000
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    restored: list[Licence]
+    purchased: list[Licence]
+    invoice: Invoice | None
+    quote: Quote
+
+    @property
+    def licences(self) -> list[Licence]:
+        return self.restored + self.purchased
+
+
+@dataclass(frozen=True)
+class RemovalResult:
+    licences: list[Licence]
+    effective_on: object  # date: the first day without the licences
+    termination_fee: Decimal
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    licence: Licence
+    purchased: bool
+    invoice: Invoice | None
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _validate_quantity(quantity) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise ValidationError(
+            {"quantity": ValidationError("Quantity must be a whole number of at least 1.",
+                                         code="min_value")}
+        )
+    if quantity > MAX_PURCHASE_QUANTITY:
+        raise ValidationError(
+            {"quantity": ValidationError(
+                f"Quantity must be at most {MAX_PURCHASE_QUANTITY}.", code="max_value")}
+        )
+
+
+def ensure_not_restricted(organisation: Organisation, *, at: datetime | None = None) -> None:
+    """Rule 18: a restricted (or closed) organisation cannot buy, assign new numbers or port."""
+    if organisation.closed_at or organisation_is_restricted(organisation, at=at):
+        raise errors.AccountRestricted()
+
+
+def _ensure_same_organisation(organisation: Organisation, *objects) -> None:
+    # Callers resolve ids within the organisation already; this guards every other path.
+    for obj in objects:
+        if obj is not None and obj.organisation_id != organisation.pk:
+            raise Licence.DoesNotExist()
+
+
+def _lock_licence(licence: Licence) -> Licence:
+    return (
+        Licence.objects.select_for_update(of=("self",))
+        .select_related("licence_type")
+        .get(pk=licence.pk, organisation_id=licence.organisation_id)
+    )
+
+
+# --- quotes ---------------------------------------------------------------------------------
+
+
+def _purchase_lines(
+    organisation: Organisation, quantities: dict[LicenceType, int], *, at: datetime | None
+) -> list[QuoteLine]:
+    """Rule 13 / DESIGN.md s. 4: one pro rata line per type, from today to the period's end."""
+    period = organisation_period(organisation, at=at)
+    today = max(organisation_today(organisation, at=at), period.start)
+    days_left = (period.end - today).days
+    lines = []
+    for licence_type, quantity in quantities.items():
+        if quantity < 1:
+            continue
+        unit_price = licence_type_price(
+            licence_type=licence_type,
+            currency=organisation.currency,
+            frequency=organisation.billing_frequency,
+        )
+        amount = prorate(unit_price=unit_price, quantity=quantity, period=period, on=today)
+        lines.append(
+            QuoteLine(
+                description=(
+                    f"{licence_type.name} × {quantity}, {today:%d %b %Y} to "
+                    f"{period.last_day:%d %b %Y} ({days_left}/{period.days} days)"
+                ),
+                kind=InvoiceLineKind.PRORATION,
+                licence_type=licence_type,
+                quantity=quantity,
+                unit_price=unit_price,
+                period_start=today,
+                period_end=period.last_day,
+                amount=amount,
+            )
+        )
+    return lines
+
+
+def _quote(organisation, lines, *, restored=0, purchased=0) -> Quote:
+    return Quote(
+        currency=organisation.currency,
+        tax_rate=organisation.tax_rate,
+        lines=lines,
+        restored=restored,
+        purchased=purchased,
+    )
+
+
+def licences_purchase_quote(
+    *, organisation: Organisation, licence_type: LicenceType, quantity: int,
+    at: datetime | None = None,
+) -> Quote:
+    """The review shown before buying (rule 13): what is restored, what is bought, what it costs."""
+    _validate_quantity(quantity)
+    scheduled = Licence.objects.filter(
+        organisation=organisation, licence_type=licence_type,
+        status=LicenceStatus.REMOVAL_SCHEDULED,
+    ).count()
+    restored = min(scheduled, quantity)
+    bought = quantity - restored
+    lines = _purchase_lines(organisation, {licence_type: bought}, at=at)
+    return _quote(organisation, lines, restored=restored, purchased=bought)
+
+
+# --- buying ---------------------------------------------------------------------------------
+
+
+def _buy_locked(
+    organisation: Organisation, quantities: dict[LicenceType, int], *, actor,
+    at: datetime | None,
+) -> tuple[dict[LicenceType, list[Licence]], Invoice]:
+    """Create licences and issue their pro rata invoice. The caller holds the organisation lock."""
+    ensure_not_restricted(organisation, at=at)
+    at = at or timezone.now()
+    bought = {
+        licence_type: Licence.objects.bulk_create(
+            Licence(organisation=organisation, licence_type=licence_type, purchased_at=at)
+            for _ in range(quantity)
+        )
+        for licence_type, quantity in quantities.items()
+        if quantity > 0
+    }
+    lines = _purchase_lines(organisation, quantities, at=at)
+    quote = _quote(organisation, lines, purchased=sum(quantities.values()))
+    invoice = invoice_issue(
+        organisation=organisation, kind=InvoiceKind.PURCHASE, quote=quote, actor=actor, at=at
+    )
+    new = [licence for licences in bought.values() for licence in licences]
+    audit_record_many(
+        organisation=organisation, actor=actor, action="licence.purchased", targets=new,
+        changes={"invoice": invoice.number},
+    )
+    return bought, invoice
+
+
+@transaction.atomic
+def licences_purchase(
+    *, organisation: Organisation, licence_type: LicenceType, quantity: int, actor,
+    at: datetime | None = None,
+) -> PurchaseResult:
+    """Rule 13: restore scheduled removals of the type first (free), then buy the rest pro rata."""
+    _validate_quantity(quantity)
+    org = organisation_for_update(organisation.pk)
+    scheduled = list(
+        Licence.objects.select_for_update()
+        .filter(organisation=org, licence_type=licence_type,
+                status=LicenceStatus.REMOVAL_SCHEDULED)
+        .order_by("removal_effective_on", "pk")[:quantity]
+    )
+    to_buy = quantity - len(scheduled)
+    for licence in scheduled:
+        licence.status = LicenceStatus.ACTIVE
+        licence.removal_effective_on = None
+    Licence.objects.bulk_update(scheduled, ["status", "removal_effective_on"])
+    audit_record_many(organisation=org, actor=actor, action="licence.restored", targets=scheduled)
+    purchased: list[Licence] = []
+    invoice = None
+    lines = []
+    if to_buy:
+        bought, invoice = _buy_locked(org, {licence_type: to_buy}, actor=actor, at=at)
+        purchased = bought[licence_type]
+        lines = list(invoice.lines.all())
+    quote = _quote(org, [
+        QuoteLine(description=line.description, kind=line.kind, quantity=line.quantity,
+                  unit_price=line.unit_price, amount=line.amount, licence_type=licence_type,
+                  period_start=line.period_start, period_end=line.period_end)
+        for line in lines
+    ], restored=len(scheduled), purchased=to_buy)
+    return PurchaseResult(restored=scheduled, purchased=purchased, invoice=invoice, quote=quote)
+
+
+def licence_obtain_locked(
+    *, organisation: Organisation, licence_type: LicenceType, actor, at: datetime | None = None
+) -> tuple[Licence, Invoice | None]:
+    """Rules 1 and 2: a free licence of the type, else buy one or refuse, by licence policy.
+
+    The caller holds the organisation's lock, which serialises every licence decision of the
+    organisation: two callers can never both take the last free licence.
+    """
+    licence = free_licences(organisation=organisation, licence_type=licence_type).first()
+    if licence is not None:
+        return licence, None
+    if organisation.licence_policy == LicencePolicy.BLOCK:
+        raise errors.NoLicenceAvailable(
+            f"No free {licence_type.name} licence is available and the licence policy is "
+            "to refuse; buy one first."
+        )
+    bought, invoice = _buy_locked(organisation, {licence_type: 1}, actor=actor, at=at)
+    return bought[licence_type][0], invoice
+
+
+def _check_assignee(organisation, member, line) -> None:
+    if (member is None) == (line is None):
+        raise ValidationError("Give exactly one of a member or a line.", code="invalid")
+    _ensure_same_organisation(organisation, member, line)
+    if member is not None and member.status == MemberStatus.DEACTIVATED:
+        raise ValidationError(
+            {"member": ValidationError("This member is deactivated.", code="deactivated")}
+        )
+
+
+@transaction.atomic
+def licence_allocate(
+    *, organisation: Organisation, licence_type: LicenceType, actor, member=None,
+    line: Line | None = None, at: datetime | None = None,
+) -> AllocationResult:
+    """Give a member or line a licence of a type: a free one, else rule 1 (buy or refuse)."""
+    org = organisation_for_update(organisation.pk)
+    _check_assignee(org, member, line)
+    if licence_type.kind != LicenceKind.BASE:
+        raise errors.AddonNotAllowed("Add-ons are attached to a base licence, not assigned.")
+    licence, invoice = licence_obtain_locked(
+        organisation=org, licence_type=licence_type, actor=actor, at=at
+    )
+    licence.member, licence.line = member, line
+    licence.save(update_fields=["member", "line"])
+    audit_record(
+        organisation=org, actor=actor, action="licence.assigned", target=licence,
+        changes={"member": str(member) if member else None, "line": str(line) if line else None},
+    )
+    return AllocationResult(licence=licence, purchased=invoice is not None, invoice=invoice)
+
+
+# --- removal, termination, restore (rules 14-16) ---------------------------------------------
+
+
+def _termination_fee(organisation, licence_type, quantity, effective_on) -> Decimal:
+    # Rule 16 applies only under a commitment; commitments arrive with the billing-cycle work,
+    # so an organisation without one always pays no fee.
+    return Decimal("0.00")
+
+
+def _removal_candidates(organisation, licence_type):
+    """Rule 14: active licences of the type held by nobody, newest first."""
+    return (
+        free_licences(organisation=organisation, licence_type=licence_type)
+        .filter(addons__isnull=True)
+        .order_by("-purchased_at", "-pk")
+    )
+
+
+def licences_removal_quote(
+    *, organisation: Organisation, licence_type: LicenceType, quantity: int,
+    at: datetime | None = None,
+) -> RemovalResult:
+    """The removal review: which licences, from when, and any termination fee. Writes nothing."""
+    _validate_quantity(quantity)
+    candidates = list(_removal_candidates(organisation, licence_type)[:quantity])
+    if len(candidates) < quantity:
+        raise errors.NotEnoughUnassignedLicences(
+            f"Only {len(candidates)} unassigned {licence_type.name} licence(s); "
+            f"{quantity} asked. Nothing was scheduled."
+        )
+    effective_on = organisation_period(organisation, at=at).end
+    fee = _termination_fee(organisation, licence_type, quantity, effective_on)
+    return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
+
+
+@transaction.atomic
+def licences_schedule_removal(
+    *, organisation: Organisation, licence_type: LicenceType, quantity: int, actor,
+    at: datetime | None = None,
+) -> RemovalResult:
+    """Rule 14: schedule N unassigned licences for removal at the end of the current period."""
+    _validate_quantity(quantity)
+    org = organisation_for_update(organisation.pk)
+    candidates = list(
+        _removal_candidates(org, licence_type).select_for_update(of=("self",))[:quantity]
+    )
+    if len(candidates) < quantity:
+        raise errors.NotEnoughUnassignedLicences(
+            f"Only {len(candidates)} unassigned {licence_type.name} licence(s); "
+            f"{quantity} asked. Nothing was scheduled."
+        )
+    effective_on = organisation_period(org, at=at).end
+    for licence in candidates:
+        licence.status = LicenceStatus.REMOVAL_SCHEDULED
+        licence.removal_effective_on = effective_on
+        licence.extension = None
+    Licence.objects.bulk_update(candidates, ["status", "removal_effective_on", "extension"])
+    audit_record_many(
+        organisation=org, actor=actor, action="licence.removal_scheduled", targets=candidates,
+        changes={"effective_on": effective_on.isoformat()},
+    )
+    fee = _termination_fee(org, licence_type, quantity, effective_on)
+    return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
+
+
+@transaction.atomic
+def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) -> Licence:
+    """Rule 14 for one licence by UUID: refused while it is assigned or holds anything."""
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    if licence.status != LicenceStatus.ACTIVE:
+        raise errors.LicenceNotRemovable("This licence is already scheduled for removal or ended.")
+    if licence.is_assigned or licence.addons.exists():
+        raise errors.LicenceInUse()
+    licence.status = LicenceStatus.REMOVAL_SCHEDULED
+    licence.removal_effective_on = organisation_period(org, at=at).end
+    licence.extension = None
+    licence.save(update_fields=["status", "removal_effective_on", "extension"])
+    audit_record(
+        organisation=org, actor=actor, action="licence.terminated", target=licence,
+        changes={"effective_on": licence.removal_effective_on.isoformat()},
+    )
+    return licence
+
+
+@transaction.atomic
+def licence_restore(*, licence: Licence, actor) -> Licence:
+    """Rule 15: undo a scheduled removal before it takes effect, at no charge."""
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    if licence.status != LicenceStatus.REMOVAL_SCHEDULED:
+        raise errors.LicenceNotRemovable("Only a licence scheduled for removal can be restored.")
+    licence.status = LicenceStatus.ACTIVE
+    licence.removal_effective_on = None
+    licence.save(update_fields=["status", "removal_effective_on"])
+    audit_record(organisation=org, actor=actor, action="licence.restored", target=licence)
+    return licence
+
+
+# --- assignment, add-ons, extensions ----------------------------------------------------------
+
+
+def _ensure_active_base(licence: Licence) -> None:
+    if licence.status != LicenceStatus.ACTIVE:
+        raise errors.LicenceNotActive()
+    if licence.licence_type.kind != LicenceKind.BASE:
+        raise errors.AddonNotAllowed("An add-on licence is attached to a base licence instead.")
+
+
+@transaction.atomic
+def licence_assign(*, licence: Licence, actor, member=None, line: Line | None = None) -> Licence:
+    """Assign (or reassign) a base licence to one member or one line."""
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    _check_assignee(org, member, line)
+    _ensure_active_base(licence)
+    before = {"member": str(licence.member) if licence.member_id else None,
+              "line": str(licence.line) if licence.line_id else None}
+    licence.member, licence.line = member, line
+    licence.save(update_fields=["member", "line"])
+    audit_record(
+        organisation=org, actor=actor, action="licence.assigned", target=licence,
+        changes={"before": before,
+                 "member": str(member) if member else None, "line": str(line) if line else None},
+    )
+    return licence
+
+
+@transaction.atomic
+def licence_unassign(*, licence: Licence, actor) -> Licence:
+    """Free a licence from its member or line; what it holds stays with it (rule 9)."""
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    if not (licence.member_id or licence.line_id):
+        return licence
+    before = str(licence.member or licence.line)
+    licence.member = licence.line = None
+    licence.save(update_fields=["member", "line"])
+    audit_record(organisation=org, actor=actor, action="licence.unassigned", target=licence,
+                 changes={"before": before})
+    return licence
+
+
+@transaction.atomic
+def licence_set_addons(
+    *, licence: Licence, codes: list[str], actor, at: datetime | None = None
+) -> tuple[Licence, Invoice | None]:
+    """Rule 11: make `codes` the base licence's full set of add-ons.
+
+    New add-ons take a free add-on licence of their code, else rule 1 buys them (one invoice) or
+    refuses; add-ons no longer wanted are detached and stay as available licences.
+    """
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    _ensure_active_base(licence)
+    wanted_codes = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
+    types = {t.code: t for t in LicenceType.objects.filter(code__in=wanted_codes)}
+    unknown = [code for code in wanted_codes if code not in types]
+    if unknown or any(types[c].kind != LicenceKind.ADDON for c in wanted_codes if c in types):
+        bad = unknown or [c for c in wanted_codes if types[c].kind != LicenceKind.ADDON]
+        raise ValidationError({"codes": ValidationError(
+            f"Unknown add-on code(s): {', '.join(bad)}.", code="unknown_addon")})
+    allowed = set(licence.licence_type.addons.values_list("code", flat=True))
+    refused = [code for code in wanted_codes if code not in allowed]
+    if refused:
+        raise errors.AddonNotAllowed(
+            f"{', '.join(refused)} cannot be attached to a {licence.licence_type.name} licence."
+        )
+    current = {
+        addon.licence_type.code: addon
+        for addon in licence.addons.select_for_update(of=("self",)).select_related("licence_type")
+    }
+    detached = [addon for code, addon in current.items() if code not in wanted_codes]
+    for addon in detached:
+        addon.base_licence = None
+    Licence.objects.bulk_update(detached, ["base_licence"])
+
+    attach, missing = [], Counter()
+    for code in wanted_codes:
+        if code in current:
+            continue
+        free = free_licences(organisation=org, licence_type=types[code]).exclude(
+            pk__in=[a.pk for a in attach]).first()
+        if free is None:
+            missing[types[code]] += 1
+        else:
+            attach.append(free)
+    invoice = None
+    if missing:
+        if org.licence_policy == LicencePolicy.BLOCK:
+            names = ", ".join(t.code for t in missing)
+            raise errors.NoLicenceAvailable(
+                f"No free add-on licence for {names} and the licence policy is to refuse."
+            )
+        bought, invoice = _buy_locked(org, dict(missing), actor=actor, at=at)
+        attach += [licence for licences in bought.values() for licence in licences]
+    for addon in attach:
+        addon.base_licence = licence
+    Licence.objects.bulk_update(attach, ["base_licence"])
+    if attach or detached:
+        audit_record(
+            organisation=org, actor=actor, action="licence.addons_set", target=licence,
+            changes={"attached": sorted(a.licence_type.code for a in attach),
+                     "detached": sorted(a.licence_type.code for a in detached)},
+        )
+    return licence, invoice
+
+
+def normalise_extension(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 2 <= len(value) <= 8:
+        raise ValidationError({"extension": ValidationError(
+            "An extension is 2 to 8 digits.", code="invalid_extension")})
+    return value
+
+
+@transaction.atomic
+def licence_set_extension(*, licence: Licence, extension: str | None, actor) -> Licence:
+    """Rule 11: extensions only on types that carry one, unique within the organisation."""
+    extension = normalise_extension(extension)
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    if extension is not None:
+        if not licence.licence_type.has_extension:
+            raise errors.ExtensionNotSupported(
+                f"A {licence.licence_type.name} licence does not carry an extension."
+            )
+        if licence.status != LicenceStatus.ACTIVE:
+            raise errors.LicenceNotActive()
+        if (Licence.objects.filter(organisation=org, extension=extension)
+                .exclude(pk=licence.pk).exists()):
+            raise errors.ExtensionTaken(f"Extension {extension} is already in use.")
+    before = licence.extension
+    licence.extension = extension
+    try:
+        with transaction.atomic():
+            licence.save(update_fields=["extension"])
+    except IntegrityError as exc:  # the unique constraint behind the check above
+        raise errors.ExtensionTaken(f"Extension {extension} is already in use.") from exc
+    audit_record(organisation=org, actor=actor, action="licence.extension_set", target=licence,
+                 changes={"before": before, "after": extension})
+    return licence

@@ -1,0 +1,103 @@
+"""Domain errors: a business rule refused the request. Each has a stable `code`.
+
+The API maps them to 409 `{"code", "detail"}` (telecom.api), the admin and the webapp to a message.
+Field-level input errors are ordinary validation errors (400), not these.
+"""
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    default_detail = "This operation is not allowed."
+
+    def __init__(self, detail: str | None = None):
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class NoLicenceAvailable(DomainError):
+    code = "no_licence_available"
+    default_detail = "No free licence of this type is available and the licence policy is block."
+
+
+class PlanNumberLimitReached(DomainError):
+    code = "plan_number_limit_reached"
+    default_detail = "This member already holds the plan's maximum number of numbers."
+
+
+class NumberChangeLimitReached(DomainError):
+    code = "number_change_limit_reached"
+    default_detail = "This licence has used all of its number changes."
+
+
+class NumberUnavailable(DomainError):
+    code = "number_unavailable"
+    default_detail = "This number is not available."
+
+
+class LicenceFull(DomainError):
+    code = "licence_full"
+    default_detail = "This licence has no free slot for a number of this type."
+
+
+class LicenceInUse(DomainError):
+    code = "licence_in_use"
+    default_detail = "This licence is assigned or holds numbers; unassign it first."
+
+
+class NotEnoughUnassignedLicences(DomainError):
+    code = "not_enough_unassigned_licences"
+    default_detail = "There are fewer unassigned licences of this type than asked."
+
+
+class LicenceNotRemovable(DomainError):
+    code = "licence_not_removable"
+    default_detail = "This licence cannot be removed or restored in its current state."
+
+
+class AddonNotAllowed(DomainError):
+    code = "addon_not_allowed"
+    default_detail = "This add-on does not fit this licence."
+
+
+class ExtensionTaken(DomainError):
+    code = "extension_taken"
+    default_detail = "This extension is already used in the organisation."
+
+
+class ExtensionNotSupported(DomainError):
+    code = "extension_not_supported"
+    default_detail = "This licence type does not carry an extension."
+
+
+class AccountRestricted(DomainError):
+    code = "account_restricted"
+    default_detail = (
+        "The account is restricted (no payment method on file, or an invoice is overdue)."
+    )
+
+
+class CallingCreditCapReached(DomainError):
+    code = "calling_credit_cap_reached"
+    default_detail = "This usage would exceed the organisation's calling-credit cap."
+
+
+class CapabilityMissing(DomainError):
+    code = "capability_missing"
+    default_detail = "This number cannot do that."
+
+
+class PortingNotCancellable(DomainError):
+    code = "porting_not_cancellable"
+    default_detail = "This porting request can no longer be cancelled."
+
+
+class Conflict(DomainError):
+    """A uniqueness or integrity conflict caught at the database (never a 500)."""
+
+    code = "conflict"
+    default_detail = "This conflicts with existing data."
+
+
+class LicenceNotActive(DomainError):
+    code = "licence_not_active"
+    default_detail = "This licence is scheduled for removal or terminated; restore it first."

@@ -1,0 +1,12 @@
+"""Row locks taken in one fixed order: the organisation first, then its rows by primary key.
+
+Every service that decides something about an organisation's licences, numbers or invoices locks
+the organisation row first. That serialises those decisions per organisation (two assignments
+cannot both take the last free licence) while organisations never wait for one another.
+"""
+
+from accounts.models import Organisation
+
+
+def organisation_for_update(pk) -> Organisation:
+    return Organisation.objects.select_for_update().get(pk=pk)

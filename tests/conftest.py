@@ -1,0 +1,61 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import OrganisationFactory, StaffFactory, UserFactory, token_for
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory()
+
+
+@pytest.fixture
+def owner(organisation):
+    return UserFactory(organisation=organisation, role="owner", email="owner@org-a.example")
+
+
+@pytest.fixture
+def admin_member(organisation):
+    return UserFactory(organisation=organisation, role="admin")
+
+
+@pytest.fixture
+def finance_member(organisation):
+    return UserFactory(organisation=organisation, role="finance")
+
+
+@pytest.fixture
+def user_member(organisation):
+    return UserFactory(organisation=organisation, role="user")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return OrganisationFactory(name="Other Org B")
+
+
+@pytest.fixture
+def other_owner(other_organisation):
+    return UserFactory(organisation=other_organisation, role="owner", email="owner@org-b.example")
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def api_client_for():
+    """`api_client_for(user)` → an APIClient authenticated with the user's token."""
+
+    def make(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()

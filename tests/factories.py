@@ -1,0 +1,82 @@
+"""Factories that keep one organisation consistent across related rows."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.models import MemberStatus, Organisation, User
+from accounts.roles import Role
+from licensing.models import Licence, LicenceType, Line, LineKind
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+    country = "FR"
+    currency = "EUR"
+    timezone = "Europe/Paris"
+    plan = "connect"
+    billing_frequency = "monthly"
+    licence_policy = "auto_purchase"
+    billing_anchor = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=40))
+    payment_method_kind = "card"
+    payment_method_reference = factory.Sequence(lambda n: f"pm_{n:06d}")
+    tax_rate = Decimal("0.2000")
+    default_licence_type = factory.LazyFunction(
+        lambda: LicenceType.objects.get(code="user_standard")
+    )
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"member{n}@example.com")
+    name = factory.Sequence(lambda n: f"Member {n}")
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Role.USER
+    status = MemberStatus.ACTIVE
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class StaffFactory(UserFactory):
+    organisation = None
+    role = Role.USER
+    is_superuser = True
+    email = factory.Sequence(lambda n: f"staff{n}@telecom.example")
+
+
+def licence_type(code: str) -> LicenceType:
+    return LicenceType.objects.get(code=code)
+
+
+class LicenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Licence
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    licence_type = factory.LazyFunction(lambda: licence_type("user_standard"))
+
+
+class LineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Line
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    kind = LineKind.ROOM_PHONE
+    name = factory.Sequence(lambda n: f"Room {n}")
+
+
+def token_for(user: User) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
