@@ -1,7 +1,14 @@
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory, token_for
+
+
+def pytest_configure(config):
+    # Hashing every factory user's password with PBKDF2 costs seconds per test; tests don't
+    # need a slow hash (production settings are untouched).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
