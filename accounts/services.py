@@ -1,5 +1,6 @@
 """Organisations and members: sign-up, settings, payment method, invitations, removal."""
 
+from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -105,6 +106,28 @@ def organisation_set_payment_method(
     return org
 
 
+STAFF_EDITABLE = ("calling_credit_cap", "tax_rate")
+
+
+@transaction.atomic
+def organisation_update_limits(*, organisation: Organisation, actor, **changes) -> Organisation:
+    """Platform staff only: the calling-credit cap (rule 21) and the tax rate (section 4)."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform staff may change the calling-credit cap or tax rate.")
+    unknown = set(changes) - set(STAFF_EDITABLE)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    org = organisation_for_update(organisation.pk)
+    before = {field: str(getattr(org, field)) for field in changes}
+    for field, value in changes.items():
+        setattr(org, field, value)
+    org.full_clean()
+    org.save(update_fields=list(changes))
+    audit_record(organisation=org, actor=actor, action="organisation.limits_updated", target=org,
+                 changes={"before": before, "after": {k: str(v) for k, v in changes.items()}})
+    return org
+
+
 def _ensure_may_manage(actor, role: str) -> None:
     if not can_assign_role(actor, role):
         raise PermissionDenied(f"Your role may not manage members with the role {role}.")
@@ -161,9 +184,27 @@ def member_remove(*, member: User, actor) -> User:
     for licence in licences:
         licence.member = None
     Licence.objects.bulk_update(licences, ["member"])
+    from numbering.services import history_follow_licence
+
+    for licence in licences:
+        history_follow_licence(licence=licence)
     member.status = MemberStatus.DEACTIVATED
     member.save(update_fields=["status"])
     Token.objects.filter(user=member).delete()
     audit_record(organisation=org, actor=actor, action="member.removed", target=member,
                  changes={"licences_unassigned": [str(licence.pk) for licence in licences]})
     return member
+
+
+def auth_token_obtain(*, email: str, password: str, request=None) -> str:
+    """Exchange an active member's e-mail and password for their API token (API.md).
+
+    Invited and deactivated members cannot sign in; the message never says which part was wrong.
+    """
+    user = authenticate(request, email=(email or "").strip().lower(), password=password)
+    if user is None:
+        raise ValidationError(
+            "Unable to sign in with these credentials.", code="invalid_credentials"
+        )
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key

@@ -158,6 +158,9 @@ class Licence(models.Model):
     )
     extension = models.CharField(max_length=8, null=True, blank=True)
     number_changes_used = models.PositiveSmallIntegerField(default=0)
+    numbers_received = models.PositiveIntegerField(
+        default=0, help_text="Numbers this licence has ever received (rule 8 counts changes)."
+    )
     purchased_at = models.DateTimeField(default=timezone.now)
     removal_effective_on = models.DateField(null=True, blank=True)
     terminated_on = models.DateField(null=True, blank=True)

@@ -1,9 +1,17 @@
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from accounts.models import Organisation
-from licensing.models import Licence, LicencePrice, LicenceStatus, LicenceType
+from licensing.models import (
+    Device,
+    DevicePrice,
+    Licence,
+    LicencePrice,
+    LicenceStatus,
+    LicenceType,
+    Line,
+)
 
 
 def licence_type_price(*, licence_type: LicenceType, currency: str, frequency: str) -> Decimal:
@@ -22,13 +30,44 @@ def licence_type_prices(*, currency: str, frequency: str) -> dict[str, Decimal]:
     }
 
 
-def licence_list(*, organisation: Organisation | None, member=None):
+def licence_list(*, organisation: Organisation | None, member=None, with_addons: bool = False):
     qs = Licence.objects.select_related("licence_type", "member", "line", "base_licence")
     if organisation is not None:
         qs = qs.filter(organisation=organisation)
     if member is not None:
         qs = qs.filter(Q(member=member) | Q(base_licence__member=member))
+    if with_addons:
+        qs = qs.prefetch_related(
+            Prefetch(
+                "addons",
+                queryset=Licence.objects.select_related("licence_type").order_by(
+                    "licence_type__sort_order", "licence_type__code", "pk"
+                ),
+            )
+        )
     return qs
+
+
+def line_list(*, organisation: Organisation | None):
+    qs = Line.objects.all()
+    return qs if organisation is None else qs.filter(organisation=organisation)
+
+
+def licence_type_catalogue(*, currency: str):
+    """Licence types with their price in `currency` (`price_list`) and fitting add-ons."""
+    return LicenceType.objects.prefetch_related(
+        Prefetch("prices", queryset=LicencePrice.objects.filter(currency=currency),
+                 to_attr="price_list"),
+        Prefetch("addons", queryset=LicenceType.objects.order_by("sort_order", "code")),
+    )
+
+
+def device_catalogue(*, currency: str):
+    """Devices with their price in `currency` (`price_list`)."""
+    return Device.objects.prefetch_related(
+        Prefetch("prices", queryset=DevicePrice.objects.filter(currency=currency),
+                 to_attr="price_list"),
+    )
 
 
 def free_licences(*, organisation: Organisation, licence_type: LicenceType):
@@ -43,6 +82,10 @@ def free_licences(*, organisation: Organisation, licence_type: LicenceType):
         member__isnull=True,
         line__isnull=True,
         base_licence__isnull=True,
+    ).exclude(
+        # A licence left with numbers (its member was removed, rule 9) is not free: it waits
+        # to be reassigned with them.
+        numbers__status__in=("assigned", "porting")
     ).order_by("purchased_at", "pk")
 
 

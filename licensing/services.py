@@ -5,6 +5,7 @@ Every public function is one transaction that locks the organisation row first
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +28,8 @@ from telecom import errors
 from telecom.locks import organisation_for_update
 
 MAX_PURCHASE_QUANTITY = 1000
+FREE_LICENCE_SCAN = 50  # free licences looked at before buying when some cannot serve
+HELD_NUMBER_STATUSES = ("assigned", "porting")  # numbering.models.HELD_STATUSES
 
 
 @dataclass(frozen=True)
@@ -224,14 +227,21 @@ def licences_purchase(
 
 
 def licence_obtain_locked(
-    *, organisation: Organisation, licence_type: LicenceType, actor, at: datetime | None = None
+    *, organisation: Organisation, licence_type: LicenceType, actor, at: datetime | None = None,
+    accept: Callable[[Licence], bool] | None = None,
 ) -> tuple[Licence, Invoice | None]:
     """Rules 1 and 2: a free licence of the type, else buy one or refuse, by licence policy.
 
     The caller holds the organisation's lock, which serialises every licence decision of the
-    organisation: two callers can never both take the last free licence.
+    organisation: two callers can never both take the last free licence. `accept` skips free
+    licences that cannot serve (say, one that has used all its number changes).
     """
-    licence = free_licences(organisation=organisation, licence_type=licence_type).first()
+    free = free_licences(organisation=organisation, licence_type=licence_type).select_related(
+        "licence_type")
+    if accept is None:
+        licence = free.first()
+    else:
+        licence = next((c for c in free[:FREE_LICENCE_SCAN] if accept(c)), None)
     if licence is not None:
         return licence, None
     if organisation.licence_policy == LicencePolicy.BLOCK:
@@ -243,7 +253,7 @@ def licence_obtain_locked(
     return bought[licence_type][0], invoice
 
 
-def _check_assignee(organisation, member, line) -> None:
+def check_assignee(organisation, member, line) -> None:
     if (member is None) == (line is None):
         raise ValidationError("Give exactly one of a member or a line.", code="invalid")
     _ensure_same_organisation(organisation, member, line)
@@ -260,7 +270,7 @@ def licence_allocate(
 ) -> AllocationResult:
     """Give a member or line a licence of a type: a free one, else rule 1 (buy or refuse)."""
     org = organisation_for_update(organisation.pk)
-    _check_assignee(org, member, line)
+    check_assignee(org, member, line)
     if licence_type.kind != LicenceKind.BASE:
         raise errors.AddonNotAllowed("Add-ons are attached to a base licence, not assigned.")
     licence, invoice = licence_obtain_locked(
@@ -347,7 +357,8 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
     licence = _lock_licence(licence)
     if licence.status != LicenceStatus.ACTIVE:
         raise errors.LicenceNotRemovable("This licence is already scheduled for removal or ended.")
-    if licence.is_assigned or licence.addons.exists():
+    if (licence.is_assigned or licence.addons.exists()
+            or licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).exists()):
         raise errors.LicenceInUse()
     licence.status = LicenceStatus.REMOVAL_SCHEDULED
     licence.removal_effective_on = organisation_period(org, at=at).end
@@ -374,7 +385,69 @@ def licence_restore(*, licence: Licence, actor) -> Licence:
     return licence
 
 
-# --- assignment, add-ons, extensions ----------------------------------------------------------
+# --- lines, assignment, add-ons, extensions --------------------------------------------------
+
+
+def _line_name_taken() -> ValidationError:
+    return ValidationError({"name": ValidationError(
+        "A line of this kind with this name already exists.", code="unique")})
+
+
+@transaction.atomic
+def line_create(*, organisation: Organisation, kind: str, name: str, actor) -> Line:
+    """A non-person assignee (room phone, shared line, ...); its name is unique per kind."""
+    org = organisation_for_update(organisation.pk)
+    line = Line(organisation=org, kind=kind, name=name.strip())
+    line.full_clean(exclude=["organisation"], validate_unique=False, validate_constraints=False)
+    if Line.objects.filter(organisation=org, kind=kind, name=line.name).exists():
+        raise _line_name_taken()
+    try:
+        with transaction.atomic():
+            line.save()
+    except IntegrityError as exc:  # the unique constraint behind the check above
+        raise _line_name_taken() from exc
+    audit_record(organisation=org, actor=actor, action="line.created", target=line,
+                 changes={"kind": kind})
+    return line
+
+
+@transaction.atomic
+def line_update(*, line: Line, actor, kind: str | None = None, name: str | None = None) -> Line:
+    """Rename a line or change its kind; the name stays unique per kind in the organisation."""
+    org = organisation_for_update(line.organisation_id)
+    line = Line.objects.select_for_update().get(pk=line.pk, organisation=org)
+    before = {"kind": line.kind, "name": line.name}
+    if kind is not None:
+        line.kind = kind
+    if name is not None:
+        line.name = name.strip()
+    line.full_clean(exclude=["organisation"], validate_unique=False, validate_constraints=False)
+    if (Line.objects.filter(organisation=org, kind=line.kind, name=line.name)
+            .exclude(pk=line.pk).exists()):
+        raise _line_name_taken()
+    try:
+        with transaction.atomic():
+            line.save(update_fields=["kind", "name"])
+    except IntegrityError as exc:
+        raise _line_name_taken() from exc
+    audit_record(organisation=org, actor=actor, action="line.updated", target=line,
+                 changes={"before": before, "after": {"kind": line.kind, "name": line.name}})
+    return line
+
+
+@transaction.atomic
+def line_delete(*, line: Line, actor) -> None:
+    """Delete a line. Like removing a member (rule 9), its licences stay: they become unassigned,
+    keeping what they hold, ready to be given to another member or line."""
+    org = organisation_for_update(line.organisation_id)
+    line = Line.objects.select_for_update().get(pk=line.pk, organisation=org)
+    licences = list(Licence.objects.select_for_update().filter(line=line).order_by("pk"))
+    for licence in licences:
+        licence.line = None
+    Licence.objects.bulk_update(licences, ["line"])
+    audit_record(organisation=org, actor=actor, action="line.deleted", target=line,
+                 changes={"licences_unassigned": [str(licence.pk) for licence in licences]})
+    line.delete()
 
 
 def _ensure_active_base(licence: Licence) -> None:
@@ -384,17 +457,43 @@ def _ensure_active_base(licence: Licence) -> None:
         raise errors.AddonNotAllowed("An add-on licence is attached to a base licence instead.")
 
 
+def _numbers_follow(licence: Licence) -> None:
+    from numbering.services import history_follow_licence
+
+    history_follow_licence(licence=licence)
+
+
+def _ensure_numbers_fit_plan(organisation, licence: Licence, member) -> None:
+    """Rule 5 when a licence carrying numbers moves to a member."""
+    from numbering.selectors import numbers_held_by
+
+    carried = licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).count() + sum(
+        addon.numbers.filter(status__in=HELD_NUMBER_STATUSES).count()
+        for addon in licence.addons.all()
+    )
+    if carried and numbers_held_by(member=member).count() + carried > (
+        organisation.max_numbers_per_member
+    ):
+        raise errors.PlanNumberLimitReached(
+            f"{member} would hold more than the plan's "
+            f"{organisation.max_numbers_per_member} numbers."
+        )
+
+
 @transaction.atomic
 def licence_assign(*, licence: Licence, actor, member=None, line: Line | None = None) -> Licence:
     """Assign (or reassign) a base licence to one member or one line."""
     org = organisation_for_update(licence.organisation_id)
     licence = _lock_licence(licence)
-    _check_assignee(org, member, line)
+    check_assignee(org, member, line)
     _ensure_active_base(licence)
     before = {"member": str(licence.member) if licence.member_id else None,
               "line": str(licence.line) if licence.line_id else None}
+    if member is not None and member.pk != licence.member_id:
+        _ensure_numbers_fit_plan(org, licence, member)
     licence.member, licence.line = member, line
     licence.save(update_fields=["member", "line"])
+    _numbers_follow(licence)
     audit_record(
         organisation=org, actor=actor, action="licence.assigned", target=licence,
         changes={"before": before,
@@ -413,6 +512,7 @@ def licence_unassign(*, licence: Licence, actor) -> Licence:
     before = str(licence.member or licence.line)
     licence.member = licence.line = None
     licence.save(update_fields=["member", "line"])
+    _numbers_follow(licence)
     audit_record(organisation=org, actor=actor, action="licence.unassigned", target=licence,
                  changes={"before": before})
     return licence

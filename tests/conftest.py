@@ -11,6 +11,30 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _ensure_catalogue():
+    from licensing.catalogue import load_catalogue
+    from licensing.models import LicenceType
+
+    if not LicenceType.objects.exists():
+        load_catalogue()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """A reused test database may have been left flushed by a transactional test."""
+    with django_db_blocker.unblock():
+        _ensure_catalogue()
+
+
+@pytest.fixture(autouse=True)
+def _catalogue_after_flush(request):
+    """Transactional tests (races) start after another may have flushed every table."""
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        _ensure_catalogue()
+
+
 @pytest.fixture
 def organisation(db):
     return OrganisationFactory()

@@ -80,3 +80,16 @@ class LineFactory(factory.django.DjangoModelFactory):
 
 def token_for(user: User) -> str:
     return Token.objects.get_or_create(user=user)[0].key
+
+
+def stock(country: str = "FR", number_type: str = "mobile", count: int = 5, *, start: int = 0):
+    """Put `count` valid numbers of a kind in the local carrier inventory; return them."""
+    from numbering.inventory import generate_numbers
+    from numbering.models import InventoryNumber
+
+    numbers = list(generate_numbers(country, number_type, count, start=start))
+    InventoryNumber.objects.bulk_create(
+        [InventoryNumber(e164=e, country=country, number_type=number_type) for e in numbers],
+        ignore_conflicts=True,
+    )
+    return numbers

@@ -13,7 +13,7 @@ from telecom import errors
 from tests.concurrency import run_concurrently
 from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type
 
-race = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+race = pytest.mark.django_db(transaction=True)
 
 
 @race
