@@ -89,6 +89,10 @@ class Organisation(models.Model):
     )
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
     last_invoice_sequence = models.PositiveIntegerField(default=0, editable=False)
+    next_renewal_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="When the next period starts (local midnight): the renewal job's due time.",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
 

@@ -15,6 +15,7 @@ from accounts.models import (
 )
 from accounts.roles import Role, can_assign_role
 from billing.periods import local_date
+from billing.renewal import first_renewal_at
 from licensing.models import Licence, LicenceType
 from telecom.locks import organisation_for_update
 
@@ -44,6 +45,7 @@ def organisation_signup(
         tax_rate=DEFAULT_TAX_RATES.get(country, DEFAULT_TAX_RATES["US"]),
     )
     organisation.full_clean()
+    organisation.next_renewal_at = first_renewal_at(organisation)
     organisation.save()
     owner = _member_create(
         organisation=organisation, email=owner_email, name=owner_name, role=Role.OWNER,

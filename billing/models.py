@@ -114,3 +114,155 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class Commitment(models.Model):
+    """Rule 16: a committed quantity of a licence type until an end date, set by platform staff."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="commitments"
+    )
+    licence_type = models.ForeignKey(
+        "licensing.LicenceType", on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField()
+    ends_on = models.DateField(help_text="The first day without the commitment.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation", "licence_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "licence_type"], name="commitment_one_per_type"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="commitment_quantity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.licence_type} until {self.ends_on}"
+
+
+class ChargeKind(models.TextChoices):
+    DEVICE = "device", "Device order"
+    TERMINATION_FEE = "termination_fee", "Termination fee"
+
+
+class Charge(models.Model):
+    """A one-off charge waiting for the next invoice: a device order (rule 22) or a commitment
+    termination fee (rule 16). `invoice` is set when it is billed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="charges")
+    kind = models.CharField(max_length=16, choices=ChargeKind.choices)
+    description = models.CharField(max_length=300)
+    device = models.ForeignKey(
+        "licensing.Device", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    licence_type = models.ForeignKey(
+        "licensing.LicenceType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="charge_quantity"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="charge_amount"),
+        ]
+        indexes = [models.Index(fields=["organisation", "invoice"])]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class UsageKind(models.TextChoices):
+    CALL = "call", "Call"
+    SMS = "sms", "SMS"
+    MMS = "mms", "MMS"
+
+
+class UsageDirection(models.TextChoices):
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
+
+
+class UsageRecord(models.Model):
+    """One call or message with its cost, counted against the calling-credit cap (rule 21)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="usage")
+    number = models.ForeignKey(
+        "numbering.PhoneNumber", on_delete=models.PROTECT, related_name="usage"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="usage",
+    )
+    kind = models.CharField(max_length=8, choices=UsageKind.choices)
+    direction = models.CharField(max_length=8, choices=UsageDirection.choices)
+    started_at = models.DateTimeField()
+    duration_seconds = models.PositiveIntegerField(default=0)
+    destination = models.CharField(max_length=32, blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=2)
+    period_start = models.DateField(help_text="Start of the billing period it counts in.")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="usage"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(cost__gte=0), name="usage_cost")]
+        indexes = [
+            models.Index(fields=["organisation", "period_start"]),
+            models.Index(fields=["organisation", "member", "-started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.direction} {self.destination}"
+
+
+class UsageCounter(models.Model):
+    """The running total of a period's usage. The cap is enforced by one conditional UPDATE on
+    this row, so two concurrent usages cannot both slip under it (rule 21)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField()
+    used = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "period_start"], name="usage_counter_one_per_period"
+            ),
+            models.CheckConstraint(condition=Q(used__gte=0), name="usage_counter_not_negative"),
+        ]
+
+
+class Payment(models.Model):
+    """A payment received for an invoice, recorded by the payment backend."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="payment")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    paid_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=32, blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-paid_at"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} for {self.invoice_id}"

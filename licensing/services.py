@@ -22,7 +22,14 @@ from billing.proration import prorate
 from billing.quotes import Quote, QuoteLine
 from billing.selectors import organisation_period, organisation_today
 from billing.services import invoice_issue
-from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line
+from licensing.models import (
+    Licence,
+    LicenceKind,
+    LicencePrice,
+    LicenceStatus,
+    LicenceType,
+    Line,
+)
 from licensing.selectors import free_licences, licence_type_price
 from telecom import errors
 from telecom.locks import organisation_for_update
@@ -289,9 +296,23 @@ def licence_allocate(
 
 
 def _termination_fee(organisation, licence_type, quantity, effective_on) -> Decimal:
-    # Rule 16 applies only under a commitment; commitments arrive with the billing-cycle work,
-    # so an organisation without one always pays no fee.
-    return Decimal("0.00")
+    """Rule 16: what removing `quantity` more licences costs under a commitment, if any."""
+    from billing.commitments import termination_fee
+    from billing.models import Commitment
+
+    commitment = Commitment.objects.filter(
+        organisation=organisation, licence_type=licence_type, ends_on__gt=effective_on
+    ).first()
+    if commitment is None:
+        return Decimal("0.00")
+    remaining = Licence.objects.filter(
+        organisation=organisation, licence_type=licence_type, status=LicenceStatus.ACTIVE
+    ).count() - quantity
+    monthly = LicencePrice.objects.get(
+        licence_type=licence_type, currency=organisation.currency).monthly
+    return termination_fee(monthly_price=monthly, committed=commitment.quantity,
+                           remaining=remaining, removed=quantity, effective_on=effective_on,
+                           ends_on=commitment.ends_on)
 
 
 def _removal_candidates(organisation, licence_type):
@@ -337,6 +358,7 @@ def licences_schedule_removal(
             f"{quantity} asked. Nothing was scheduled."
         )
     effective_on = organisation_period(org, at=at).end
+    fee = _termination_fee(org, licence_type, quantity, effective_on)
     for licence in candidates:
         licence.status = LicenceStatus.REMOVAL_SCHEDULED
         licence.removal_effective_on = effective_on
@@ -346,7 +368,6 @@ def licences_schedule_removal(
         organisation=org, actor=actor, action="licence.removal_scheduled", targets=candidates,
         changes={"effective_on": effective_on.isoformat()},
     )
-    fee = _termination_fee(org, licence_type, quantity, effective_on)
     return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
 
 

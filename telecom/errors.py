@@ -101,3 +101,8 @@ class Conflict(DomainError):
 class LicenceNotActive(DomainError):
     code = "licence_not_active"
     default_detail = "This licence is scheduled for removal or terminated; restore it first."
+
+
+class InvoiceNotPayable(DomainError):
+    code = "invoice_not_payable"
+    default_detail = "This invoice is not open for payment or voiding."
