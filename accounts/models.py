@@ -237,3 +237,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label or 'system'} {self.action} {self.target_type} {self.target_label}"
+
+
+class ServiceToken(models.Model):
+    """The telephony platform's credential: it may only post usage, messages and voicemails.
+
+    Only a SHA-256 digest of the key is stored; `manage.py create_service_token` prints the key
+    once.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
