@@ -10,7 +10,10 @@ from accounts import services as accounts_services
 from accounts.models import Organisation, User
 from accounts.roles import Role
 from licensing import services as licensing_services
+from billing.renewal import first_renewal_at
 from licensing.models import LicenceType, Line, LineKind
+from numbering import services as numbering_services
+from numbering.inventory import inventory_fill
 
 DEMO_PASSWORD = "demo-password-1"
 STAFF_EMAIL = "staff@telecom.example"
@@ -59,6 +62,7 @@ class Command(BaseCommand):
             User.objects.create_superuser(
                 email=STAFF_EMAIL, password=DEMO_PASSWORD, name="Platform Staff"
             )
+        inventory_fill(per_kind=25)
         for spec in ORGANISATIONS:
             if Organisation.objects.filter(name=spec["organisation_name"]).exists():
                 continue
@@ -74,7 +78,8 @@ class Command(BaseCommand):
         )
         # Start the period some days ago so that purchases show a real pro rata.
         org.billing_anchor = timezone.localdate() - dt.timedelta(days=12)
-        org.save(update_fields=["billing_anchor"])
+        org.next_renewal_at = first_renewal_at(org)
+        org.save(update_fields=["billing_anchor", "next_renewal_at"])
         org = accounts_services.organisation_set_payment_method(
             organisation=org, kind="card", reference="pm_demo_4242", actor=owner
         )
@@ -94,22 +99,25 @@ class Command(BaseCommand):
             organisation=org, licence_type=types["user_standard"], quantity=4, actor=owner
         )
         assignees = [owner, *(m for m in people.values() if m.role != Role.FINANCE)][:3]
+        number_type = "mobile"
         for member in assignees:
-            licensing_services.licence_allocate(
-                organisation=org, licence_type=types["user_standard"], member=member,
-                actor=owner,
+            # Rule 2: each new number takes a free user licence of the organisation.
+            numbering_services.number_assign(
+                organisation=org, actor=owner, country=org.country, number_type=number_type,
+                member=member,
             )
         if org.licence_policy == "auto_purchase":
             reception = Line.objects.create(
                 organisation=org, kind=LineKind.ROOM_PHONE, name="Reception"
             )
-            licensing_services.licence_allocate(
-                organisation=org, licence_type=types["room_phone"], line=reception, actor=owner
+            numbering_services.number_assign(
+                organisation=org, actor=owner, country=org.country, number_type="landline",
+                line=reception,
             )
             for extension, email in (("101", "john@acme.example"), ("102", "alice@acme.example")):
-                result = licensing_services.licence_allocate(
-                    organisation=org, licence_type=types["phone_system"],
-                    member=people[email], actor=owner,
+                result = numbering_services.number_assign(
+                    organisation=org, actor=owner, country=org.country, number_type="landline",
+                    member=people[email], licence_type=types["phone_system"],
                 )
                 licensing_services.licence_set_extension(
                     licence=result.licence, extension=extension, actor=owner
@@ -118,6 +126,14 @@ class Command(BaseCommand):
                     licence=result.licence, codes=["device_ip_phone", "call_recording"],
                     actor=owner,
                 )
+            # A user who also has a landline (a second licence, bought by rule 1).
+            numbering_services.number_assign(
+                organisation=org, actor=owner, country=org.country, number_type="landline",
+                member=people["user@acme.example"],
+            )
+            licensing_services.licences_purchase(
+                organisation=org, licence_type=types["user_standard"], quantity=1, actor=owner
+            )
             licensing_services.licences_schedule_removal(
                 organisation=org, licence_type=types["user_standard"], quantity=1, actor=owner
             )
