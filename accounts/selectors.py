@@ -1,5 +1,8 @@
 from datetime import datetime
 
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from accounts.models import MemberStatus, Organisation, User
 
 
@@ -26,3 +29,76 @@ def member_list(*, organisation: Organisation | None):
 
 def active_members(*, organisation: Organisation):
     return member_list(organisation=organisation).exclude(status=MemberStatus.DEACTIVATED)
+
+
+def member_list_detailed(*, organisation: Organisation | None, member: User | None = None):
+    """Members with what a list shows: their licence ids (prefetched) and `number_count`.
+
+    `member` narrows the list to that member (an end user sees only themself).
+    """
+    from licensing.models import Licence
+
+    qs = member_list(organisation=organisation)
+    if member is not None:
+        qs = qs.filter(pk=member.pk)
+    return with_number_count(qs).prefetch_related(
+        Prefetch("licences", queryset=Licence.objects.only("id", "member_id").order_by("pk"))
+    )
+
+
+def with_number_count(queryset):
+    """Annotate `number_count`: the numbers each member holds (assigned or porting), on their
+    licences and on the add-ons of those licences, in one subquery (no query per row)."""
+    from numbering.models import HELD_STATUSES, PhoneNumber
+
+    held = (
+        PhoneNumber.objects.filter(status__in=HELD_STATUSES)
+        .filter(Q(licence__member=OuterRef("pk")) | Q(licence__base_licence__member=OuterRef("pk")))
+        .order_by()
+        .values("organisation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return queryset.annotate(
+        number_count=Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
+    )
+
+
+def organisation_restriction_reasons(
+    organisation: Organisation, *, at: datetime | None = None
+) -> list[str]:
+    """Rule 18, explained: why the organisation is restricted; empty when it is not."""
+    from billing.models import Invoice, InvoiceStatus
+    from billing.selectors import organisation_today
+
+    reasons = []
+    if organisation.closed_at:
+        reasons.append("The organisation is closed.")
+    if not organisation.has_payment_method:
+        reasons.append("No payment method is on file.")
+    overdue = list(
+        Invoice.objects.filter(
+            organisation=organisation,
+            status=InvoiceStatus.ISSUED,
+            due_on__lt=organisation_today(organisation, at=at),
+        )
+        .order_by("due_on", "sequence")
+        .values_list("number", flat=True)[:6]
+    )
+    if overdue:
+        shown = ", ".join(overdue[:5]) + (", ..." if len(overdue) > 5 else "")
+        reasons.append(f"An invoice is overdue: {shown}.")
+    return reasons
+
+
+def member_counts_by_status(*, organisation: Organisation) -> dict[str, int]:
+    """How many members the organisation has in each status (invited, active, deactivated)."""
+    from django.db.models import Count
+
+    return dict(
+        member_list(organisation=organisation)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )

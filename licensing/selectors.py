@@ -30,20 +30,33 @@ def licence_type_prices(*, currency: str, frequency: str) -> dict[str, Decimal]:
     }
 
 
-def licence_list(*, organisation: Organisation | None, member=None, with_addons: bool = False):
+def licence_list(*, organisation: Organisation | None, member=None, detailed: bool = False):
+    """Licences; `detailed` prefetches what the API shows of each: add-ons and held numbers.
+
+    With `detailed`, every licence has `held_numbers` (numbers assigned or porting onto it).
+    """
     qs = Licence.objects.select_related("licence_type", "member", "line", "base_licence")
     if organisation is not None:
         qs = qs.filter(organisation=organisation)
     if member is not None:
         qs = qs.filter(Q(member=member) | Q(base_licence__member=member))
-    if with_addons:
+    if detailed:
+        from numbering.models import HELD_STATUSES, PhoneNumber
+
         qs = qs.prefetch_related(
             Prefetch(
                 "addons",
                 queryset=Licence.objects.select_related("licence_type").order_by(
                     "licence_type__sort_order", "licence_type__code", "pk"
                 ),
-            )
+            ),
+            Prefetch(
+                "numbers",
+                queryset=PhoneNumber.objects.filter(status__in=HELD_STATUSES)
+                .only("id", "licence_id", "e164")
+                .order_by("e164"),
+                to_attr="held_numbers",
+            ),
         )
     return qs
 

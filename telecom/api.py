@@ -55,8 +55,9 @@ def exception_handler(exc, context):
         return Response({"code": exc.code, "detail": exc.detail}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = _django_validation_to_drf(exc)
-    elif isinstance(exc, ObjectDoesNotExist):
-        exc = Http404()
+    elif isinstance(exc, ObjectDoesNotExist | Http404):
+        # The same "Not found." whatever the model, in the error format of API.md.
+        exc = exceptions.NotFound()
     elif isinstance(exc, IntegrityError):
         return Response(
             {"code": "conflict", "detail": "This conflicts with existing data."},
@@ -110,6 +111,17 @@ class TenantViewSet(viewsets.GenericViewSet):
     def organisation(self):
         return self.request.user.organisation
 
+    def caller_organisation(self):
+        """The caller's organisation, for collection-level actions (buy, sign a member up...).
+
+        Platform staff belong to none; they act on an organisation's objects by id, or in the
+        administration console, so a collection action without one is a 404.
+        """
+        organisation = self.request.user.organisation
+        if organisation is None:
+            raise exceptions.NotFound("You do not belong to an organisation.")
+        return organisation
+
     def required_capability(self, request) -> Cap | None:
         action = getattr(self, "action", None)
         if action in self.capabilities:
@@ -118,8 +130,15 @@ class TenantViewSet(viewsets.GenericViewSet):
             return self.capabilities.get("read")
         return self.capabilities.get("write")
 
+    @property
+    def is_schema_view(self) -> bool:
+        """drf-spectacular introspects viewsets with an anonymous request: show no rows."""
+        return getattr(self, "swagger_fake_view", False)
+
     def scope(self, queryset):
         user = self.request.user
+        if self.is_schema_view:
+            return queryset.none()
         if user.is_superuser:
             return queryset
         return queryset.filter(**{self.tenant_field: user.organisation_id})

@@ -1,1 +1,18 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from accounts.api import views
+
+router = SimpleRouter()
+router.register("members", views.MemberViewSet, basename="member")
+
+organisation = views.OrganisationViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
+payment_method = views.OrganisationViewSet.as_view({"put": "payment_method"})
+
+urlpatterns = [
+    path("signup/", views.SignupView.as_view(), name="signup"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("organisation/", organisation, name="organisation"),
+    path("organisation/payment-method/", payment_method, name="organisation-payment-method"),
+    *router.urls,
+]

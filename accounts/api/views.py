@@ -1,0 +1,172 @@
+"""Sign-up, token login, the caller's organisation and its members (API.md)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.api.serializers import (
+    MemberCreateSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
+    OrganisationSerializer,
+    OrganisationUpdateSerializer,
+    PaymentMethodSerializer,
+    SignupResponseSerializer,
+    SignupSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+from accounts.filters import MemberFilterSet
+from accounts.models import Organisation
+from accounts.roles import Cap, has_capability
+from accounts.selectors import member_list_detailed
+from telecom.api import TenantViewSet
+
+
+class SignupView(APIView):
+    """Public: create an organisation and its owner (API.md "Sign-up and organisation")."""
+
+    authentication_classes: list = []  # no session, hence no CSRF: the caller has no account yet
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup"
+
+    @extend_schema(request=SignupSerializer, responses={201: SignupResponseSerializer}, auth=[])
+    def post(self, request):
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        organisation, owner, token = services.organisation_signup(
+            organisation_name=data["organisation_name"],
+            country=data["country"],
+            currency=data["currency"],
+            timezone_name=data["timezone"],
+            plan=data["plan"],
+            billing_frequency=data["billing_frequency"],
+            licence_policy=data["licence_policy"],
+            owner_email=data["owner_email"],
+            owner_password=data["owner_password"],
+            owner_name=data["owner_name"],
+        )
+        owner = member_list_detailed(organisation=organisation).get(pk=owner.pk)
+        body = {
+            "organisation": OrganisationSerializer(organisation).data,
+            "owner": MemberSerializer(owner).data,
+            "token": token,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    """Public: `{"email", "password"}` → `{"token"}` for an active member."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[]
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = services.auth_token_obtain(request=request, **serializer.validated_data)
+        return Response({"token": token})
+
+
+class OrganisationViewSet(TenantViewSet):
+    """The caller's own organisation: `/organisation/` and `/organisation/payment-method/`."""
+
+    queryset = Organisation.objects.select_related("default_licence_type")
+    serializer_class = OrganisationSerializer
+    tenant_field = "pk"
+    pagination_class = None
+    filter_backends: list = []
+    capabilities = {
+        "retrieve": Cap.ORGANISATION_READ,
+        "partial_update": Cap.ORGANISATION_CHANGE,
+        "payment_method": Cap.ORGANISATION_CHANGE,
+    }
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.caller_organisation().pk)
+
+    def _render(self, organisation):
+        return Response(OrganisationSerializer(self.get_queryset().get(pk=organisation.pk)).data)
+
+    def retrieve(self, request):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=OrganisationUpdateSerializer, responses=OrganisationSerializer)
+    def partial_update(self, request):
+        organisation = self.get_object()
+        serializer = OrganisationUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        organisation = services.organisation_update(
+            organisation=organisation, actor=request.user, **serializer.validated_data
+        )
+        return self._render(organisation)
+
+    @extend_schema(request=PaymentMethodSerializer, responses=OrganisationSerializer)
+    @action(detail=False, methods=["put"], url_path="payment-method")
+    def payment_method(self, request):
+        organisation = self.get_object()
+        serializer = PaymentMethodSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        organisation = services.organisation_set_payment_method(
+            organisation=organisation, actor=request.user, **serializer.validated_data
+        )
+        return self._render(organisation)
+
+
+class MemberViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, TenantViewSet
+):
+    """Members of the caller's organisation; an end user sees only themself."""
+
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilterSet
+    search_fields = ["name", "email"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    capabilities = {
+        "create": Cap.MEMBERS_MANAGE,
+        "partial_update": Cap.MEMBERS_MANAGE,
+        "destroy": Cap.MEMBERS_MANAGE,
+    }
+
+    def get_queryset(self):
+        user = self.request.user
+        only = None if self.is_schema_view or has_capability(user, Cap.MEMBERS_READ) else user
+        return self.scope(member_list_detailed(organisation=None, member=only))
+
+    def _render(self, member, status_code=status.HTTP_200_OK):
+        member = self.get_queryset().get(pk=member.pk)
+        return Response(MemberSerializer(member).data, status=status_code)
+
+    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    def create(self, request):
+        serializer = MemberCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.member_invite(
+            organisation=self.caller_organisation(),
+            actor=request.user,
+            **serializer.validated_data,
+        )
+        return self._render(member, status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberUpdateSerializer, responses=MemberSerializer)
+    def partial_update(self, request, pk=None):
+        member = self.get_object()
+        serializer = MemberUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        member = services.member_update(
+            member=member, actor=request.user, **serializer.validated_data
+        )
+        return self._render(member)
+
+    def perform_destroy(self, instance):
+        services.member_remove(member=instance, actor=self.request.user)
