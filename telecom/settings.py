@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TELECOM_VAR_DIR", BASE_DIR / "var"))
@@ -32,7 +33,7 @@ ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "telecom.apps.TelecomAdminConfig",  # django.contrib.admin with the console site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "django_htmx",
     "telecom",
     "accounts",
     "licensing",
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "telecom.urls"
@@ -127,7 +130,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@telecom.loca
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "telecom.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -147,41 +150,74 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Licences, phone numbers and billing for business phone systems.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `kind`; name each choice set instead of letting them collide.
+    "ENUM_NAME_OVERRIDES": {
+        "LicenceKindEnum": "licensing.models.LicenceKind",
+        "LineKindEnum": "licensing.models.LineKind",
+        "InvoiceLineKindEnum": "billing.models.InvoiceLineKind",
+        "PaymentMethodKindEnum": "accounts.models.PaymentMethodKind",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery. Tasks are acknowledged late and re-queued when a worker dies, so every task must be
-# idempotent (they are: see billing/tasks.py). The visibility timeout is longer than any task.
+# idempotent (they are: see billing/tasks.py). A task may run for at most CELERY_TASK_TIME_LIMIT;
+# the Redis visibility timeout (after which an unacknowledged message, e.g. of a worker whose
+# machine died, is delivered again) is longer, so a task still running is never handed out twice.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CELERY_TASK_TIME_LIMIT = 60 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", 2 * 60 * 60))
+    }
 else:
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 60 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
+# With late acks a task whose broker connection drops will be delivered again: stop it rather
+# than let two copies run side by side.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Renewals hourly (an organisation renews at its local midnight, so some organisation is due
+# every hour); overdue invoices and quarantine release once a day (DESIGN.md section 5).
+CELERY_BEAT_SCHEDULE = {
+    "billing.renewals": {"task": "billing.renewals_dispatch", "schedule": crontab(minute=5)},
+    "billing.overdue-invoices": {
+        "task": "billing.flag_overdue_invoices",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    "numbering.quarantine-release": {
+        "task": "numbering.release_quarantined_numbers",
+        "schedule": crontab(minute=25, hour=0),
+    },
+}
+# How many `billing.renewals_work` tasks each hourly dispatch sends: the workers that share the
+# due organisations (SKIP LOCKED), so at most this many worker processes renew at once.
+RENEWAL_FANOUT = int(os.environ.get("RENEWAL_FANOUT", "2"))
 
 # Domain settings.
 INVOICE_DUE_DAYS = 14
 DEFAULT_CALLING_CREDIT_CAP = "250.00"
 NUMBER_QUARANTINE_DAYS = 30
+CARRIER_BACKEND = os.environ.get("CARRIER_BACKEND", "numbering.carriers.LocalInventoryBackend")
+MESSAGING_GATEWAY = os.environ.get("MESSAGING_GATEWAY", "webapp.gateways.LocalGateway")
 
 LOGGING = {
     "version": 1,

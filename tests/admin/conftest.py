@@ -1,0 +1,137 @@
+"""Fixtures for the console tests: two fully populated organisations, A and B.
+
+A's rows all carry the word "zorblax" (names, e-mails, line names) so that a test can assert that
+none of A's text reaches a page served to B; UUIDs and invoice numbers are checked too.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.messages import get_messages
+
+from accounts.models import AuditEvent, Organisation, User
+from billing.models import Invoice
+from licensing import services as licensing
+from licensing.models import Licence, Line
+from tests.factories import LineFactory, OrganisationFactory, UserFactory, licence_type
+
+A_MARK = "zorblax"
+B_MARK = "quimby"
+
+
+@dataclass
+class World:
+    """One organisation and everything the console shows about it."""
+
+    organisation: Organisation
+    owner: User
+    admin: User
+    finance: User
+    user: User
+    line: Line
+    assigned: Licence  # user_standard assigned to `user`
+    free: Licence  # user_standard, unassigned
+    phone: Licence  # phone_system assigned to `user`, extension, one add-on
+    addon: Licence  # call_recording attached to `phone`
+    room: Licence  # room_phone assigned to `line`
+    scheduled: Licence  # user_standard scheduled for removal
+    invoice: Invoice
+    texts: list[str] = field(default_factory=list)
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in a page served to another organisation."""
+        licences = Licence.objects.filter(organisation=self.organisation)
+        invoices = Invoice.objects.filter(organisation=self.organisation)
+        return [
+            *self.texts,
+            *(str(pk) for pk in licences.values_list("pk", flat=True)),
+            *(str(pk)[:8] for pk in licences.values_list("pk", flat=True)),
+            *invoices.values_list("number", flat=True),
+            str(self.organisation.pk),
+        ]
+
+
+def build_world(mark: str, extension: str) -> World:
+    org = OrganisationFactory(name=f"{mark.title()} Ltd")
+    owner = UserFactory(
+        organisation=org, role="owner", name=f"{mark}-owner", email=f"owner@{mark}.example"
+    )
+    admin = UserFactory(
+        organisation=org, role="admin", name=f"{mark}-admin", email=f"admin@{mark}.example"
+    )
+    finance = UserFactory(
+        organisation=org, role="finance", name=f"{mark}-finance", email=f"finance@{mark}.example"
+    )
+    user = UserFactory(
+        organisation=org, role="user", name=f"{mark}-user", email=f"user@{mark}.example"
+    )
+    line = LineFactory(organisation=org, name=f"{mark}-reception")
+
+    bought = licensing.licences_purchase(
+        organisation=org, licence_type=licence_type("user_standard"), quantity=3, actor=owner
+    )
+    assigned, free, scheduled = bought.purchased
+    licensing.licence_assign(licence=assigned, member=user, actor=owner)
+    licensing.licence_terminate(licence=scheduled, actor=owner)
+    phone = licensing.licence_allocate(
+        organisation=org, licence_type=licence_type("phone_system"), member=user, actor=owner
+    ).licence
+    licensing.licence_set_extension(licence=phone, extension=extension, actor=owner)
+    licensing.licence_set_addons(licence=phone, codes=["call_recording"], actor=owner)
+    room = licensing.licence_allocate(
+        organisation=org, licence_type=licence_type("room_phone"), line=line, actor=owner
+    ).licence
+    for licence in (assigned, free, phone, room, scheduled):
+        licence.refresh_from_db()
+    return World(
+        organisation=org,
+        owner=owner,
+        admin=admin,
+        finance=finance,
+        user=user,
+        line=line,
+        assigned=assigned,
+        free=free,
+        phone=phone,
+        addon=phone.addons.get(),
+        room=room,
+        scheduled=scheduled,
+        invoice=bought.invoice,
+        texts=[mark, mark.title()],
+    )
+
+
+@pytest.fixture
+def world_a(db) -> World:
+    return build_world(A_MARK, extension="101")
+
+
+@pytest.fixture
+def world_b(db) -> World:
+    return build_world(B_MARK, extension="101")
+
+
+def db_state() -> dict:
+    """Everything a console request could change, to assert that a refused one changed nothing."""
+    return {
+        "organisations": list(Organisation.objects.order_by("pk").values()),
+        "users": list(User.objects.order_by("pk").values()),
+        "licences": list(Licence.objects.order_by("pk").values()),
+        "lines": list(Line.objects.order_by("pk").values()),
+        "invoices": list(Invoice.objects.order_by("pk").values_list("pk", "status", "total")),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def page_text(response) -> str:
+    return response.content.decode()
+
+
+def assert_none_of(secrets: list[str], text: str) -> None:
+    leaked = [s for s in secrets if s and re.search(re.escape(s), text, re.IGNORECASE)]
+    assert not leaked, f"another organisation's text leaked: {leaked}"

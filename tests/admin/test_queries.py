@@ -1,0 +1,111 @@
+"""A list page's query count does not grow with its rows (STYLE.md, "Reading state")."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from licensing import services as licensing
+from licensing.models import LicenceStatus
+from tests.factories import (
+    LicenceFactory,
+    LineFactory,
+    OrganisationFactory,
+    UserFactory,
+    licence_type,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def populate(organisation, owner, rows: int) -> None:
+    """`rows` of everything: members holding licences with add-ons and extensions, lines,
+    invoices (one purchase each) and their audit events."""
+    call_recording = licence_type("call_recording")
+    phone = licence_type("phone_system")
+    for i in range(rows):
+        member = UserFactory(organisation=organisation, role="user")
+        line = LineFactory(organisation=organisation)
+        base = LicenceFactory(
+            organisation=organisation, licence_type=phone, member=member, extension=str(200 + i)
+        )
+        LicenceFactory(organisation=organisation, licence_type=call_recording, base_licence=base)
+        LicenceFactory(
+            organisation=organisation, line=line, licence_type=licence_type("room_phone")
+        )
+        LicenceFactory(
+            organisation=organisation,
+            status=LicenceStatus.REMOVAL_SCHEDULED,
+            removal_effective_on="2030-01-01",
+        )
+        licensing.licences_purchase(
+            organisation=organisation, licence_type=call_recording, quantity=1, actor=owner
+        )
+
+
+PAGES = [
+    ("admin:licensing_licence_changelist", {}),
+    ("admin:licensing_licence_changelist", {"q": "2"}),
+    ("admin:licensing_licence_changelist", {"assignment": "member", "_facets": "1"}),
+    ("admin:accounts_user_changelist", {}),
+    ("admin:accounts_user_changelist", {"role__exact": "user", "q": "member"}),
+    ("admin:billing_invoice_changelist", {}),
+    ("admin:billing_invoice_changelist", {"overdue": "no"}),
+    ("admin:licensing_line_changelist", {}),
+    ("admin:accounts_auditevent_changelist", {}),
+    ("admin:accounts_organisation_changelist", {}),
+    ("admin:licensing_licencetype_changelist", {}),
+    ("admin:index", {}),
+    ("admin:search", {"q": "member"}),
+]
+
+
+def count_queries(client, url, params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.fixture
+def small_and_large(db):
+    small = OrganisationFactory(name="Small")
+    large = OrganisationFactory(name="Large")
+    small_owner = UserFactory(organisation=small, role="owner")
+    large_owner = UserFactory(organisation=large, role="owner")
+    populate(small, small_owner, 5)
+    populate(large, large_owner, 50)
+    return small_owner, large_owner
+
+
+@pytest.mark.parametrize(("name", "params"), PAGES, ids=[f"{n}{p}" for n, p in PAGES])
+def test_query_count_is_the_same_for_5_and_50_rows(
+    client, small_and_large, django_assert_max_num_queries, name, params
+):
+    small_owner, large_owner = small_and_large
+    url = reverse(name)
+    client.force_login(small_owner)
+    client.get(url, params)  # warm caches (content types, sessions)
+    with_5 = count_queries(client, url, params)
+
+    client.force_login(large_owner)
+    client.get(url, params)
+    with django_assert_max_num_queries(with_5):
+        response = client.get(url, params)
+    assert response.status_code == 200
+
+
+def test_platform_staff_lists_stay_flat_across_organisations(
+    client, staff, small_and_large, django_assert_max_num_queries
+):
+    client.force_login(staff)
+    for name in (
+        "admin:licensing_licence_changelist",
+        "admin:billing_invoice_changelist",
+        "admin:accounts_user_changelist",
+        "admin:accounts_organisation_changelist",
+    ):
+        url = reverse(name)
+        client.get(url)
+        with django_assert_max_num_queries(30):
+            assert client.get(url).status_code == 200

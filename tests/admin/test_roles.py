@@ -1,0 +1,239 @@
+"""Roles in the console (API.md's matrix, through accounts.roles and the RoleBackend)."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent, MemberStatus, User
+from licensing.models import LicenceStatus
+from tests.admin.conftest import db_state, messages_of, page_text
+
+pytestmark = pytest.mark.django_db
+
+# The member page's read-only "licences held" inline posts its (empty) management form.
+NO_INLINE_ROWS = {"licences-TOTAL_FORMS": "0", "licences-INITIAL_FORMS": "0"}
+
+
+def test_the_user_role_cannot_enter_the_console(client, world_a):
+    client.force_login(world_a.user)
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:licensing_licence_changelist"),
+        reverse("admin:search"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("admin:login"))
+
+
+def test_the_user_role_cannot_sign_in_with_a_password(client, world_a):
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "username": world_a.user.email,
+            "password": "correct-horse-battery",
+        },
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_owner_signs_in_with_a_password(client, world_a):
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "username": world_a.owner.email,
+            "password": "correct-horse-battery",
+            "next": reverse("admin:index"),
+        },
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_finance_reads_licences_but_runs_no_licence_action(client, world_a):
+    client.force_login(world_a.finance)
+    changelist = client.get(reverse("admin:licensing_licence_changelist"))
+    assert changelist.status_code == 200
+    text = page_text(changelist)
+    assert str(world_a.free.pk) in text
+    assert 'name="action"' not in text  # no actions offered
+    assert "Buy licences" not in text
+    page = client.get(reverse("admin:licensing_licence_change", args=[world_a.phone.pk]))
+    assert page.status_code == 200
+    assert "Manage add-ons" not in page_text(page)
+
+    before = db_state()
+    client.post(
+        reverse("admin:licensing_licence_changelist"),
+        {
+            "action": "terminate_selected",
+            "_selected_action": [str(world_a.free.pk)],
+        },
+    )
+    for name, args in (
+        ("buy", []),
+        ("remove", []),
+        ("terminate_by_uuid", []),
+        ("assign", [world_a.free.pk]),
+        ("addons", [world_a.phone.pk]),
+        ("extension", [world_a.phone.pk]),
+        ("terminate", [world_a.free.pk]),
+        ("restore", [world_a.scheduled.pk]),
+    ):
+        url = reverse(f"admin:licensing_licence_{name}", args=args)
+        assert client.get(url).status_code == 403
+        assert (
+            client.post(
+                url,
+                {"licence_type": 1, "quantity": 1, "_confirm": "1", "uuid": str(world_a.free.pk)},
+            ).status_code
+            == 403
+        )
+    assert db_state() == before
+    world_a.free.refresh_from_db()
+    assert world_a.free.status == LicenceStatus.ACTIVE
+
+
+def test_finance_reads_invoices_and_members_but_changes_no_member(client, world_a):
+    client.force_login(world_a.finance)
+    assert client.get(reverse("admin:billing_invoice_changelist")).status_code == 200
+    assert (
+        client.get(reverse("admin:billing_invoice_change", args=[world_a.invoice.pk])).status_code
+        == 200
+    )
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 200
+    before = db_state()
+    assert client.get(reverse("admin:accounts_user_add")).status_code == 403
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[world_a.user.pk]),
+        {"name": "renamed", "role": "owner"},
+    )
+    assert response.status_code == 403
+    assert (
+        client.post(
+            reverse("admin:accounts_user_delete", args=[world_a.user.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert db_state() == before
+
+
+def test_an_admin_cannot_invite_an_owner(client, world_a):
+    client.force_login(world_a.admin)
+    before = db_state()
+    form = client.get(reverse("admin:accounts_user_add"))
+    assert 'value="owner"' not in page_text(form)
+    assert 'value="finance"' in page_text(form)
+
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "boss@zorblax.example",
+            "name": "Boss",
+            "role": "owner",
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in page_text(response)
+    assert not User.objects.filter(email="boss@zorblax.example").exists()
+    assert db_state() == before
+
+
+def test_an_admin_invites_a_finance_member(client, world_a):
+    client.force_login(world_a.admin)
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "Clerk@Zorblax.example",
+            "name": "Clerk",
+            "role": "finance",
+        },
+    )
+    assert response.status_code == 302
+    clerk = User.objects.get(email="clerk@zorblax.example")
+    assert (clerk.organisation, clerk.role, clerk.status) == (
+        world_a.organisation,
+        "finance",
+        MemberStatus.INVITED,
+    )
+    assert AuditEvent.objects.filter(
+        action="member.invited", target_id=str(clerk.pk), actor=world_a.admin
+    ).exists()
+
+
+def test_an_admin_changing_an_owner_gets_the_service_refusal_as_a_message(client, world_a):
+    client.force_login(world_a.admin)
+    before = db_state()
+    url = reverse("admin:accounts_user_change", args=[world_a.owner.pk])
+    response = client.post(url, {"name": "demoted", "role": "owner", **NO_INLINE_ROWS})
+    assert response.status_code == 302
+    assert response.url == url
+    assert any("permission_denied" in m and "owner" in m for m in messages_of(response))
+    assert db_state() == before
+
+
+def test_an_admin_cannot_remove_an_owner(client, world_a):
+    client.force_login(world_a.admin)
+    before = db_state()
+    response = client.post(
+        reverse("admin:accounts_user_delete", args=[world_a.owner.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert any("permission_denied" in m for m in messages_of(response))
+    assert db_state() == before
+
+
+def test_only_the_owner_changes_the_organisation(client, world_a):
+    url = reverse("admin:accounts_organisation_change", args=[world_a.organisation.pk])
+    for member in (world_a.admin, world_a.finance):
+        client.force_login(member)
+        page = client.get(url)
+        assert page.status_code == 200
+        assert 'name="name"' not in page_text(page)  # read-only
+        before = db_state()
+        assert client.post(url, {"name": "Hijacked"}).status_code == 403
+        assert db_state() == before
+    client.force_login(world_a.owner)
+    assert 'name="name"' in page_text(client.get(url))
+    assert 'name="calling_credit_cap"' not in page_text(client.get(url))
+
+
+def test_members_cannot_edit_the_catalogue_but_staff_can(client, world_a, staff):
+    from licensing.models import LicenceType
+
+    phone = LicenceType.objects.get(code="phone_system")
+    url = reverse("admin:licensing_licencetype_change", args=[phone.pk])
+    client.force_login(world_a.owner)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "24.95" in page_text(page)  # prices are shown
+    assert 'name="name"' not in page_text(page)
+    assert client.post(url, {"name": "Free phones"}).status_code == 403
+    assert client.get(reverse("admin:licensing_licencetype_add")).status_code == 403
+
+    client.force_login(staff)
+    assert 'name="name"' in page_text(client.get(url))
+
+
+def test_the_audit_trail_is_read_only_for_everyone(client, world_a, staff):
+    event = AuditEvent.objects.filter(organisation=world_a.organisation).first()
+    for user in (world_a.owner, staff):
+        client.force_login(user)
+        assert (
+            client.get(reverse("admin:accounts_auditevent_change", args=[event.pk])).status_code
+            == 200
+        )
+        assert client.get(reverse("admin:accounts_auditevent_add")).status_code == 403
+        assert (
+            client.post(
+                reverse("admin:accounts_auditevent_delete", args=[event.pk]), {"post": "yes"}
+            ).status_code
+            == 403
+        )
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_token_and_group_pages_are_not_in_the_console(client, staff):
+    client.force_login(staff)
+    text = page_text(client.get(reverse("admin:index")))
+    assert "authtoken" not in text and "Groups" not in text
