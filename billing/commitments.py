@@ -18,8 +18,13 @@ def whole_months_between(start: dt.date, end: dt.date) -> int:
 
 
 def termination_fee(
-    *, monthly_price: Decimal, committed: int, remaining: int, removed: int,
-    effective_on: dt.date, ends_on: dt.date,
+    *,
+    monthly_price: Decimal,
+    committed: int,
+    remaining: int,
+    removed: int,
+    effective_on: dt.date,
+    ends_on: dt.date,
 ) -> Decimal:
     """For each removed licence that takes the count below the commitment: the monthly unit
     price times the whole months left between the removal's effective date and the end."""

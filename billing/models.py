@@ -204,7 +204,10 @@ class UsageRecord(models.Model):
         "numbering.PhoneNumber", on_delete=models.PROTECT, related_name="usage"
     )
     member = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="usage",
     )
     kind = models.CharField(max_length=8, choices=UsageKind.choices)

@@ -40,7 +40,9 @@ def money_on_unassigned_licences(organisation: Organisation, *, at=None) -> Deci
         currency=organisation.currency, frequency=organisation.billing_frequency
     )
     return sum(
-        (prices.get(row["type"], Decimal("0")) * row["available"] for row in
-         licence_summary(organisation=organisation)),
+        (
+            prices.get(row["type"], Decimal("0")) * row["available"]
+            for row in licence_summary(organisation=organisation)
+        ),
         Decimal("0.00"),
     )

@@ -175,7 +175,8 @@ class Licence(models.Model):
             ),
             # An add-on is attached to a base licence; it is never assigned directly.
             models.CheckConstraint(
-                condition=Q(base_licence__isnull=True) | (Q(member__isnull=True) & Q(line__isnull=True)),
+                condition=Q(base_licence__isnull=True)
+                | (Q(member__isnull=True) & Q(line__isnull=True)),
                 name="licence_addon_not_assigned_directly",
             ),
             # A licence scheduled for removal or terminated is unassigned and detached (rule 14).

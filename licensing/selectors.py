@@ -69,8 +69,9 @@ def line_list(*, organisation: Organisation | None):
 def licence_type_catalogue(*, currency: str):
     """Licence types with their price in `currency` (`price_list`) and fitting add-ons."""
     return LicenceType.objects.prefetch_related(
-        Prefetch("prices", queryset=LicencePrice.objects.filter(currency=currency),
-                 to_attr="price_list"),
+        Prefetch(
+            "prices", queryset=LicencePrice.objects.filter(currency=currency), to_attr="price_list"
+        ),
         Prefetch("addons", queryset=LicenceType.objects.order_by("sort_order", "code")),
     )
 
@@ -78,8 +79,9 @@ def licence_type_catalogue(*, currency: str):
 def device_catalogue(*, currency: str):
     """Devices with their price in `currency` (`price_list`)."""
     return Device.objects.prefetch_related(
-        Prefetch("prices", queryset=DevicePrice.objects.filter(currency=currency),
-                 to_attr="price_list"),
+        Prefetch(
+            "prices", queryset=DevicePrice.objects.filter(currency=currency), to_attr="price_list"
+        ),
     )
 
 
@@ -88,18 +90,22 @@ def free_licences(*, organisation: Organisation, licence_type: LicenceType):
 
     Design rule 2's "free unassigned licence". Oldest first so that long-paid seats are used.
     """
-    return Licence.objects.filter(
-        organisation=organisation,
-        licence_type=licence_type,
-        status=LicenceStatus.ACTIVE,
-        member__isnull=True,
-        line__isnull=True,
-        base_licence__isnull=True,
-    ).exclude(
-        # A licence left with numbers (its member was removed, rule 9) is not free: it waits
-        # to be reassigned with them.
-        numbers__status__in=("assigned", "porting")
-    ).order_by("purchased_at", "pk")
+    return (
+        Licence.objects.filter(
+            organisation=organisation,
+            licence_type=licence_type,
+            status=LicenceStatus.ACTIVE,
+            member__isnull=True,
+            line__isnull=True,
+            base_licence__isnull=True,
+        )
+        .exclude(
+            # A licence left with numbers (its member was removed, rule 9) is not free: it waits
+            # to be reassigned with them.
+            numbers__status__in=("assigned", "porting")
+        )
+        .order_by("purchased_at", "pk")
+    )
 
 
 def licence_summary(*, organisation: Organisation) -> list[dict]:

@@ -71,13 +71,19 @@ class AllocationResult:
 def _validate_quantity(quantity) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise ValidationError(
-            {"quantity": ValidationError("Quantity must be a whole number of at least 1.",
-                                         code="min_value")}
+            {
+                "quantity": ValidationError(
+                    "Quantity must be a whole number of at least 1.", code="min_value"
+                )
+            }
         )
     if quantity > MAX_PURCHASE_QUANTITY:
         raise ValidationError(
-            {"quantity": ValidationError(
-                f"Quantity must be at most {MAX_PURCHASE_QUANTITY}.", code="max_value")}
+            {
+                "quantity": ValidationError(
+                    f"Quantity must be at most {MAX_PURCHASE_QUANTITY}.", code="max_value"
+                )
+            }
         )
 
 
@@ -151,13 +157,17 @@ def _quote(organisation, lines, *, restored=0, purchased=0) -> Quote:
 
 
 def licences_purchase_quote(
-    *, organisation: Organisation, licence_type: LicenceType, quantity: int,
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType,
+    quantity: int,
     at: datetime | None = None,
 ) -> Quote:
     """The review shown before buying (rule 13): what is restored, what is bought, what it costs."""
     _validate_quantity(quantity)
     scheduled = Licence.objects.filter(
-        organisation=organisation, licence_type=licence_type,
+        organisation=organisation,
+        licence_type=licence_type,
         status=LicenceStatus.REMOVAL_SCHEDULED,
     ).count()
     restored = min(scheduled, quantity)
@@ -170,7 +180,10 @@ def licences_purchase_quote(
 
 
 def _buy_locked(
-    organisation: Organisation, quantities: dict[LicenceType, int], *, actor,
+    organisation: Organisation,
+    quantities: dict[LicenceType, int],
+    *,
+    actor,
     at: datetime | None,
 ) -> tuple[dict[LicenceType, list[Licence]], Invoice]:
     """Create licences and issue their pro rata invoice. The caller holds the organisation lock."""
@@ -191,7 +204,10 @@ def _buy_locked(
     )
     new = [licence for licences in bought.values() for licence in licences]
     audit_record_many(
-        organisation=organisation, actor=actor, action="licence.purchased", targets=new,
+        organisation=organisation,
+        actor=actor,
+        action="licence.purchased",
+        targets=new,
         changes={"invoice": invoice.number},
     )
     return bought, invoice
@@ -199,7 +215,11 @@ def _buy_locked(
 
 @transaction.atomic
 def licences_purchase(
-    *, organisation: Organisation, licence_type: LicenceType, quantity: int, actor,
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType,
+    quantity: int,
+    actor,
     at: datetime | None = None,
 ) -> PurchaseResult:
     """Rule 13: restore scheduled removals of the type first (free), then buy the rest pro rata."""
@@ -207,8 +227,7 @@ def licences_purchase(
     org = organisation_for_update(organisation.pk)
     scheduled = list(
         Licence.objects.select_for_update()
-        .filter(organisation=org, licence_type=licence_type,
-                status=LicenceStatus.REMOVAL_SCHEDULED)
+        .filter(organisation=org, licence_type=licence_type, status=LicenceStatus.REMOVAL_SCHEDULED)
         .order_by("removal_effective_on", "pk")[:quantity]
     )
     to_buy = quantity - len(scheduled)
@@ -224,17 +243,33 @@ def licences_purchase(
         bought, invoice = _buy_locked(org, {licence_type: to_buy}, actor=actor, at=at)
         purchased = bought[licence_type]
         lines = list(invoice.lines.all())
-    quote = _quote(org, [
-        QuoteLine(description=line.description, kind=line.kind, quantity=line.quantity,
-                  unit_price=line.unit_price, amount=line.amount, licence_type=licence_type,
-                  period_start=line.period_start, period_end=line.period_end)
-        for line in lines
-    ], restored=len(scheduled), purchased=to_buy)
+    quote = _quote(
+        org,
+        [
+            QuoteLine(
+                description=line.description,
+                kind=line.kind,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                licence_type=licence_type,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for line in lines
+        ],
+        restored=len(scheduled),
+        purchased=to_buy,
+    )
     return PurchaseResult(restored=scheduled, purchased=purchased, invoice=invoice, quote=quote)
 
 
 def licence_obtain_locked(
-    *, organisation: Organisation, licence_type: LicenceType, actor, at: datetime | None = None,
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType,
+    actor,
+    at: datetime | None = None,
     accept: Callable[[Licence], bool] | None = None,
 ) -> tuple[Licence, Invoice | None]:
     """Rules 1 and 2: a free licence of the type, else buy one or refuse, by licence policy.
@@ -244,7 +279,8 @@ def licence_obtain_locked(
     licences that cannot serve (say, one that has used all its number changes).
     """
     free = free_licences(organisation=organisation, licence_type=licence_type).select_related(
-        "licence_type")
+        "licence_type"
+    )
     if accept is None:
         licence = free.first()
     else:
@@ -272,8 +308,13 @@ def check_assignee(organisation, member, line) -> None:
 
 @transaction.atomic
 def licence_allocate(
-    *, organisation: Organisation, licence_type: LicenceType, actor, member=None,
-    line: Line | None = None, at: datetime | None = None,
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType,
+    actor,
+    member=None,
+    line: Line | None = None,
+    at: datetime | None = None,
 ) -> AllocationResult:
     """Give a member or line a licence of a type: a free one, else rule 1 (buy or refuse)."""
     org = organisation_for_update(organisation.pk)
@@ -286,7 +327,10 @@ def licence_allocate(
     licence.member, licence.line = member, line
     licence.save(update_fields=["member", "line"])
     audit_record(
-        organisation=org, actor=actor, action="licence.assigned", target=licence,
+        organisation=org,
+        actor=actor,
+        action="licence.assigned",
+        target=licence,
         changes={"member": str(member) if member else None, "line": str(line) if line else None},
     )
     return AllocationResult(licence=licence, purchased=invoice is not None, invoice=invoice)
@@ -305,14 +349,23 @@ def _termination_fee(organisation, licence_type, quantity, effective_on) -> Deci
     ).first()
     if commitment is None:
         return Decimal("0.00")
-    remaining = Licence.objects.filter(
-        organisation=organisation, licence_type=licence_type, status=LicenceStatus.ACTIVE
-    ).count() - quantity
+    remaining = (
+        Licence.objects.filter(
+            organisation=organisation, licence_type=licence_type, status=LicenceStatus.ACTIVE
+        ).count()
+        - quantity
+    )
     monthly = LicencePrice.objects.get(
-        licence_type=licence_type, currency=organisation.currency).monthly
-    return termination_fee(monthly_price=monthly, committed=commitment.quantity,
-                           remaining=remaining, removed=quantity, effective_on=effective_on,
-                           ends_on=commitment.ends_on)
+        licence_type=licence_type, currency=organisation.currency
+    ).monthly
+    return termination_fee(
+        monthly_price=monthly,
+        committed=commitment.quantity,
+        remaining=remaining,
+        removed=quantity,
+        effective_on=effective_on,
+        ends_on=commitment.ends_on,
+    )
 
 
 def _removal_candidates(organisation, licence_type):
@@ -325,7 +378,10 @@ def _removal_candidates(organisation, licence_type):
 
 
 def licences_removal_quote(
-    *, organisation: Organisation, licence_type: LicenceType, quantity: int,
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType,
+    quantity: int,
     at: datetime | None = None,
 ) -> RemovalResult:
     """The removal review: which licences, from when, and any termination fee. Writes nothing."""
@@ -343,7 +399,11 @@ def licences_removal_quote(
 
 @transaction.atomic
 def licences_schedule_removal(
-    *, organisation: Organisation, licence_type: LicenceType, quantity: int, actor,
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType,
+    quantity: int,
+    actor,
     at: datetime | None = None,
 ) -> RemovalResult:
     """Rule 14: schedule N unassigned licences for removal at the end of the current period."""
@@ -365,7 +425,10 @@ def licences_schedule_removal(
         licence.extension = None
     Licence.objects.bulk_update(candidates, ["status", "removal_effective_on", "extension"])
     audit_record_many(
-        organisation=org, actor=actor, action="licence.removal_scheduled", targets=candidates,
+        organisation=org,
+        actor=actor,
+        action="licence.removal_scheduled",
+        targets=candidates,
         changes={"effective_on": effective_on.isoformat()},
     )
     return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
@@ -378,15 +441,21 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
     licence = _lock_licence(licence)
     if licence.status != LicenceStatus.ACTIVE:
         raise errors.LicenceNotRemovable("This licence is already scheduled for removal or ended.")
-    if (licence.is_assigned or licence.addons.exists()
-            or licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).exists()):
+    if (
+        licence.is_assigned
+        or licence.addons.exists()
+        or licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).exists()
+    ):
         raise errors.LicenceInUse()
     licence.status = LicenceStatus.REMOVAL_SCHEDULED
     licence.removal_effective_on = organisation_period(org, at=at).end
     licence.extension = None
     licence.save(update_fields=["status", "removal_effective_on", "extension"])
     audit_record(
-        organisation=org, actor=actor, action="licence.terminated", target=licence,
+        organisation=org,
+        actor=actor,
+        action="licence.terminated",
+        target=licence,
         changes={"effective_on": licence.removal_effective_on.isoformat()},
     )
     return licence
@@ -410,8 +479,13 @@ def licence_restore(*, licence: Licence, actor) -> Licence:
 
 
 def _line_name_taken() -> ValidationError:
-    return ValidationError({"name": ValidationError(
-        "A line of this kind with this name already exists.", code="unique")})
+    return ValidationError(
+        {
+            "name": ValidationError(
+                "A line of this kind with this name already exists.", code="unique"
+            )
+        }
+    )
 
 
 @transaction.atomic
@@ -427,8 +501,9 @@ def line_create(*, organisation: Organisation, kind: str, name: str, actor) -> L
             line.save()
     except IntegrityError as exc:  # the unique constraint behind the check above
         raise _line_name_taken() from exc
-    audit_record(organisation=org, actor=actor, action="line.created", target=line,
-                 changes={"kind": kind})
+    audit_record(
+        organisation=org, actor=actor, action="line.created", target=line, changes={"kind": kind}
+    )
     return line
 
 
@@ -443,16 +518,24 @@ def line_update(*, line: Line, actor, kind: str | None = None, name: str | None 
     if name is not None:
         line.name = name.strip()
     line.full_clean(exclude=["organisation"], validate_unique=False, validate_constraints=False)
-    if (Line.objects.filter(organisation=org, kind=line.kind, name=line.name)
-            .exclude(pk=line.pk).exists()):
+    if (
+        Line.objects.filter(organisation=org, kind=line.kind, name=line.name)
+        .exclude(pk=line.pk)
+        .exists()
+    ):
         raise _line_name_taken()
     try:
         with transaction.atomic():
             line.save(update_fields=["kind", "name"])
     except IntegrityError as exc:
         raise _line_name_taken() from exc
-    audit_record(organisation=org, actor=actor, action="line.updated", target=line,
-                 changes={"before": before, "after": {"kind": line.kind, "name": line.name}})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="line.updated",
+        target=line,
+        changes={"before": before, "after": {"kind": line.kind, "name": line.name}},
+    )
     return line
 
 
@@ -466,8 +549,13 @@ def line_delete(*, line: Line, actor) -> None:
     for licence in licences:
         licence.line = None
     Licence.objects.bulk_update(licences, ["line"])
-    audit_record(organisation=org, actor=actor, action="line.deleted", target=line,
-                 changes={"licences_unassigned": [str(licence.pk) for licence in licences]})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="line.deleted",
+        target=line,
+        changes={"licences_unassigned": [str(licence.pk) for licence in licences]},
+    )
     line.delete()
 
 
@@ -508,17 +596,25 @@ def licence_assign(*, licence: Licence, actor, member=None, line: Line | None = 
     licence = _lock_licence(licence)
     check_assignee(org, member, line)
     _ensure_active_base(licence)
-    before = {"member": str(licence.member) if licence.member_id else None,
-              "line": str(licence.line) if licence.line_id else None}
+    before = {
+        "member": str(licence.member) if licence.member_id else None,
+        "line": str(licence.line) if licence.line_id else None,
+    }
     if member is not None and member.pk != licence.member_id:
         _ensure_numbers_fit_plan(org, licence, member)
     licence.member, licence.line = member, line
     licence.save(update_fields=["member", "line"])
     _numbers_follow(licence)
     audit_record(
-        organisation=org, actor=actor, action="licence.assigned", target=licence,
-        changes={"before": before,
-                 "member": str(member) if member else None, "line": str(line) if line else None},
+        organisation=org,
+        actor=actor,
+        action="licence.assigned",
+        target=licence,
+        changes={
+            "before": before,
+            "member": str(member) if member else None,
+            "line": str(line) if line else None,
+        },
     )
     return licence
 
@@ -534,8 +630,13 @@ def licence_unassign(*, licence: Licence, actor) -> Licence:
     licence.member = licence.line = None
     licence.save(update_fields=["member", "line"])
     _numbers_follow(licence)
-    audit_record(organisation=org, actor=actor, action="licence.unassigned", target=licence,
-                 changes={"before": before})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="licence.unassigned",
+        target=licence,
+        changes={"before": before},
+    )
     return licence
 
 
@@ -556,8 +657,13 @@ def licence_set_addons(
     unknown = [code for code in wanted_codes if code not in types]
     if unknown or any(types[c].kind != LicenceKind.ADDON for c in wanted_codes if c in types):
         bad = unknown or [c for c in wanted_codes if types[c].kind != LicenceKind.ADDON]
-        raise ValidationError({"codes": ValidationError(
-            f"Unknown add-on code(s): {', '.join(bad)}.", code="unknown_addon")})
+        raise ValidationError(
+            {
+                "codes": ValidationError(
+                    f"Unknown add-on code(s): {', '.join(bad)}.", code="unknown_addon"
+                )
+            }
+        )
     allowed = set(licence.licence_type.addons.values_list("code", flat=True))
     refused = [code for code in wanted_codes if code not in allowed]
     if refused:
@@ -577,8 +683,11 @@ def licence_set_addons(
     for code in wanted_codes:
         if code in current:
             continue
-        free = free_licences(organisation=org, licence_type=types[code]).exclude(
-            pk__in=[a.pk for a in attach]).first()
+        free = (
+            free_licences(organisation=org, licence_type=types[code])
+            .exclude(pk__in=[a.pk for a in attach])
+            .first()
+        )
         if free is None:
             missing[types[code]] += 1
         else:
@@ -597,9 +706,14 @@ def licence_set_addons(
     Licence.objects.bulk_update(attach, ["base_licence"])
     if attach or detached:
         audit_record(
-            organisation=org, actor=actor, action="licence.addons_set", target=licence,
-            changes={"attached": sorted(a.licence_type.code for a in attach),
-                     "detached": sorted(a.licence_type.code for a in detached)},
+            organisation=org,
+            actor=actor,
+            action="licence.addons_set",
+            target=licence,
+            changes={
+                "attached": sorted(a.licence_type.code for a in attach),
+                "detached": sorted(a.licence_type.code for a in detached),
+            },
         )
     return licence, invoice
 
@@ -609,8 +723,13 @@ def normalise_extension(value: str | None) -> str | None:
     if not value:
         return None
     if not value.isdigit() or not 2 <= len(value) <= 8:
-        raise ValidationError({"extension": ValidationError(
-            "An extension is 2 to 8 digits.", code="invalid_extension")})
+        raise ValidationError(
+            {
+                "extension": ValidationError(
+                    "An extension is 2 to 8 digits.", code="invalid_extension"
+                )
+            }
+        )
     return value
 
 
@@ -627,8 +746,11 @@ def licence_set_extension(*, licence: Licence, extension: str | None, actor) -> 
             )
         if licence.status != LicenceStatus.ACTIVE:
             raise errors.LicenceNotActive()
-        if (Licence.objects.filter(organisation=org, extension=extension)
-                .exclude(pk=licence.pk).exists()):
+        if (
+            Licence.objects.filter(organisation=org, extension=extension)
+            .exclude(pk=licence.pk)
+            .exists()
+        ):
             raise errors.ExtensionTaken(f"Extension {extension} is already in use.")
     before = licence.extension
     licence.extension = extension
@@ -637,6 +759,11 @@ def licence_set_extension(*, licence: Licence, extension: str | None, actor) -> 
             licence.save(update_fields=["extension"])
     except IntegrityError as exc:  # the unique constraint behind the check above
         raise errors.ExtensionTaken(f"Extension {extension} is already in use.") from exc
-    audit_record(organisation=org, actor=actor, action="licence.extension_set", target=licence,
-                 changes={"before": before, "after": extension})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="licence.extension_set",
+        target=licence,
+        changes={"before": before, "after": extension},
+    )
     return licence

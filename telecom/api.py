@@ -29,23 +29,32 @@ def _field_errors(detail) -> dict:
             for field, errors in detail.items()
         }
     if isinstance(detail, list):
-        return {"non_field_errors": [
-            {"code": getattr(item, "code", "invalid"), "message": str(item)} for item in detail
-        ]}
-    return {"non_field_errors": [{"code": getattr(detail, "code", "invalid"),
-                                  "message": str(detail)}]}
+        return {
+            "non_field_errors": [
+                {"code": getattr(item, "code", "invalid"), "message": str(item)} for item in detail
+            ]
+        }
+    return {
+        "non_field_errors": [{"code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+    }
 
 
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "error_dict"):
         detail = {
-            field: [exceptions.ErrorDetail(str(m), code=e.code or "invalid")
-                    for e in errs for m in e.messages]
+            field: [
+                exceptions.ErrorDetail(str(m), code=e.code or "invalid")
+                for e in errs
+                for m in e.messages
+            ]
             for field, errs in exc.error_dict.items()
         }
     else:
-        detail = [exceptions.ErrorDetail(m, code=e.code or "invalid")
-                  for e in exc.error_list for m in e.messages]
+        detail = [
+            exceptions.ErrorDetail(m, code=e.code or "invalid")
+            for e in exc.error_list
+            for m in e.messages
+        ]
     return exceptions.ValidationError(detail)
 
 

@@ -6,60 +6,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('licensing', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("licensing", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='default_licence_type',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='licensing.licencetype'),
+            model_name="organisation",
+            name="default_licence_type",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="licensing.licencetype",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audit_events', to='accounts.organisation'),
+            model_name="auditevent",
+            name="organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="audit_events",
+                to="accounts.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='members', to='accounts.organisation'),
+            model_name="user",
+            name="organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="members",
+                to="accounts.organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.CheckConstraint(condition=models.Q(('calling_credit_cap__gte', 0)), name='organisation_cap_not_negative'),
+            model_name="organisation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("calling_credit_cap__gte", 0)),
+                name="organisation_cap_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.CheckConstraint(condition=models.Q(('tax_rate__gte', 0), ('tax_rate__lt', 1)), name='organisation_tax_rate_range'),
+            model_name="organisation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("tax_rate__gte", 0), ("tax_rate__lt", 1)),
+                name="organisation_tax_rate_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.CheckConstraint(condition=models.Q(('payment_method_kind', ''), models.Q(('payment_method_reference', ''), _negated=True), _connector='OR'), name='organisation_payment_method_has_reference'),
+            model_name="organisation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("payment_method_kind", ""),
+                    models.Q(("payment_method_reference", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="organisation_payment_method_has_reference",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['organisation', '-created_at'], name='accounts_au_organis_36c678_idx'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["organisation", "-created_at"], name="accounts_au_organis_36c678_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['target_type', 'target_id'], name='accounts_au_target__6d660f_idx'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["target_type", "target_id"], name="accounts_au_target__6d660f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(fields=['organisation', 'role'], name='accounts_us_organis_0aa02c_idx'),
+            model_name="user",
+            index=models.Index(
+                fields=["organisation", "role"], name="accounts_us_organis_0aa02c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('is_superuser', True), ('organisation__isnull', False), _connector='OR'), name='user_member_has_organisation'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_superuser", True), ("organisation__isnull", False), _connector="OR"
+                ),
+                name="user_member_has_organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='user_email_ci_unique'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"), name="user_email_ci_unique"
+            ),
         ),
     ]

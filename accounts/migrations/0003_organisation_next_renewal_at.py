@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_initial'),
+        ("accounts", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='next_renewal_at',
-            field=models.DateTimeField(blank=True, db_index=True, help_text="When the next period starts (local midnight): the renewal job's due time.", null=True),
+            model_name="organisation",
+            name="next_renewal_at",
+            field=models.DateTimeField(
+                blank=True,
+                db_index=True,
+                help_text="When the next period starts (local midnight): the renewal job's due time.",
+                null=True,
+            ),
         ),
     ]

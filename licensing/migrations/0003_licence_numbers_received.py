@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0002_catalogue'),
+        ("licensing", "0002_catalogue"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='licence',
-            name='numbers_received',
-            field=models.PositiveIntegerField(default=0, help_text='Numbers this licence has ever received (rule 8 counts changes).'),
+            model_name="licence",
+            name="numbers_received",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="Numbers this licence has ever received (rule 8 counts changes).",
+            ),
         ),
     ]

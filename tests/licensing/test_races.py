@@ -25,17 +25,20 @@ def test_thirty_members_race_for_the_last_free_licence_under_block_policy():
     members = [UserFactory(organisation=org) for _ in range(30)]
     standard = licence_type("user_standard")
 
-    results = run_concurrently([
-        lambda m=m: services.licence_allocate(
-            organisation=org, licence_type=standard, member=m, actor=owner
-        )
-        for m in members
-    ])
+    results = run_concurrently(
+        [
+            lambda m=m: services.licence_allocate(
+                organisation=org, licence_type=standard, member=m, actor=owner
+            )
+            for m in members
+        ]
+    )
 
     outcomes = Counter(type(r).__name__ for r in results)
     assert outcomes == {"AllocationResult": 1, "NoLicenceAvailable": 29}
-    assert all(isinstance(r, (services.AllocationResult, errors.NoLicenceAvailable))
-               for r in results)
+    assert all(
+        isinstance(r, (services.AllocationResult, errors.NoLicenceAvailable)) for r in results
+    )
     last_free.refresh_from_db()
     winner = next(r for r in results if isinstance(r, services.AllocationResult))
     assert last_free.member_id == winner.licence.member_id
@@ -51,12 +54,14 @@ def test_thirty_allocations_with_auto_purchase_give_each_member_one_licence():
     members = [UserFactory(organisation=org) for _ in range(30)]
     standard = licence_type("user_standard")
 
-    results = run_concurrently([
-        lambda m=m: services.licence_allocate(
-            organisation=org, licence_type=standard, member=m, actor=owner
-        )
-        for m in members
-    ])
+    results = run_concurrently(
+        [
+            lambda m=m: services.licence_allocate(
+                organisation=org, licence_type=standard, member=m, actor=owner
+            )
+            for m in members
+        ]
+    )
 
     assert all(isinstance(r, services.AllocationResult) for r in results), results
     assert sum(r.purchased for r in results) == 29
@@ -73,12 +78,14 @@ def test_twenty_concurrent_purchases_give_consecutive_invoice_numbers():
     owner = UserFactory(organisation=org, role="owner")
     standard = licence_type("user_standard")
 
-    results = run_concurrently([
-        lambda: services.licences_purchase(
-            organisation=org, licence_type=standard, quantity=1, actor=owner
-        )
-        for _ in range(20)
-    ])
+    results = run_concurrently(
+        [
+            lambda: services.licences_purchase(
+                organisation=org, licence_type=standard, quantity=1, actor=owner
+            )
+            for _ in range(20)
+        ]
+    )
 
     assert all(isinstance(r, services.PurchaseResult) for r in results), results
     invoices = Invoice.objects.filter(organisation=org)
@@ -92,13 +99,19 @@ def test_twenty_concurrent_purchases_give_consecutive_invoice_numbers():
 def test_concurrent_extension_claims_leave_one_holder():
     org = OrganisationFactory()
     owner = UserFactory(organisation=org, role="owner")
-    licences = [LicenceFactory(organisation=org, licence_type=licence_type("phone_system"))
-                for _ in range(10)]
+    licences = [
+        LicenceFactory(organisation=org, licence_type=licence_type("phone_system"))
+        for _ in range(10)
+    ]
 
-    results = run_concurrently([
-        lambda lic=lic: services.licence_set_extension(licence=lic, extension="101", actor=owner)
-        for lic in licences
-    ])
+    results = run_concurrently(
+        [
+            lambda lic=lic: services.licence_set_extension(
+                licence=lic, extension="101", actor=owner
+            )
+            for lic in licences
+        ]
+    )
 
     assert Counter(type(r).__name__ for r in results) == {"Licence": 1, "ExtensionTaken": 9}
     assert Licence.objects.filter(organisation=org, extension="101").count() == 1

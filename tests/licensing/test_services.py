@@ -28,8 +28,9 @@ NOV_10_NOON = dt.datetime(2026, 11, 10, 12, 0, tzinfo=PARIS)
 pytestmark = pytest.mark.django_db
 
 
-def set_price(code: str, *, monthly: str | None = None, yearly: str | None = None,
-              currency: str = "EUR") -> None:
+def set_price(
+    code: str, *, monthly: str | None = None, yearly: str | None = None, currency: str = "EUR"
+) -> None:
     price = LicencePrice.objects.get(licence_type__code=code, currency=currency)
     if monthly:
         price.monthly = Decimal(monthly)
@@ -112,7 +113,10 @@ def test_purchase_quote_shows_the_same_figures_as_the_invoice(org, actor):
 def test_purchase_restores_scheduled_licences_first_at_no_charge(org, actor):
     buy(org, actor, quantity=3)
     services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=2, actor=actor,
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        actor=actor,
         at=NOV_10_NOON,
     )
     invoices_before = Invoice.objects.count()
@@ -133,7 +137,10 @@ def test_purchase_restores_scheduled_licences_first_at_no_charge(org, actor):
 def test_restoring_only_issues_no_invoice(org, actor):
     buy(org, actor, quantity=2)
     services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=2, actor=actor,
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        actor=actor,
         at=NOV_10_NOON,
     )
     invoices_before = Invoice.objects.count()
@@ -181,8 +188,11 @@ def test_overdue_invoice_restricts_and_paying_lifts_it(org, actor):
         buy(org, actor, at=late)
     with pytest.raises(errors.AccountRestricted):  # auto-purchase is buying too
         services.licence_allocate(
-            organisation=org, licence_type=licence_type("phone_system"),
-            member=UserFactory(organisation=org), actor=actor, at=late,
+            organisation=org,
+            licence_type=licence_type("phone_system"),
+            member=UserFactory(organisation=org),
+            actor=actor,
+            at=late,
         )
 
     Invoice.objects.filter(pk=first.pk).update(status="paid")
@@ -207,14 +217,23 @@ def test_requirement_example_free_licence_first_then_auto_purchase(org, actor):
     """3 licences, 2 assigned, 1 free: the first new employee is free, the second buys one."""
     licences = buy(org, actor, quantity=3).purchased
     for licence in licences[:2]:
-        services.licence_assign(licence=licence, member=UserFactory(organisation=org),
-                                actor=actor)
+        services.licence_assign(licence=licence, member=UserFactory(organisation=org), actor=actor)
     first, second = UserFactory(organisation=org), UserFactory(organisation=org)
 
-    a = services.licence_allocate(organisation=org, licence_type=licence_type("user_standard"),
-                                  member=first, actor=actor, at=NOV_10_NOON)
-    b = services.licence_allocate(organisation=org, licence_type=licence_type("user_standard"),
-                                  member=second, actor=actor, at=NOV_10_NOON)
+    a = services.licence_allocate(
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        member=first,
+        actor=actor,
+        at=NOV_10_NOON,
+    )
+    b = services.licence_allocate(
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        member=second,
+        actor=actor,
+        at=NOV_10_NOON,
+    )
 
     assert a.licence == licences[2] and not a.purchased and a.invoice is None
     assert b.purchased and b.invoice.total == Decimal("15.96")  # 13.30 + 20 % tax
@@ -226,8 +245,9 @@ def test_block_policy_refuses_and_changes_nothing(actor):
     member = UserFactory(organisation=org)
 
     with pytest.raises(errors.NoLicenceAvailable):
-        services.licence_allocate(organisation=org, licence_type=licence_type("user_standard"),
-                                  member=member, actor=actor)
+        services.licence_allocate(
+            organisation=org, licence_type=licence_type("user_standard"), member=member, actor=actor
+        )
 
     assert not Licence.objects.filter(organisation=org).exists()
     assert not Invoice.objects.filter(organisation=org).exists()
@@ -236,8 +256,13 @@ def test_block_policy_refuses_and_changes_nothing(actor):
 def test_licence_assigned_to_a_line(org, actor):
     line = LineFactory(organisation=org)
 
-    result = services.licence_allocate(organisation=org, licence_type=licence_type("room_phone"),
-                                       line=line, actor=actor, at=NOV_10_NOON)
+    result = services.licence_allocate(
+        organisation=org,
+        licence_type=licence_type("room_phone"),
+        line=line,
+        actor=actor,
+        at=NOV_10_NOON,
+    )
 
     assert result.licence.line == line and result.licence.member is None
 
@@ -245,8 +270,12 @@ def test_licence_assigned_to_a_line(org, actor):
 def test_assigning_needs_exactly_one_assignee(org, actor):
     licence = LicenceFactory(organisation=org)
     with pytest.raises(ValidationError):
-        services.licence_assign(licence=licence, member=UserFactory(organisation=org),
-                                line=LineFactory(organisation=org), actor=actor)
+        services.licence_assign(
+            licence=licence,
+            member=UserFactory(organisation=org),
+            line=LineFactory(organisation=org),
+            actor=actor,
+        )
 
 
 def test_assigning_to_another_organisations_member_is_refused(org, actor):
@@ -317,8 +346,9 @@ def test_addons_consume_free_addon_licences_then_auto_purchase(org, actor):
 
 def test_addons_set_is_the_full_set_and_detached_ones_stay_available(org, actor):
     base = LicenceFactory(organisation=org, licence_type=licence_type("phone_system"))
-    services.licence_set_addons(licence=base, codes=["team_chat", "call_recording"],
-                                actor=actor, at=NOV_10_NOON)
+    services.licence_set_addons(
+        licence=base, codes=["team_chat", "call_recording"], actor=actor, at=NOV_10_NOON
+    )
 
     services.licence_set_addons(licence=base, codes=["team_chat"], actor=actor)
 
@@ -356,19 +386,30 @@ def test_addons_under_block_policy_without_free_licence(actor):
 
 def test_summary_counts_per_type(org, actor):
     licences = buy(org, actor, quantity=4).purchased
-    services.licence_assign(licence=licences[0], member=UserFactory(organisation=org),
-                            actor=actor)
+    services.licence_assign(licence=licences[0], member=UserFactory(organisation=org), actor=actor)
     services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=1, actor=actor,
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=1,
+        actor=actor,
         at=NOV_10_NOON,
     )
-    LicenceFactory(organisation=org, licence_type=licence_type("user_standard"),
-                   status=LicenceStatus.TERMINATED)
+    LicenceFactory(
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        status=LicenceStatus.TERMINATED,
+    )
 
     [row] = [r for r in licence_summary(organisation=org) if r["type"] == "user_standard"]
 
-    assert row == {"type": "user_standard", "kind": "base", "total": 4, "assigned": 1,
-                   "available": 2, "removal_scheduled": 1}
+    assert row == {
+        "type": "user_standard",
+        "kind": "base",
+        "total": 4,
+        "assigned": 1,
+        "available": 2,
+        "removal_scheduled": 1,
+    }
 
 
 # --- rules 14 and 15: removal, termination, restore --------------------------------------------
@@ -378,7 +419,10 @@ def test_schedule_removal_at_period_end(org, actor):
     buy(org, actor, quantity=3)
 
     result = services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=2, actor=actor,
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        actor=actor,
         at=NOV_10_NOON,
     )
 
@@ -391,12 +435,13 @@ def test_schedule_removal_at_period_end(org, actor):
 
 def test_removal_refused_when_fewer_unassigned_than_asked(org, actor):
     licences = buy(org, actor, quantity=2).purchased
-    services.licence_assign(licence=licences[0], member=UserFactory(organisation=org),
-                            actor=actor)
+    services.licence_assign(licence=licences[0], member=UserFactory(organisation=org), actor=actor)
 
     with pytest.raises(errors.NotEnoughUnassignedLicences):
         services.licences_schedule_removal(
-            organisation=org, licence_type=licence_type("user_standard"), quantity=2,
+            organisation=org,
+            licence_type=licence_type("user_standard"),
+            quantity=2,
             actor=actor,
         )
 
@@ -414,8 +459,9 @@ def test_scheduled_licences_cannot_be_assigned_nor_allocated(actor):
     with pytest.raises(errors.LicenceNotActive):
         services.licence_assign(licence=licence, member=member, actor=actor)
     with pytest.raises(errors.NoLicenceAvailable):
-        services.licence_allocate(organisation=org, licence_type=licence_type("user_standard"),
-                                  member=member, actor=actor)
+        services.licence_allocate(
+            organisation=org, licence_type=licence_type("user_standard"), member=member, actor=actor
+        )
 
 
 def test_terminate_assigned_licence_is_refused(org, actor):
@@ -463,8 +509,9 @@ def test_terminating_twice_is_refused(org, actor):
 
 def test_users_are_unlimited_and_not_billed(org, actor):
     for n in range(60):
-        accounts_services.member_invite(organisation=org, email=f"u{n}@example.com",
-                                        name=f"U {n}", role="user", actor=actor)
+        accounts_services.member_invite(
+            organisation=org, email=f"u{n}@example.com", name=f"U {n}", role="user", actor=actor
+        )
 
     assert org.members.count() == 61
     assert not Invoice.objects.filter(organisation=org).exists()
@@ -485,8 +532,9 @@ def test_removing_a_member_keeps_their_licences_unassigned(org, actor):
 def test_admin_cannot_invite_an_owner(org):
     admin = UserFactory(organisation=org, role="admin")
     with pytest.raises(PermissionDenied):
-        accounts_services.member_invite(organisation=org, email="x@example.com", name="X",
-                                        role="owner", actor=admin)
+        accounts_services.member_invite(
+            organisation=org, email="x@example.com", name="X", role="owner", actor=admin
+        )
     assert not org.members.filter(email="x@example.com").exists()
 
 
@@ -499,7 +547,10 @@ def test_services_write_the_audit_trail(org, actor):
     licence = buy(org, actor).purchased[0]
     services.licence_terminate(licence=licence, actor=actor)
 
-    actions = list(AuditEvent.objects.filter(organisation=org, target_id=str(licence.pk))
-                   .values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(organisation=org, target_id=str(licence.pk)).values_list(
+            "action", flat=True
+        )
+    )
     assert sorted(actions) == ["licence.purchased", "licence.terminated"]
     assert AuditEvent.objects.filter(organisation=org, action="invoice.issued").count() == 1

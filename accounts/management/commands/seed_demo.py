@@ -9,8 +9,8 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts.models import Organisation, User
 from accounts.roles import Role
-from licensing import services as licensing_services
 from billing.renewal import first_renewal_at
+from licensing import services as licensing_services
 from licensing.models import LicenceType, Line, LineKind
 from numbering import services as numbering_services
 from numbering.inventory import inventory_fill
@@ -73,9 +73,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def _create(self, spec):
         members = spec.pop("members")
-        org, owner, _ = accounts_services.organisation_signup(
-            owner_password=DEMO_PASSWORD, **spec
-        )
+        org, owner, _ = accounts_services.organisation_signup(owner_password=DEMO_PASSWORD, **spec)
         # Start the period some days ago so that purchases show a real pro rata.
         org.billing_anchor = timezone.localdate() - dt.timedelta(days=12)
         org.next_renewal_at = first_renewal_at(org)
@@ -103,7 +101,10 @@ class Command(BaseCommand):
         for member in assignees:
             # Rule 2: each new number takes a free user licence of the organisation.
             numbering_services.number_assign(
-                organisation=org, actor=owner, country=org.country, number_type=number_type,
+                organisation=org,
+                actor=owner,
+                country=org.country,
+                number_type=number_type,
                 member=member,
             )
         if org.licence_policy == "auto_purchase":
@@ -111,24 +112,35 @@ class Command(BaseCommand):
                 organisation=org, kind=LineKind.ROOM_PHONE, name="Reception"
             )
             numbering_services.number_assign(
-                organisation=org, actor=owner, country=org.country, number_type="landline",
+                organisation=org,
+                actor=owner,
+                country=org.country,
+                number_type="landline",
                 line=reception,
             )
             for extension, email in (("101", "john@acme.example"), ("102", "alice@acme.example")):
                 result = numbering_services.number_assign(
-                    organisation=org, actor=owner, country=org.country, number_type="landline",
-                    member=people[email], licence_type=types["phone_system"],
+                    organisation=org,
+                    actor=owner,
+                    country=org.country,
+                    number_type="landline",
+                    member=people[email],
+                    licence_type=types["phone_system"],
                 )
                 licensing_services.licence_set_extension(
                     licence=result.licence, extension=extension, actor=owner
                 )
                 licensing_services.licence_set_addons(
-                    licence=result.licence, codes=["device_ip_phone", "call_recording"],
+                    licence=result.licence,
+                    codes=["device_ip_phone", "call_recording"],
                     actor=owner,
                 )
             # A user who also has a landline (a second licence, bought by rule 1).
             numbering_services.number_assign(
-                organisation=org, actor=owner, country=org.country, number_type="landline",
+                organisation=org,
+                actor=owner,
+                country=org.country,
+                number_type="landline",
                 member=people["user@acme.example"],
             )
             licensing_services.licences_purchase(
