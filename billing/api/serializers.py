@@ -1,9 +1,28 @@
 """Serializers of API.md's "Billing" section."""
 
+from decimal import Decimal
+
+import phonenumbers
 from rest_framework import serializers
 
-from billing.models import Invoice, InvoiceLine, InvoiceLineKind, InvoiceStatus
+from billing.models import (
+    Charge,
+    Invoice,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceStatus,
+    UsageDirection,
+    UsageKind,
+    UsageRecord,
+)
 from billing.selectors import organisation_today
+from licensing.models import Device, DevicePrice
+from numbering.models import NumberStatus, PhoneNumber
+
+# billing.services.device_order accepts 1 to 1000 devices in one order.
+MAX_DEVICE_QUANTITY = 1000
+# A day: no call lasts longer, and a bigger value is a unit mistake (milliseconds).
+MAX_DURATION_SECONDS = 86_400
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -60,3 +79,144 @@ class InvoiceSerializer(serializers.ModelSerializer):
     def get_overdue(self, invoice: Invoice) -> bool:
         """Issued and past due, by the organisation's local date (DESIGN.md section 4)."""
         return invoice.is_overdue(organisation_today(invoice.organisation))
+
+
+class InvoiceExportQuerySerializer(serializers.Serializer):
+    """`?issued_from=&issued_to=`: both required, inclusive, on the invoices' local issue date."""
+
+    issued_from = serializers.DateField(help_text="First issue date, inclusive (YYYY-MM-DD).")
+    issued_to = serializers.DateField(help_text="Last issue date, inclusive (YYYY-MM-DD).")
+
+    def validate(self, attrs):
+        if attrs["issued_from"] > attrs["issued_to"]:
+            raise serializers.ValidationError(
+                {
+                    "issued_to": [
+                        serializers.ErrorDetail(
+                            "Must be on or after issued_from.", code="before_issued_from"
+                        )
+                    ]
+                }
+            )
+        return attrs
+
+
+# --- device orders (rule 22) ----------------------------------------------------------------------
+
+
+class DeviceOrderSerializer(serializers.ModelSerializer):
+    device = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    currency = serializers.CharField(source="organisation.currency", read_only=True)
+
+    class Meta:
+        model = Charge
+        fields = [
+            "id",
+            "device",
+            "quantity",
+            "unit_price",
+            "amount",
+            "currency",
+            "created_at",
+            "invoice",
+        ]
+        read_only_fields = fields
+
+
+class DeviceCodeField(serializers.SlugRelatedField):
+    """A catalogue device by its code, priced in the caller's currency."""
+
+    default_error_messages = {
+        "does_not_exist": "Unknown device {value!r}.",
+        "invalid": "Give a device code.",
+        "not_sold": "{value!r} is not sold in {currency}.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Device.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        device = super().to_internal_value(data.strip())
+        currency = self.context["organisation"].currency
+        if not DevicePrice.objects.filter(device=device, currency=currency).exists():
+            self.fail("not_sold", value=data, currency=currency)
+        return device
+
+
+class DeviceOrderCreateSerializer(serializers.Serializer):
+    device = DeviceCodeField(help_text="A code of GET /api/v1/devices/.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_DEVICE_QUANTITY)
+
+
+# --- usage (rule 21) ------------------------------------------------------------------------------
+
+
+class UsageRecordSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="number.e164", read_only=True)
+    # The choices are documented once, on UsageCreate: an enum shared by two components would
+    # need an ENUM_NAME_OVERRIDES entry in settings, as several models have a `kind`.
+    kind = serializers.CharField(read_only=True, help_text="call, sms or mms.")
+    direction = serializers.ChoiceField(choices=UsageDirection.choices, read_only=True)
+
+    class Meta:
+        model = UsageRecord
+        fields = [
+            "id",
+            "number",
+            "member",
+            "kind",
+            "direction",
+            "started_at",
+            "duration_seconds",
+            "destination",
+            "cost",
+            "period_start",
+            "invoice",
+        ]
+        read_only_fields = fields
+
+
+class HeldNumberField(serializers.CharField):
+    """An E.164 number that an organisation holds now (assigned through a licence)."""
+
+    default_error_messages = {
+        "invalid_number": "{value!r} is not a phone number in E.164 form.",
+        "does_not_exist": "No organisation holds the number {value}.",
+    }
+
+    def run_validation(self, data=serializers.empty):
+        text = super().run_validation(data)  # a non-blank string of at most max_length
+        try:
+            parsed = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            self.fail("invalid_number", value=text)
+        if not phonenumbers.is_possible_number(parsed):
+            self.fail("invalid_number", value=text)
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        number = (
+            PhoneNumber.objects.filter(e164=e164, status=NumberStatus.ASSIGNED)
+            .select_related("organisation", "licence__member", "licence__base_licence__member")
+            .first()
+        )
+        if number is None:
+            self.fail("does_not_exist", value=e164)
+        return number
+
+
+class UsageCreateSerializer(serializers.Serializer):
+    number = HeldNumberField(max_length=32, help_text="The product's number, E.164.")
+    kind = serializers.ChoiceField(choices=UsageKind.choices)
+    direction = serializers.ChoiceField(choices=UsageDirection.choices)
+    started_at = serializers.DateTimeField(help_text="ISO 8601 with its offset.")
+    duration_seconds = serializers.IntegerField(
+        min_value=0, max_value=MAX_DURATION_SECONDS, default=0
+    )
+    destination = serializers.CharField(max_length=32, allow_blank=True, default="")
+    cost = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text="In the organisation's currency.",
+    )

@@ -4,5 +4,8 @@ from billing.api import views
 
 router = SimpleRouter()
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
+router.register("billing", views.BillingViewSet, basename="billing")
+router.register("device-orders", views.DeviceOrderViewSet, basename="device-order")
+router.register("usage", views.UsageViewSet, basename="usage")
 
 urlpatterns = router.urls

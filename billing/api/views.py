@@ -1,16 +1,57 @@
-"""Invoices, read side (API.md "Billing")."""
+"""Invoices, finance exports, the upcoming invoice, device orders and usage (API.md "Billing",
+"Usage")."""
 
-from rest_framework import mixins
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 
-from accounts.roles import Cap
-from billing.api.serializers import InvoiceSerializer
-from billing.filters import InvoiceFilterSet
+from accounts.roles import Cap, has_capability
+from billing import services
+from billing.api.serializers import (
+    DeviceOrderCreateSerializer,
+    DeviceOrderSerializer,
+    InvoiceExportQuerySerializer,
+    InvoiceSerializer,
+    UsageCreateSerializer,
+    UsageRecordSerializer,
+)
+from billing.exports import export_filename, invoice_lines_csv
+from billing.filters import InvoiceFilterSet, UsageFilterSet
+from billing.models import Charge, ChargeKind, UsageRecord
+from billing.pdf import invoice_pdf, invoice_pdf_filename
+from billing.renewal import upcoming_quote
 from billing.selectors import invoice_list
+from licensing.api.serializers import QuoteSerializer
 from telecom.api import TenantViewSet
+from telecom.authentication import IsServiceToken
+
+
+class PDFRenderer(BaseRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
 
 
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Invoices of the caller's organisation: owners, admins and finance read them."""
+    """Invoices of the caller's organisation: owners, admins and finance read them, as JSON,
+    as a PDF each, or as a CSV of their lines for accounting."""
 
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilterSet
@@ -19,3 +60,146 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     def get_queryset(self):
         return self.scope(invoice_list(organisation=None))
+
+    def handle_exception(self, exc):
+        # Errors are API.md's JSON even when the client asked for a PDF or a CSV.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        filters=False,
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, PDFRenderer],
+        filter_backends=[],
+    )
+    def pdf(self, request, pk=None):
+        """The invoice as a printable A4 PDF."""
+        invoice = self.get_object()
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'
+        return response
+
+    @extend_schema(
+        filters=False,
+        parameters=[InvoiceExportQuerySerializer],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, CSVRenderer],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def export(self, request):
+        """One CSV row per invoice line of the invoices issued in the range (UTF-8 with BOM,
+        RFC 4180, formula-injection safe: see billing.exports)."""
+        query = InvoiceExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        issued_from, issued_to = (
+            query.validated_data["issued_from"],
+            query.validated_data["issued_to"],
+        )
+        user = request.user
+        response = StreamingHttpResponse(
+            invoice_lines_csv(
+                organisation=None if user.is_superuser else self.caller_organisation(),
+                issued_from=issued_from,
+                issued_to=issued_to,
+            ),
+            content_type="text/csv; charset=utf-8",
+        )
+        filename = export_filename(issued_from=issued_from, issued_to=issued_to)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class BillingViewSet(TenantViewSet):
+    """The caller's organisation's billing outlook."""
+
+    serializer_class = QuoteSerializer
+    capabilities = {"upcoming": Cap.INVOICES_READ}
+
+    @extend_schema(responses=QuoteSerializer, filters=False)
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def upcoming(self, request):
+        """Exactly what the next renewal will invoice if nothing changes before it: licences in
+        advance, then pending device orders, usage and termination fees."""
+        quote = upcoming_quote(self.caller_organisation())
+        return Response(QuoteSerializer(quote).data)
+
+
+class DeviceOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Device purchases (rule 22): one-off charges billed on the next invoice."""
+
+    serializer_class = DeviceOrderSerializer
+    search_fields = ["device__code", "device__name"]
+    capabilities = {"read": Cap.DEVICES_ORDER, "write": Cap.DEVICES_ORDER}
+
+    def get_queryset(self):
+        orders = (
+            Charge.objects.filter(kind=ChargeKind.DEVICE)
+            .select_related("device", "organisation")
+            .order_by("-created_at", "id")
+        )
+        return self.scope(orders)
+
+    @extend_schema(request=DeviceOrderCreateSerializer, responses={201: DeviceOrderSerializer})
+    def create(self, request):
+        organisation = self.caller_organisation()
+        serializer = DeviceOrderCreateSerializer(
+            data=request.data, context={"organisation": organisation}
+        )
+        serializer.is_valid(raise_exception=True)
+        order = services.device_order(
+            organisation=organisation, actor=request.user, **serializer.validated_data
+        )
+        body = DeviceOrderSerializer(self.get_queryset().get(pk=order.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class UsageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Calls and messages with their cost (rule 21).
+
+    Members read: owners, admins and finance all of the organisation's usage, a user their own.
+    The telephony platform, with its service token and nothing else, posts usage: the
+    organisation is the one that holds the number, never the caller's (it has none).
+    """
+
+    serializer_class = UsageRecordSerializer
+    filterset_class = UsageFilterSet
+    search_fields = ["destination", "number__e164"]
+    service_actions = ("create",)
+
+    def get_permissions(self):
+        if self.action in self.service_actions:
+            return [IsServiceToken()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        user = self.request.user
+        usage = UsageRecord.objects.select_related("number").order_by("-started_at", "-id")
+        if not self.is_schema_view and not has_capability(user, Cap.USAGE_READ_ALL):
+            usage = usage.filter(member=user)
+        return self.scope(usage)
+
+    @extend_schema(
+        request=UsageCreateSerializer,
+        responses={
+            201: UsageRecordSerializer,
+            409: OpenApiResponse(
+                description="calling_credit_cap_reached: the usage would cross the cap; nothing "
+                "was stored."
+            ),
+        },
+    )
+    def create(self, request):
+        serializer = UsageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = services.usage_record(**serializer.validated_data)
+        return Response(UsageRecordSerializer(record).data, status=status.HTTP_201_CREATED)

@@ -5,13 +5,17 @@ new viewset that forgets the tenancy base, or a new detail route that is not sco
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.views import SignupView, TokenView
+from billing import services as billing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
+from licensing.models import Device
 from telecom.api import TenantViewSet
 from tests.factories import LicenceFactory, LineFactory
 
@@ -24,6 +28,39 @@ PUBLIC_VIEWS = {
     LicenceTypeViewSet: "catalogue, the same for every organisation",
     DeviceViewSet: "catalogue, the same for every organisation",
 }
+
+# Actions on tenant routes that no member may call: the telephony platform's service token
+# does, for whichever organisation holds the number in the body (API.md "Usage", "Messages and
+# voicemail"). Every other action of a tenant route needs HasCapability.
+SERVICE_ROUTES = {
+    ("post", "api/v1/usage/"): "the telephony platform reports usage for the number's holder",
+    ("post", "api/v1/messages/inbound/"): "the telephony platform delivers an inbound SMS",
+    ("post", "api/v1/voicemails/"): "the telephony platform uploads a voicemail",
+}
+
+# List routes that answer 200 only with query parameters.
+LIST_QUERIES = {"api/v1/invoices/export/": "issued_from=2000-01-01&issued_to=2100-12-31"}
+
+
+@pytest.fixture
+def org_a(org_a):
+    """A also has billing rows of its own to attack: a device order and a usage record."""
+    organisation = org_a["organisation"]
+    org_a["device_order"] = billing_services.device_order(
+        organisation=organisation,
+        device=Device.objects.get(code="ip_desk_phone"),
+        quantity=1,
+        actor=org_a["owner"],
+    )
+    org_a["usage"] = billing_services.usage_record(
+        number=org_a["number"],
+        kind="call",
+        direction="outbound",
+        started_at=timezone.now(),
+        cost=Decimal("1.00"),
+        destination="+33123456789",
+    )
+    return org_a
 
 
 def api_routes() -> list[tuple[str, URLPattern]]:
@@ -63,7 +100,8 @@ def a_ids(org_a) -> list[str]:
 
 
 def assert_nothing_of_a(response, org_a, *, ids=True):
-    content = response.content.decode()
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    content = body.decode()
     for text in a_texts(org_a) + (a_ids(org_a) if ids else []):
         assert text not in content, f"{text!r} of organisation A leaked: {content[:300]}"
 
@@ -82,10 +120,34 @@ def test_every_api_route_uses_the_tenancy_base_or_is_declared_public():
 
 
 def test_every_tenant_route_requires_a_capability_check():
-    for _route, pattern in api_routes():
+    """Per action, so a viewset that swaps its permissions for one action is seen too."""
+    service_routes_seen = set()
+    for route, pattern in api_routes():
         cls = view_class(pattern)
-        if cls is not None and issubclass(cls, TenantViewSet):
-            assert "HasCapability" in {p.__name__ for p in cls.permission_classes}, cls
+        if cls is None or not issubclass(cls, TenantViewSet):
+            continue
+        for method, action in pattern.callback.actions.items():
+            view = cls(action=action, action_map=pattern.callback.actions)
+            permissions = {type(permission).__name__ for permission in view.get_permissions()}
+            key = (method, _readable(route))
+            if key in SERVICE_ROUTES:
+                service_routes_seen.add(key)
+                assert permissions == {"IsServiceToken"}, key
+            else:
+                assert "HasCapability" in permissions, key
+
+    assert service_routes_seen == set(SERVICE_ROUTES)
+
+
+@pytest.mark.parametrize(("method", "route"), sorted(SERVICE_ROUTES))
+def test_service_routes_refuse_members(api_client_for, org_a, other_owner, state, method, route):
+    before = state()
+
+    for member in (org_a["owner"], other_owner):
+        response = getattr(api_client_for(member), method)("/" + route, {}, format="json")
+        assert response.status_code == 403, (route, response.content)
+
+    assert state() == before
 
 
 def test_public_routes_are_the_declared_ones_only():
@@ -141,6 +203,8 @@ def test_every_list_route_shows_nothing_of_another_organisation(
 ):
     LicenceFactory(organisation=other_owner.organisation)
     path = "/" + route.replace("^", "").rstrip("$")
+    if path[1:] in LIST_QUERIES:
+        path += "?" + LIST_QUERIES[path[1:]]
 
     response = api_client_for(other_owner).get(path)
 
