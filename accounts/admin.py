@@ -306,6 +306,7 @@ class MemberAdmin(TenantAdmin):
             name=data["name"],
             role=data["role"],
             actor=request.user,
+            request=request,
         )
         obj.pk = member.pk
         obj._state.adding = False

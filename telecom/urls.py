@@ -7,7 +7,9 @@ from telecom.views import healthz
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("licensing.api.urls")),
+    path("", include("numbering.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("webapp.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -154,6 +154,7 @@ class MemberViewSet(
         member = services.member_invite(
             organisation=self.caller_organisation(),
             actor=request.user,
+            request=request,
             **serializer.validated_data,
         )
         return self._render(member, status.HTTP_201_CREATED)

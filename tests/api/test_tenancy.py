@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -16,8 +17,11 @@ from accounts.api.views import SignupView, TokenView
 from billing import services as billing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
 from licensing.models import Device
+from numbering.api.views import AvailableNumberViewSet
 from telecom.api import TenantViewSet
 from tests.factories import LicenceFactory, LineFactory
+from webapp import services as webapp_services
+from webapp.audio import wav_tone
 
 # Routes that are deliberately not organisation data: no tenancy base.
 PUBLIC_VIEWS = {
@@ -27,6 +31,7 @@ PUBLIC_VIEWS = {
     SpectacularSwaggerView: "API docs",
     LicenceTypeViewSet: "catalogue, the same for every organisation",
     DeviceViewSet: "catalogue, the same for every organisation",
+    AvailableNumberViewSet: "the carrier's inventory, the same for every organisation",
 }
 
 # Actions on tenant routes that no member may call: the telephony platform's service token
@@ -43,9 +48,23 @@ LIST_QUERIES = {"api/v1/invoices/export/": "issued_from=2000-01-01&issued_to=210
 
 
 @pytest.fixture
-def org_a(org_a):
-    """A also has billing rows of its own to attack: a device order and a usage record."""
+def org_a(org_a, settings, tmp_path):
+    """A also has rows of its own to attack: a device order, a usage record, a message and a
+    voicemail."""
     organisation = org_a["organisation"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    org_a["message"] = webapp_services.message_receive(
+        to_number=org_a["number"].e164,
+        sender="+33698765432",
+        body="A-secret text",
+        received_at=timezone.now(),
+    )
+    org_a["voicemail"] = webapp_services.voicemail_store(
+        number=org_a["number"].e164,
+        caller="+33698765432",
+        received_at=timezone.now(),
+        audio=SimpleUploadedFile("vm.wav", wav_tone(seconds=1), "audio/wav"),
+    )
     org_a["device_order"] = billing_services.device_order(
         organisation=organisation,
         device=Device.objects.get(code="ip_desk_phone"),

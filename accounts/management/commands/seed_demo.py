@@ -14,6 +14,7 @@ from licensing import services as licensing_services
 from licensing.models import LicenceType, Line, LineKind
 from numbering import services as numbering_services
 from numbering.inventory import inventory_fill
+from webapp.demo import demo_activity_seed
 
 DEMO_PASSWORD = "demo-password-1"
 STAFF_EMAIL = "staff@telecom.example"
@@ -68,6 +69,7 @@ class Command(BaseCommand):
                 continue
             self._create(spec)
             self.stdout.write(f"Created {spec['organisation_name']}")
+        demo_activity_seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     @transaction.atomic
@@ -84,7 +86,7 @@ class Command(BaseCommand):
         people = {}
         for email, name, role, active in members:
             member = accounts_services.member_invite(
-                organisation=org, email=email, name=name, role=role, actor=owner
+                organisation=org, email=email, name=name, role=role, actor=owner, notify=False
             )
             if active:
                 member.set_password(DEMO_PASSWORD)
