@@ -93,6 +93,10 @@ class Organisation(models.Model):
         null=True, blank=True, db_index=True,
         help_text="When the next period starts (local midnight): the renewal job's due time.",
     )
+    close_requested_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the owner asked for the organisation to be closed (rule 19).",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
 

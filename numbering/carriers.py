@@ -1,9 +1,11 @@
-"""The carrier boundary (DESIGN.md section 5): number search, provisioning and release.
+"""The carrier boundary (DESIGN.md section 5): number search, provisioning, release and porting.
 
-The backend is chosen by `settings.CARRIER_BACKEND`. The default serves the local inventory table,
-so the product works offline; a real operator's backend implements the same four methods.
+The backend is chosen by `settings.CARRIER_BACKEND`. The default serves the local inventory table
+and moves porting requests along by date, so the product works offline; a real operator's backend
+implements the same methods.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
@@ -63,13 +65,91 @@ class LocalInventoryBackend:
         row.delete()
         return row.e164
 
+    def reserve_many(self, *, e164s: list[str]) -> None:
+        """Take exactly these numbers out of the inventory, in the caller's transaction, or
+        none of them (`NumberUnavailable` names the missing ones)."""
+        if not e164s:
+            return
+        wanted = set(e164s)
+        locked = set(
+            InventoryNumber.objects.select_for_update(skip_locked=True)
+            .filter(e164__in=wanted).values_list("e164", flat=True)
+        )
+        missing = sorted(wanted - locked)
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise errors.NumberUnavailable(f"No longer available: {shown}.")
+        InventoryNumber.objects.filter(e164__in=wanted).delete()
+
     def is_available(self, *, e164: str) -> bool:
         return InventoryNumber.objects.filter(e164=e164).exists()
 
+    def lookup_many(self, *, e164s: list[str]) -> dict[str, AvailableNumber]:
+        """Which of these numbers are available, with their country and type (one query)."""
+        return {
+            e164: AvailableNumber(e164=e164, country=country, number_type=number_type)
+            for e164, country, number_type in InventoryNumber.objects.filter(
+                e164__in=set(e164s)).values_list("e164", "country", "number_type")
+        }
+
     def release(self, *, e164: str, country: str, number_type: str) -> None:
+        """A number's quarantine ended (rule 6): it can be offered again."""
         InventoryNumber.objects.get_or_create(
             e164=e164, defaults={"country": country, "number_type": number_type}
         )
+
+    def recover(self, *, e164: str, country: str, number_type: str) -> None:
+        """Platform staff bring a quarantined number back into service (rule 6). It was never
+        offered again, so locally there is only to make sure it is not in the inventory."""
+        InventoryNumber.objects.filter(e164=e164).delete()
+
+
+    # --- porting (rule 20) --------------------------------------------------------------------
+
+    def porting_submit(self, *, case: "PortingCase") -> None:
+        """Hand a new porting request to the operator. Locally there is no one to tell."""
+
+    def porting_cancel(self, *, case: "PortingCase") -> None:
+        """Withdraw a porting request from the operator. Locally there is no one to tell."""
+
+    def porting_check(self, *, case: "PortingCase") -> "PortingUpdate | None":
+        """The operator's next step for an open request, or None while nothing is due.
+
+        Locally, by date: a request is accepted (for its wished date) the day after it was
+        submitted, and completed on its porting date.
+        """
+        if case.status == "submitted" and case.today >= case.submitted_on + dt.timedelta(days=1):
+            return PortingUpdate(status="accepted", porting_date=case.porting_date,
+                                 note="Accepted by the losing operator (local carrier).")
+        if case.status == "accepted" and case.today >= case.porting_date:
+            return PortingUpdate(status="completed", porting_date=case.porting_date,
+                                 note="Ported on the confirmed date (local carrier).")
+        return None
+
+    def porting_complete(self, *, case: "PortingCase") -> None:
+        """The number is now served here: it can no longer be offered from the inventory."""
+        InventoryNumber.objects.filter(e164=case.e164).delete()
+
+
+@dataclass(frozen=True)
+class PortingCase:
+    """What a carrier backend is told about a porting request. Dates are the organisation's."""
+
+    reference: str
+    e164: str
+    number_type: str
+    status: str
+    submitted_on: dt.date
+    porting_date: dt.date  # the confirmed date once accepted, else the wished one
+    today: dt.date
+    rio: str = ""
+
+
+@dataclass(frozen=True)
+class PortingUpdate:
+    status: str  # accepted | completed | rejected
+    porting_date: dt.date | None = None
+    note: str = ""
 
 
 @cache

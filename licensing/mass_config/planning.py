@@ -1,0 +1,569 @@
+"""Planning a mass configuration (rule 23): every check against the organisation's state, read
+in a fixed number of queries, and what each row will do. Writes nothing."""
+
+import uuid
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef
+from django.db.models.functions import Coalesce
+
+from accounts.models import LicencePolicy, MemberStatus, Organisation, User
+from accounts.selectors import organisation_is_restricted
+from licensing.mass_config.reading import (
+    EXT,
+    NUMBER,
+    PHONE_SYSTEM,
+    USER,
+    InputRow,
+    RowError,
+    did_candidates,
+    parse_did,
+)
+from licensing.mass_config.results import PlannedRow, Report
+from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
+from licensing.selectors import free_licences
+from licensing.services import _purchase_lines, _quote, normalise_extension
+from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
+from numbering.carriers import carrier
+from numbering.models import HELD_STATUSES, NumberStatus, PhoneNumber
+
+MAX_REPORTED_ERRORS = 1000
+
+
+# --- planning (batched reads) ---------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    """An existing phone-system licence a row may use."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID | None
+    extension: str | None
+    numbers_received: int
+    number_changes_used: int
+    held: list[tuple[str, str]] = field(default_factory=list)  # (e164, number type)
+
+
+@dataclass
+class _Row:
+    source: InputRow
+    extension: str
+    member: dict
+    e164: str | None
+
+
+class _Planner:
+    """Validates rows against the organisation and decides what each does. Reads only."""
+
+    def __init__(self, organisation: Organisation, rows: list[InputRow], *, at: datetime):
+        self.org = organisation
+        self.rows = rows
+        self.at = at
+        self.errors: list[RowError] = []
+        self.phone_system = LicenceType.objects.get(code=PHONE_SYSTEM)
+        self.allowed = set(self.phone_system.addons.values_list("code", flat=True))
+        self.addon_types = {t.code: t for t in LicenceType.objects.filter(kind=LicenceKind.ADDON)}
+        self.capacity = self.phone_system.number_capacity
+        self.max_changes = self.phone_system.max_number_changes
+
+    def error(self, row: int | None, column: str | None, code: str, message: str) -> None:
+        self.errors.append(RowError(row, column, code, message))
+
+    # -- cells
+
+    def _members(self):
+        by_email, by_name = {}, defaultdict(list)
+        for member in User.objects.filter(organisation=self.org, is_superuser=False).values(
+            "id", "email", "name", "status"
+        ):
+            by_email[member["email"].lower()] = member
+            if member["name"]:
+                by_name[" ".join(member["name"].split()).casefold()].append(member)
+        return by_email, by_name
+
+    def _member(self, row: InputRow, by_email, by_name) -> dict | None:
+        text = row.user.strip()
+        if not text:
+            self.error(row.row, USER, "required", "Give the user's e-mail address or name.")
+            return None
+        if "@" in text:
+            member = by_email.get(text.lower())
+            if member is None:
+                self.error(row.row, USER, "unknown_user", f"No member has the e-mail {text}.")
+                return None
+        else:
+            named = by_name.get(" ".join(text.split()).casefold(), [])
+            active = [m for m in named if m["status"] != MemberStatus.DEACTIVATED]
+            if len(active) > 1:
+                self.error(
+                    row.row,
+                    USER,
+                    "ambiguous_user",
+                    f"{len(active)} members are called {text}; use the e-mail address instead.",
+                )
+                return None
+            if not named:
+                self.error(row.row, USER, "unknown_user", f"No member is called {text}.")
+                return None
+            member = active[0] if active else named[0]
+        if member["status"] == MemberStatus.DEACTIVATED:
+            self.error(row.row, USER, "member_deactivated", f"{text} is deactivated.")
+            return None
+        return member
+
+    def _lookup_numbers(self, e164s: set[str]) -> None:
+        """Which of these numbers are available, and which are live (anywhere), in two queries."""
+        e164s = list(e164s)
+        self.available.update(carrier().lookup_many(e164s=e164s))
+        self.live.update(
+            (values["e164"], values)
+            for values in PhoneNumber.objects.filter(e164__in=e164s)
+            .exclude(status=NumberStatus.RELEASED)
+            .annotate(holder=Coalesce("licence__member_id", "licence__base_licence__member_id"))
+            .values(
+                "id",
+                "e164",
+                "organisation_id",
+                "status",
+                "licence_id",
+                "country",
+                "number_type",
+                "holder",
+            )
+        )
+
+    def _resolve_number(self, row: InputRow, candidates: list[str]) -> str | None:
+        """The row's number as E.164: a number we know (available or live) needs no parsing, as
+        it was validated on its way in; any other is parsed for a precise answer."""
+        known = next((c for c in candidates if c in self.available or c in self.live), None)
+        if known is not None:
+            return known
+        try:
+            return parse_did(row.number, country=self.org.country)
+        except ValueError as exc:
+            self.error(row.row, NUMBER, "invalid_number", str(exc))
+            return None
+
+    def _cells(self) -> list[_Row]:
+        by_email, by_name = self._members()
+        first_row_of: dict[str, int] = {}
+        first_row_of_number: dict[str, int] = {}
+        candidates = {
+            row.row: did_candidates(row.number, country=self.org.country)
+            for row in self.rows
+            if row.number
+        }
+        looked_up = {e164 for forms in candidates.values() for e164 in forms}
+        self.available, self.live = {}, {}
+        self._lookup_numbers(looked_up)
+        ready = []
+        for row in self.rows:
+            before = len(self.errors)
+            extension = None
+            if not row.extension:
+                self.error(row.row, EXT, "required", "Give the extension (2 to 8 digits).")
+            else:
+                try:
+                    extension = normalise_extension(row.extension)
+                except ValidationError:
+                    self.error(
+                        row.row,
+                        EXT,
+                        "invalid_extension",
+                        f"“{row.extension}” is not an extension: use 2 to 8 digits.",
+                    )
+            if extension in first_row_of:
+                self.error(
+                    row.row,
+                    EXT,
+                    "duplicate_extension",
+                    f"Extension {extension} is also on row {first_row_of[extension]}.",
+                )
+            elif extension:
+                first_row_of[extension] = row.row
+            member = self._member(row, by_email, by_name)
+            e164 = None
+            if row.number:
+                e164 = self._resolve_number(row, candidates[row.row])
+                if e164 in first_row_of_number:
+                    self.error(
+                        row.row,
+                        NUMBER,
+                        "duplicate_number",
+                        f"{e164} is also on row {first_row_of_number[e164]}.",
+                    )
+                elif e164:
+                    first_row_of_number[e164] = row.row
+            for column, code in row.addons:
+                if code not in self.addon_types:
+                    self.error(
+                        row.row,
+                        column,
+                        "unknown_addon",
+                        f"“{code}” is not an add-on "
+                        f"code; the codes are {', '.join(sorted(self.addon_types))}.",
+                    )
+                elif code not in self.allowed:
+                    self.error(
+                        row.row,
+                        column,
+                        "addon_not_allowed",
+                        f"{code} cannot be attached to a phone-system licence.",
+                    )
+            if len(self.errors) == before:
+                ready.append(_Row(source=row, extension=extension, member=member, e164=e164))
+        unseen = {r.e164 for r in ready if r.e164} - looked_up
+        if unseen:  # parsed into a form no candidate had (rare): look those up too
+            self._lookup_numbers(unseen)
+        return ready
+
+    # -- the organisation's state, in a few queries
+
+    def _load(self, ready: list[_Row]) -> None:
+        org = self.org
+        fields = ("id", "member_id", "extension", "numbers_received", "number_changes_used")
+        self.by_extension = {
+            values["extension"]: values
+            for values in Licence.objects.filter(
+                organisation=org, extension__in=[r.extension for r in ready]
+            ).values(*fields, "licence_type_id", "line_id")
+        }
+        member_ids = {r.member["id"] for r in ready}
+        mine = (
+            Licence.objects.filter(
+                organisation=org,
+                licence_type=self.phone_system,
+                status=LicenceStatus.ACTIVE,
+                member_id__in=member_ids,
+                extension__isnull=True,
+            )
+            .order_by("purchased_at", "pk")
+            .values(*fields)
+        )
+        self.by_member: dict = defaultdict(list)
+        candidates: dict[uuid.UUID, _Candidate] = {}
+        for values in mine:
+            candidate = _Candidate(**values)
+            candidates[candidate.id] = candidate
+            self.by_member[candidate.member_id].append(candidate)
+        for values in self.by_extension.values():
+            if values["licence_type_id"] == self.phone_system.pk and not values["line_id"]:
+                candidates[values["id"]] = _Candidate(**{k: values[k] for k in fields})
+        self.candidates = candidates
+        for licence_id, e164, number_type in PhoneNumber.objects.filter(
+            licence_id__in=list(candidates), status__in=HELD_STATUSES
+        ).values_list("licence_id", "e164", "number_type"):
+            candidates[licence_id].held.append((e164, number_type))
+        free = (
+            free_licences(organisation=org, licence_type=self.phone_system)
+            .filter(extension__isnull=True)
+            .values_list("id", "numbers_received", "number_changes_used")
+        )
+        self.free_fresh, self.free_spent = deque(), deque()
+        for licence_id, received, used in free:
+            queue = (
+                self.free_fresh
+                if has_changes_left(
+                    numbers_received=received,
+                    changes_used=used,
+                    max_changes=self.max_changes,
+                    capacity=self.capacity,
+                )
+                else self.free_spent
+            )
+            queue.append(_Candidate(licence_id, None, None, received, used))
+        self.held_count = Counter(
+            dict(
+                PhoneNumber.objects.filter(organisation=org, status__in=HELD_STATUSES)
+                .annotate(holder=Coalesce("licence__member_id", "licence__base_licence__member_id"))
+                .filter(holder__in=member_ids)
+                .order_by()
+                .values("holder")
+                .annotate(n=Count("pk"))
+                .values_list("holder", "n")
+            )
+        )
+
+    # -- deciding
+
+    def _number(self, row: _Row, new_by_member: Counter) -> tuple[str, dict] | None:
+        """("held", live row) for a number the member holds, ("new", inventory) otherwise."""
+        r = row.source.row
+        live = self.live.get(row.e164)
+        if live is not None:
+            if (
+                live["organisation_id"] == self.org.pk
+                and live["status"] == NumberStatus.ASSIGNED
+                and live["holder"] == row.member["id"]
+            ):
+                return "held", live
+            self.error(
+                r,
+                NUMBER,
+                "number_unavailable",
+                f"{row.e164} is in use (or in quarantine) and not {row.source.user}'s.",
+            )
+            return None
+        available = self.available.get(row.e164)
+        if available is None:
+            self.error(
+                r, NUMBER, "number_unavailable", f"{row.e164} is not among the available numbers."
+            )
+            return None
+        cap = self.org.max_numbers_per_member
+        member_id = row.member["id"]
+        if self.held_count[member_id] + new_by_member[member_id] + 1 > cap:
+            self.error(
+                r,
+                NUMBER,
+                "plan_number_limit_reached",
+                f"{row.source.user} would hold more than the {self.org.plan} plan's {cap} numbers.",
+            )
+            return None
+        new_by_member[member_id] += 1
+        return "new", {"country": available.country, "number_type": available.number_type}
+
+    def _licence(
+        self, row: _Row, claimed: set, number: tuple[str, dict] | None
+    ) -> tuple[_Candidate | None, str] | None:
+        """Rule 2 for a row: its extension's licence, the member's, a free one, or a purchase."""
+        existing = self.by_extension.get(row.extension)
+        r, member_id = row.source.row, row.member["id"]
+        if existing is not None:
+            candidate = self.candidates.get(existing["id"])
+            if (
+                candidate is None
+                or candidate.id in claimed
+                or candidate.member_id not in (None, member_id)
+            ):
+                self.error(
+                    r, EXT, "extension_taken", f"Extension {row.extension} is already in use."
+                )
+                return None
+            return candidate, "extension"
+        options = [c for c in self.by_member.get(member_id, []) if c.id not in claimed]
+        held_on = number[1]["licence_id"] if number and number[0] == "held" else None
+        chosen = next((c for c in options if c.id == held_on), None)
+        if chosen is None and number:
+            chosen = next(
+                (c for c in options if self._can_receive(c, number[1]["number_type"])), None
+            )
+        elif chosen is None:
+            chosen = options[0] if options else None
+        if chosen is not None:
+            return chosen, "member"
+        if row.e164 and self.free_fresh:
+            return self.free_fresh.popleft(), "free"
+        if not row.e164 and (self.free_spent or self.free_fresh):
+            return (self.free_spent or self.free_fresh).popleft(), "free"
+        if self.org.licence_policy == LicencePolicy.BLOCK:
+            self.error(
+                r,
+                EXT,
+                "no_licence_available",
+                "No free phone-system licence is left "
+                "for this row and the licence policy is to refuse; buy more first.",
+            )
+            return None
+        return None, "purchase"
+
+    def _can_receive(self, licence: _Candidate, number_type: str) -> bool:
+        held = Counter(t for _, t in licence.held)
+        return has_free_slot(self.capacity, held, number_type) and has_changes_left(
+            numbers_received=licence.numbers_received,
+            changes_used=licence.number_changes_used,
+            max_changes=self.max_changes,
+            capacity=self.capacity,
+        )
+
+    def plan(self) -> tuple[list[PlannedRow], Counter]:
+        ready = self._cells()
+        self._load(ready)
+        planned: list[PlannedRow] = []
+        claimed: set[uuid.UUID] = set()
+        new_by_member: Counter = Counter()
+        bought_base = 0
+        for row in ready:
+            number = self._number(row, new_by_member) if row.e164 else None
+            if row.e164 and number is None:
+                continue
+            choice = self._licence(row, claimed, number)
+            if choice is None:
+                continue
+            licence, source = choice
+            plan = PlannedRow(
+                row=row.source.row,
+                extension=row.extension,
+                member_id=row.member["id"],
+                member=row.member["email"],
+                licence_id=licence.id if licence else None,
+                licence_source=source,
+                assigns_licence=licence is None or licence.member_id != row.member["id"],
+                sets_extension=licence is None or licence.extension != row.extension,
+                numbers_received=licence.numbers_received if licence else 0,
+                number_changes_used=licence.number_changes_used if licence else 0,
+            )
+            if licence is not None:
+                claimed.add(licence.id)
+            else:
+                bought_base += 1
+            if number is not None and not self._place_number(plan, row, licence, number):
+                continue
+            planned.append(plan)
+        return planned, Counter({self.phone_system: bought_base} if bought_base else {})
+
+    def _place_number(
+        self, plan: PlannedRow, row: _Row, licence: _Candidate | None, number: tuple[str, dict]
+    ) -> bool:
+        kind, values = number
+        plan.e164 = row.e164
+        plan.number_country, plan.number_type = values["country"], values["number_type"]
+        if kind == "held":
+            plan.number_id = values["id"]
+            if licence is not None and values["licence_id"] == licence.id:
+                plan.number_action = "kept"
+                return True
+        plan.number_action = "move" if kind == "held" else "new"
+        if licence is not None:
+            r = row.source.row
+            if not has_free_slot(
+                self.capacity, Counter(t for _, t in licence.held), plan.number_type
+            ):
+                self.error(
+                    r,
+                    NUMBER,
+                    "licence_full",
+                    f"Extension {row.extension}'s licence "
+                    f"already holds {licence.held[0][0]}; delete that number first.",
+                )
+                return False
+            if not self._can_receive(licence, plan.number_type):
+                self.error(
+                    r,
+                    NUMBER,
+                    "number_change_limit_reached",
+                    f"Extension "
+                    f"{row.extension}'s licence has used its {self.max_changes} number "
+                    "changes.",
+                )
+                return False
+        if receiving_counts_as_change(
+            numbers_received=plan.numbers_received, capacity=self.capacity
+        ):
+            plan.number_changes_used += 1
+        plan.numbers_received += 1
+        return True
+
+    def addons(self, planned: list[PlannedRow]) -> Counter:
+        """Each row's add-ons become its licence's full set; returns add-on licences to buy."""
+        rows_by_licence = {p.licence_id: p for p in planned if p.licence_id}
+        holds_number = PhoneNumber.objects.filter(licence=OuterRef("pk"), status__in=HELD_STATUSES)
+        current: dict = defaultdict(dict)
+        for addon_id, base_id, code, holds in (
+            Licence.objects.filter(
+                base_licence_id__in=list(rows_by_licence), status=LicenceStatus.ACTIVE
+            )
+            .annotate(holds=Exists(holds_number))
+            .values_list("id", "base_licence_id", "licence_type__code", "holds")
+        ):
+            current[base_id][code] = (addon_id, holds)
+        pool: dict[str, deque] = defaultdict(deque)
+        wanted_by_row = {}
+        source_rows = {r.row: r for r in self.rows}
+        for plan in planned:
+            wanted = list(dict.fromkeys(code for _, code in source_rows[plan.row].addons))
+            wanted_by_row[plan.row] = wanted
+            for code, (addon_id, holds) in current.get(plan.licence_id, {}).items():
+                if code not in wanted and not holds:
+                    plan.detach.append(addon_id)
+                    plan.addons_detached.append(code)
+                    pool[code].append(addon_id)
+        codes = {code for wanted in wanted_by_row.values() for code in wanted}
+        for addon_id, code in (
+            Licence.objects.filter(
+                organisation=self.org,
+                licence_type__code__in=codes,
+                status=LicenceStatus.ACTIVE,
+                base_licence__isnull=True,
+                member__isnull=True,
+                line__isnull=True,
+            )
+            .exclude(Exists(holds_number))
+            .order_by("purchased_at", "pk")
+            .values_list("id", "licence_type__code")
+        ):
+            pool[code].append(addon_id)
+        to_buy: Counter = Counter()
+        blocked = self.org.licence_policy == LicencePolicy.BLOCK
+        for plan in planned:
+            columns = dict((code, column) for column, code in source_rows[plan.row].addons)
+            have = current.get(plan.licence_id, {})
+            for code in wanted_by_row[plan.row]:
+                if code in have:
+                    continue
+                if pool[code]:
+                    plan.attach.append((code, pool[code].popleft()))
+                elif blocked:
+                    self.error(
+                        plan.row,
+                        columns[code],
+                        "no_licence_available",
+                        f"No free {code} add-on licence is left for this row and the "
+                        "licence policy is to refuse; buy more first.",
+                    )
+                    continue
+                else:
+                    plan.attach.append((code, None))
+                    plan.addons_bought.append(code)
+                    to_buy[self.addon_types[code]] += 1
+                plan.addons_attached.append(code)
+        return to_buy
+
+
+def _sorted(found: list[RowError]) -> list[RowError]:
+    ordered = sorted(found, key=lambda e: e.row or 0)
+    if len(ordered) <= MAX_REPORTED_ERRORS:
+        return ordered
+    kept = ordered[:MAX_REPORTED_ERRORS]
+    return [
+        *kept,
+        RowError(None, None, "too_many_errors", f"… and {len(ordered) - len(kept)} more errors."),
+    ]
+
+
+def build_report(organisation: Organisation, rows: list[InputRow], *, at: datetime) -> Report:
+    planner = _Planner(organisation, rows, at=at)
+    planned, purchases = planner.plan()
+    purchases += planner.addons(planned)
+    found = planner.errors
+    if organisation.closed_at:
+        found.append(RowError(None, None, "account_restricted", "This organisation is closed."))
+    elif (purchases or any(p.number_action == "new" for p in planned)) and (
+        organisation_is_restricted(organisation, at=at)
+    ):
+        found.append(
+            RowError(
+                None,
+                None,
+                "account_restricted",
+                "The account is restricted (no payment method, or an invoice "
+                "overdue): it cannot buy licences or take new numbers.",
+            )
+        )
+    if found:
+        return Report(errors=_sorted(found), currency=organisation.currency)
+    quote = None
+    if purchases:
+        lines = _purchase_lines(organisation, dict(purchases), at=at)
+        quote = _quote(organisation, lines, purchased=sum(purchases.values()))
+    return Report(
+        errors=[],
+        rows=planned,
+        quote=quote,
+        currency=organisation.currency,
+        purchases={t.code: n for t, n in purchases.items()},
+    )
