@@ -90,11 +90,14 @@ class Organisation(models.Model):
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
     last_invoice_sequence = models.PositiveIntegerField(default=0, editable=False)
     next_renewal_at = models.DateTimeField(
-        null=True, blank=True, db_index=True,
+        null=True,
+        blank=True,
+        db_index=True,
         help_text="When the next period starts (local midnight): the renewal job's due time.",
     )
     close_requested_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When the owner asked for the organisation to be closed (rule 19).",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -128,7 +131,9 @@ class Organisation(models.Model):
 
     @property
     def invoice_prefix(self) -> str:
-        return self.id.hex[:6].upper()
+        # 40 bits of the organisation's random id: invoice numbers are unique across
+        # organisations (a unique constraint), and 6 hex digits would collide by a few thousand.
+        return self.id.hex[:10].upper()
 
 
 class UserManager(BaseUserManager):
@@ -240,7 +245,9 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor_label or 'system'} {self.action} {self.target_type} {self.target_label}"
+        return (
+            f"{self.actor_label or 'system'} {self.action} {self.target_type} {self.target_label}"
+        )
 
 
 class ServiceToken(models.Model):

@@ -207,10 +207,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "numbering.release_quarantined_numbers",
         "schedule": crontab(minute=25, hour=0),
     },
+    "numbering.porting-progress": {
+        "task": "numbering.porting_progress",
+        "schedule": crontab(minute=35),
+    },
+    "accounts.finish-closing": {"task": "accounts.finish_closing", "schedule": crontab(minute=45)},
 }
 # How many `billing.renewals_work` tasks each hourly dispatch sends: the workers that share the
 # due organisations (SKIP LOCKED), so at most this many worker processes renew at once.
 RENEWAL_FANOUT = int(os.environ.get("RENEWAL_FANOUT", "2"))
+# Organisations renewed per transaction by each worker (billing/renewal.py).
+RENEWAL_BATCH_SIZE = int(os.environ.get("RENEWAL_BATCH_SIZE", "250"))
 
 # Domain settings.
 INVOICE_DUE_DAYS = 14
@@ -218,6 +225,9 @@ DEFAULT_CALLING_CREDIT_CAP = "250.00"
 NUMBER_QUARANTINE_DAYS = 30
 CARRIER_BACKEND = os.environ.get("CARRIER_BACKEND", "numbering.carriers.LocalInventoryBackend")
 MESSAGING_GATEWAY = os.environ.get("MESSAGING_GATEWAY", "webapp.gateways.LocalGateway")
+PORTING_MIN_WORKING_DAYS = 3
+PORTING_DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+MASS_CONFIG_MAX_BYTES = 5 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,44 @@
+"""Billing jobs (DESIGN.md section 5): thin Celery tasks over the billing services.
+
+Each takes its "as of" time as an ISO string (default: now) so a run can be replayed, and each
+is idempotent, because tasks are acknowledged late and delivered again when a worker dies.
+"""
+
+from celery import shared_task
+from django.conf import settings
+
+from billing.renewal import organisation_renew, renewals_due, renewals_run
+from billing.services import invoices_flag_overdue
+from telecom.celery import JOB_OPTIONS, as_of_from_iso
+
+
+@shared_task(name="billing.renewals_dispatch", **JOB_OPTIONS)
+def renewals_dispatch(as_of: str | None = None) -> int:
+    """Hourly: fix the as-of time, then send up to RENEWAL_FANOUT workers at what is due.
+
+    The workers share the due organisations through SKIP LOCKED inside `renewals_run`, so
+    sending one too many (a retry of this task) costs an empty run, never a second invoice.
+    """
+    at = as_of_from_iso(as_of)
+    workers = renewals_due(at=at)[: max(1, settings.RENEWAL_FANOUT)].count()
+    for _ in range(workers):
+        renewals_work.delay_on_commit(as_of=at.isoformat())
+    return workers
+
+
+@shared_task(name="billing.renewals_work", **JOB_OPTIONS)
+def renewals_work(as_of: str) -> int:
+    """Renew every organisation due as of `as_of`, sharing them with the other workers."""
+    return renewals_run(at=as_of_from_iso(as_of))
+
+
+@shared_task(name="billing.renew_organisation", **JOB_OPTIONS)
+def renew_organisation(organisation_id: str, as_of: str | None = None) -> int:
+    """Renew one organisation's due periods; 0 when it is not due (or already renewed)."""
+    return organisation_renew(organisation_id=organisation_id, at=as_of_from_iso(as_of))
+
+
+@shared_task(name="billing.flag_overdue_invoices", **JOB_OPTIONS)
+def flag_overdue_invoices(as_of: str | None = None) -> int:
+    """Daily: record invoices that became overdue, which restricts their organisation."""
+    return invoices_flag_overdue(at=as_of_from_iso(as_of))
