@@ -23,6 +23,7 @@ class Cap(StrEnum):
     NUMBERS_MANAGE = "numbers.manage"  # assign, reassign, change, delete numbers; porting
     NUMBERS_READ_ALL = "numbers.read_all"
     INVOICES_READ = "invoices.read"  # read, PDF, CSV export
+    PAYMENTS_RECORD = "payments.record"  # finance records payments received (rule 18)
     DEVICES_ORDER = "devices.order"
     USAGE_READ_ALL = "usage.read_all"
     AUDIT_READ = "audit.read"
@@ -43,7 +44,7 @@ _MANAGE = {Cap.MEMBERS_MANAGE, Cap.LICENCES_MANAGE, Cap.NUMBERS_MANAGE, Cap.DEVI
 CAPABILITIES: dict[Role, frozenset[Cap]] = {
     Role.OWNER: frozenset(_STAFF_READ | _MANAGE | {Cap.ORGANISATION_CHANGE}),
     Role.ADMIN: frozenset(_STAFF_READ | _MANAGE),
-    Role.FINANCE: frozenset(_STAFF_READ),
+    Role.FINANCE: frozenset(_STAFF_READ | {Cap.PAYMENTS_RECORD}),
     Role.USER: frozenset({Cap.ORGANISATION_READ}),
 }
 
@@ -79,6 +80,12 @@ MODEL_PERMISSIONS: dict[str, dict[str, Cap]] = {
     "licensing.licencetype": {"view": Cap.ORGANISATION_READ},
     "licensing.device": {"view": Cap.ORGANISATION_READ},
     "billing.invoice": {"view": Cap.INVOICES_READ},
+    # Commitments (rule 16) are set by platform staff; members read their own.
+    "billing.commitment": {"view": Cap.INVOICES_READ},
+    # Charges waiting for the next invoice; "add" is the "Order devices" page (rule 22).
+    "billing.charge": {"view": Cap.INVOICES_READ, "add": Cap.DEVICES_ORDER},
+    "billing.usagerecord": {"view": Cap.USAGE_READ_ALL},
+    "numbering.phonenumber": {"view": Cap.NUMBERS_READ_ALL, "change": Cap.NUMBERS_MANAGE},
 }
 
 

@@ -529,6 +529,7 @@ class TelecomAdminSite(admin.AdminSite):
     def search_view(self, request):
         """Dashboard search: members by name or e-mail, licences by UUID (prefix) or extension."""
         from licensing.selectors import licence_list
+        from numbering.admin import numbers_search
 
         term = request.GET.get("q", "").strip()[:100]
         organisation = organisation_of(request)
@@ -563,6 +564,7 @@ class TelecomAdminSite(admin.AdminSite):
             "term": term,
             "members": members,
             "licences": licences,
+            **numbers_search(request, term),  # numbers by digits (issue 3)
         }
         request.current_app = self.name
         return TemplateResponse(request, "admin/telecom/search.html", context)
@@ -580,9 +582,11 @@ def _organisation_from_param(value: str | None) -> Organisation | None:
 def organisation_dashboard(organisation: Organisation, request: HttpRequest) -> dict:
     """The dashboard figures of one organisation (rules 12 and 18, the current period)."""
     from accounts.selectors import member_counts_by_status, organisation_restriction_reasons
+    from billing.admin import billing_dashboard
     from billing.selectors import money_on_unassigned_licences, organisation_period
     from licensing.models import LicenceType
     from licensing.selectors import licence_summary
+    from numbering.admin import numbers_dashboard
 
     names = dict(LicenceType.objects.values_list("code", "name"))
     summary = [
@@ -604,6 +608,9 @@ def organisation_dashboard(organisation: Organisation, request: HttpRequest) -> 
         "period": organisation_period(organisation),
         "restriction_reasons": organisation_restriction_reasons(organisation),
         "recent_events": events,
+        # Upcoming invoice, overdue invoices, calling credits against the cap (issue 4).
+        **billing_dashboard(organisation, request),
+        **numbers_dashboard(organisation, request),  # numbers by status (issue 3)
     }
 
 

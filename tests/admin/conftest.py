@@ -4,17 +4,22 @@ A's rows all carry the word "zorblax" (names, e-mails, line names) so that a tes
 none of A's text reaches a page served to B; UUIDs and invoice numbers are checked too.
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import timezone
 
 from accounts.models import AuditEvent, Organisation, User
-from billing.models import Invoice
+from billing import services as billing
+from billing.models import Charge, Commitment, Invoice, Payment, UsageRecord
 from licensing import services as licensing
-from licensing.models import Licence, Line
-from tests.factories import LineFactory, OrganisationFactory, UserFactory, licence_type
+from licensing.models import Device, Licence, Line
+from numbering import services as numbering
+from tests.factories import LineFactory, OrganisationFactory, UserFactory, licence_type, stock
 
 A_MARK = "zorblax"
 B_MARK = "quimby"
@@ -38,6 +43,9 @@ class World:
     scheduled: Licence  # user_standard scheduled for removal
     invoice: Invoice
     texts: list[str] = field(default_factory=list)
+    commitment: Commitment | None = None  # room_phone × 1, for a year
+    device_order: Charge | None = None  # 2 IP desk phones, waiting for the next invoice
+    usage: UsageRecord | None = None  # one call from the user's number
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in a page served to another organisation."""
@@ -49,10 +57,13 @@ class World:
             *(str(pk)[:8] for pk in licences.values_list("pk", flat=True)),
             *invoices.values_list("number", flat=True),
             str(self.organisation.pk),
+            *UsageRecord.objects.filter(organisation=self.organisation).values_list(
+                "number__e164", flat=True
+            ),
         ]
 
 
-def build_world(mark: str, extension: str) -> World:
+def build_world(mark: str, extension: str, *, number_start: int = 0) -> World:
     org = OrganisationFactory(name=f"{mark.title()} Ltd")
     owner = UserFactory(
         organisation=org, role="owner", name=f"{mark}-owner", email=f"owner@{mark}.example"
@@ -84,6 +95,35 @@ def build_world(mark: str, extension: str) -> World:
     ).licence
     for licence in (assigned, free, phone, room, scheduled):
         licence.refresh_from_db()
+    # Billing rows (issue 4): a commitment set by the system, a device order, one call.
+    commitment = billing.commitment_create(
+        organisation=org,
+        licence_type=licence_type("room_phone"),
+        quantity=1,
+        ends_on=dt.date.today() + dt.timedelta(days=400),
+        actor=None,
+    )
+    device_order = billing.device_order(
+        organisation=org, device=Device.objects.get(code="ip_desk_phone"), quantity=2, actor=owner
+    )
+    stock("FR", "mobile", 1, start=number_start)
+    number = numbering.number_assign(
+        organisation=org,
+        actor=owner,
+        country="FR",
+        number_type="mobile",
+        member=user,
+        licence=assigned,
+    ).number
+    usage = billing.usage_record(
+        number=number,
+        kind="call",
+        direction="outbound",
+        started_at=timezone.now() - dt.timedelta(minutes=5),
+        cost=Decimal("1.25"),
+        duration_seconds=65,
+        destination=f"{mark}-dest",
+    )
     return World(
         organisation=org,
         owner=owner,
@@ -99,6 +139,9 @@ def build_world(mark: str, extension: str) -> World:
         scheduled=scheduled,
         invoice=bought.invoice,
         texts=[mark, mark.title()],
+        commitment=commitment,
+        device_order=device_order,
+        usage=usage,
     )
 
 
@@ -109,7 +152,7 @@ def world_a(db) -> World:
 
 @pytest.fixture
 def world_b(db) -> World:
-    return build_world(B_MARK, extension="101")
+    return build_world(B_MARK, extension="101", number_start=50)
 
 
 def db_state() -> dict:
@@ -120,6 +163,9 @@ def db_state() -> dict:
         "licences": list(Licence.objects.order_by("pk").values()),
         "lines": list(Line.objects.order_by("pk").values()),
         "invoices": list(Invoice.objects.order_by("pk").values_list("pk", "status", "total")),
+        "payments": list(Payment.objects.order_by("pk").values()),
+        "commitments": list(Commitment.objects.order_by("pk").values()),
+        "charges": list(Charge.objects.order_by("pk").values()),
         "audit": AuditEvent.objects.count(),
     }
 

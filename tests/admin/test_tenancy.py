@@ -9,8 +9,9 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.urls import reverse
 
 from accounts.models import Organisation, User
-from billing.models import Invoice
+from billing.models import Charge, Commitment, Invoice, UsageRecord
 from licensing.models import Licence, LicenceStatus, Line
+from numbering.models import PhoneNumber
 from telecom.admin import CatalogueAdmin, StaffOnlyAdmin, TenantAdmin, tenant_path
 from tests.admin.conftest import assert_none_of, db_state, messages_of, page_text
 
@@ -28,6 +29,10 @@ def a_object_of(model, world):
         Line: world.line,
         Invoice: world.invoice,
         AuditEvent: AuditEvent.objects.filter(organisation=world.organisation).first(),
+        Commitment: world.commitment,
+        Charge: world.device_order,
+        UsageRecord: world.usage,
+        PhoneNumber: world.usage.number,
     }[model]
 
 

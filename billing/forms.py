@@ -1,0 +1,190 @@
+"""Forms of the console's billing pages. They parse input; the services decide.
+
+Choices a member is offered come from querysets scoped to their organisation; platform staff pick
+the organisation they act for. A posted id outside those choices fails as "Select a valid choice",
+exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import Organisation
+from billing.models import Invoice, InvoiceLineKind
+from billing.quotes import Quote, QuoteLine
+from licensing.models import Device, LicenceType
+from telecom.money import to_cents
+
+MAX_DEVICE_QUANTITY = 1000  # as billing.services.device_order accepts
+
+
+class DateRangeForm(forms.Form):
+    """Invoices issued from one local date to another, both included (API.md "Billing")."""
+
+    issued_from = forms.DateField(
+        label="Issued from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    issued_to = forms.DateField(label="Issued to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("issued_from"), data.get("issued_to")
+        if start and end and end < start:
+            raise ValidationError("The range ends before it starts.", code="invalid_range")
+        return data
+
+
+class PaymentForm(forms.Form):
+    """What the payment backend's default (a manual record) stores with the payment."""
+
+    method = forms.ChoiceField(
+        choices=[
+            ("bank_transfer", "Bank transfer"),
+            ("card", "Card"),
+            ("sepa_debit", "SEPA direct debit"),
+            ("cheque", "Cheque"),
+            ("other", "Other"),
+        ],
+        initial="bank_transfer",
+    )
+    reference = forms.CharField(
+        max_length=100, required=False, help_text="The bank's or the processor's reference."
+    )
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, help_text="Kept in the audit trail with the voided invoice."
+    )
+
+
+class CorrectedLineForm(forms.Form):
+    """One line of the corrected invoice; amount = quantity × unit price, to the cent."""
+
+    description = forms.CharField(max_length=300)
+    kind = forms.ChoiceField(choices=InvoiceLineKind.choices)
+    quantity = forms.IntegerField(min_value=1, max_value=100_000)
+    unit_price = forms.DecimalField(max_digits=12, decimal_places=2)
+    # Carried over from the line being corrected, so exports still name the licence type.
+    licence_type = forms.ModelChoiceField(
+        queryset=LicenceType.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    period_start = forms.DateField(required=False, widget=forms.HiddenInput)
+    period_end = forms.DateField(required=False, widget=forms.HiddenInput)
+
+    def quote_line(self) -> QuoteLine:
+        data = self.cleaned_data
+        return QuoteLine(
+            description=data["description"],
+            kind=data["kind"],
+            quantity=data["quantity"],
+            unit_price=data["unit_price"],
+            amount=to_cents(data["unit_price"] * data["quantity"]),
+            licence_type=data.get("licence_type"),
+            period_start=data.get("period_start"),
+            period_end=data.get("period_end"),
+        )
+
+
+class _CorrectedLinesFormSet(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        # Blank extra rows have no cleaned data; rows ticked "delete" are dropped.
+        kept = [f for f in self.forms if f.cleaned_data and not self._should_delete_form(f)]
+        if not kept:
+            raise ValidationError("A corrected invoice has at least one line.", code="no_lines")
+        subtotal = sum((f.quote_line().amount for f in kept), Decimal("0.00"))
+        if subtotal < 0:
+            raise ValidationError(
+                "The corrected subtotal is negative; an invoice cannot be.", code="negative"
+            )
+        self.kept = kept
+
+
+CorrectedLinesFormSet = forms.formset_factory(
+    CorrectedLineForm, formset=_CorrectedLinesFormSet, extra=2, can_delete=True, max_num=100
+)
+
+
+def corrected_lines_initial(invoice: Invoice) -> list[dict]:
+    """The invoice's own lines, as the starting point of its correction."""
+    return [
+        {
+            "description": line.description,
+            "kind": line.kind,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "licence_type": line.licence_type_id,
+            "period_start": line.period_start,
+            "period_end": line.period_end,
+        }
+        for line in invoice.lines.order_by("position")
+    ]
+
+
+def corrected_quote(invoice: Invoice, formset: CorrectedLinesFormSet) -> Quote:
+    """The corrected invoice, in the voided one's currency and tax rate."""
+    return Quote(
+        currency=invoice.currency,
+        tax_rate=invoice.tax_rate,
+        lines=[form.quote_line() for form in formset.kept],
+    )
+
+
+class DeviceOrderForm(forms.Form):
+    """Rule 22: devices are one-off charges on the next invoice."""
+
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.order_by("name"),
+        help_text="Platform staff: the organisation the devices are for.",
+    )
+    device = forms.ModelChoiceField(queryset=Device.objects.order_by("name"))
+    quantity = forms.IntegerField(
+        initial=1,
+        min_value=1,
+        max_value=MAX_DEVICE_QUANTITY,
+        error_messages={
+            "min_value": "Order at least one device: the quantity must be 1 or more.",
+            "max_value": f"At most {MAX_DEVICE_QUANTITY} devices in one order.",
+        },
+    )
+
+    def __init__(self, *args, organisation: Organisation | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._organisation = organisation
+        if organisation is not None:
+            del self.fields["organisation"]
+            # Only devices sold in the organisation's currency.
+            self.fields["device"].queryset = Device.objects.filter(
+                prices__currency=organisation.currency
+            ).order_by("name")
+
+    @property
+    def target_organisation(self) -> Organisation:
+        return self._organisation or self.cleaned_data["organisation"]
+
+    def clean(self):
+        data = super().clean()
+        device = data.get("device")
+        organisation = self._organisation or data.get("organisation")
+        if (
+            device
+            and organisation
+            and not device.prices.filter(currency=organisation.currency).exists()
+        ):
+            self.add_error("device", f"{device.name} is not sold in {organisation.currency}.")
+        return data
+
+
+def parse_date(value: str | None) -> date | None:
+    """A `YYYY-MM-DD` query parameter, or None when it is missing or malformed."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
