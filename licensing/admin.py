@@ -25,6 +25,7 @@ from licensing.forms import (
     RemoveLicencesForm,
     TerminateByUuidForm,
 )
+from licensing.mass_config_admin import mass_config_urls
 from licensing.models import (
     Device,
     DevicePrice,
@@ -295,6 +296,7 @@ class LicenceAdmin(TenantAdmin):
         return [
             path("buy/", wrap(self.buy_view), name="licensing_licence_buy"),
             path("remove/", wrap(self.remove_view), name="licensing_licence_remove"),
+            *mass_config_urls(self),
             path(
                 "terminate/",
                 wrap(self.terminate_by_uuid_view),

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("licensing.api.urls")),
     path("", include("numbering.api.urls")),
+    path("", include("numbering.porting_urls")),
     path("", include("billing.api.urls")),
     path("", include("webapp.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

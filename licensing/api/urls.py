@@ -1,3 +1,4 @@
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from licensing.api import views
@@ -8,4 +9,8 @@ router.register("devices", views.DeviceViewSet, basename="device")
 router.register("lines", views.LineViewSet, basename="line")
 router.register("licences", views.LicenceViewSet, basename="licence")
 
-urlpatterns = router.urls
+# Before the router: its licence detail route would read "mass-configuration" as an id.
+urlpatterns = [
+    path("licences/mass-configuration/", include("licensing.mass_config_api")),
+    *router.urls,
+]

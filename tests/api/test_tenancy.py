@@ -4,6 +4,7 @@ Besides the hand-written attacks, two tests walk every registered route under /a
 new viewset that forgets the tenancy base, or a new detail route that is not scoped, fails here.
 """
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from billing import services as billing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
 from licensing.models import Device
 from numbering.api.views import AvailableNumberViewSet
+from numbering.porting import porting_request_create
 from telecom.api import TenantViewSet
 from tests.factories import LicenceFactory, LineFactory
 from webapp import services as webapp_services
@@ -49,8 +51,8 @@ LIST_QUERIES = {"api/v1/invoices/export/": "issued_from=2000-01-01&issued_to=210
 
 @pytest.fixture
 def org_a(org_a, settings, tmp_path):
-    """A also has rows of its own to attack: a device order, a usage record, a message and a
-    voicemail."""
+    """A also has rows of its own to attack: a device order, a usage record, a message, a
+    voicemail and a porting request."""
     organisation = org_a["organisation"]
     settings.MEDIA_ROOT = tmp_path / "media"
     org_a["message"] = webapp_services.message_receive(
@@ -70,6 +72,15 @@ def org_a(org_a, settings, tmp_path):
         device=Device.objects.get(code="ip_desk_phone"),
         quantity=1,
         actor=org_a["owner"],
+    )
+    org_a["porting_request"] = porting_request_create(
+        organisation=organisation,
+        actor=org_a["owner"],
+        e164="+33123456789",
+        number_type="landline",
+        member=org_a["admin"],
+        porting_date=timezone.localdate() + dt.timedelta(days=30),
+        document=SimpleUploadedFile("bill.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"),
     )
     org_a["usage"] = billing_services.usage_record(
         number=org_a["number"],

@@ -1,0 +1,202 @@
+"""The console's mass configuration page (rule 23), reached from the licences list.
+
+Download the sample, upload a filled file, see the dry-run report (every error with its row,
+column and sentence; or every change, the licences it buys and their cost), then confirm: the
+apply validates again under the organisation's lock and writes every row or none
+(`licensing.mass_config`). The reviewed file waits in storage under a token that only the
+reviewing session can confirm, once, so what is applied is exactly what was reviewed.
+
+Hooked into `LicenceAdmin.get_urls` (`mass_config_urls`); the page needs licences.manage.
+"""
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from accounts.models import Organisation
+from licensing.forms import _OrganisationScopedForm
+from licensing.mass_config import (
+    MassConfigurationInvalid,
+    mass_config_apply,
+    mass_config_validate,
+    sample_csv,
+)
+from licensing.mass_config.reading import max_bytes
+from telecom.admin import organisation_of
+
+
+class MassConfigurationUploadForm(_OrganisationScopedForm):
+    file = forms.FileField(
+        label="CSV file",
+        allow_empty_file=True,  # reported by the dry run as `empty_file`
+        help_text="Columns Ext Key, Number, User, Addon license 1 … N (see the sample).",
+    )
+
+
+class MassConfigurationConfirmForm(forms.Form):
+    """The reviewed file's token: the file itself waits in storage (a 5 MB file would not fit
+    in a form field under DATA_UPLOAD_MAX_MEMORY_SIZE once encoded)."""
+
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+
+
+def _session_key(token: str) -> str:
+    return f"mass_config:{token}"
+
+
+def _stored_path(token: str) -> str:
+    return f"mass_config/{token}.csv"
+
+
+def _keep_for_confirm(request, organisation: Organisation, data: bytes, filename: str) -> str:
+    """Store the reviewed bytes; only this session may confirm them, once."""
+    token = uuid.uuid4().hex
+    default_storage.save(_stored_path(token), ContentFile(data))
+    request.session[_session_key(token)] = {
+        "organisation": str(organisation.pk),
+        "filename": filename,
+    }
+    return token
+
+
+def _take_reviewed(request, token: str) -> tuple[Organisation, bytes, str] | None:
+    reviewed = request.session.pop(_session_key(token), None)
+    if reviewed is None or not default_storage.exists(_stored_path(token)):
+        return None
+    with default_storage.open(_stored_path(token), "rb") as stored:
+        data = stored.read()
+    default_storage.delete(_stored_path(token))
+    own = organisation_of(request)
+    if own is not None and str(own.pk) != reviewed["organisation"]:
+        return None
+    organisation = Organisation.objects.filter(pk=reviewed["organisation"]).first()
+    if organisation is None:
+        return None
+    return organisation, data, reviewed["filename"]
+
+
+def _page(model_admin, request, title: str, **context) -> TemplateResponse:
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(
+        request,
+        "admin/mass_config/mass_configuration.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "title": title,
+            "subtitle": None,
+            "changelist_url": reverse("admin:licensing_licence_changelist"),
+            "sample_url": reverse("admin:licensing_licence_mass_configuration_sample"),
+            "page_url": reverse("admin:licensing_licence_mass_configuration"),
+            "max_megabytes": max_bytes() // (1024 * 1024),
+            **context,
+        },
+    )
+
+
+def _require_manage(model_admin, request) -> None:
+    if not model_admin.can_manage(request):
+        raise PermissionDenied
+
+
+def mass_configuration_view(model_admin, request):
+    """Upload → dry-run report → confirm → apply."""
+    _require_manage(model_admin, request)
+    organisation = organisation_of(request)
+    if request.method == "POST" and "_confirm" in request.POST:
+        return _confirm(model_admin, request)
+    form = MassConfigurationUploadForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        organisation=organisation,
+    )
+    if request.method != "POST" or not form.is_valid():
+        return _page(model_admin, request, "Mass configuration", form=form)
+    upload = form.cleaned_data["file"]
+    data = upload.read(max_bytes() + 1) if upload.size <= max_bytes() else upload
+    target = form.target_organisation
+    report = mass_config_validate(organisation=target, file_bytes=data)
+    return _review(model_admin, request, target, report, data, upload.name)
+
+
+def _review(model_admin, request, organisation: Organisation, report, data, filename: str):
+    confirm = None
+    if report.ok:
+        token = _keep_for_confirm(request, organisation, data, filename)
+        confirm = MassConfigurationConfirmForm(initial={"token": token})
+    return _page(
+        model_admin,
+        request,
+        "Review the mass configuration" if report.ok else "The file has errors",
+        form=MassConfigurationUploadForm(organisation=organisation_of(request)),
+        report=report,
+        summary=report.summary if report.ok else None,
+        confirm_form=confirm,
+        filename=filename,
+        organisation=organisation,
+    )
+
+
+def _confirm(model_admin, request):
+    form = MassConfigurationConfirmForm(request.POST)
+    reviewed = _take_reviewed(request, form.cleaned_data["token"]) if form.is_valid() else None
+    if reviewed is None:
+        model_admin.message_user(
+            request, "The reviewed file is no longer available; upload it again.", messages.ERROR
+        )
+        return HttpResponseRedirect(reverse("admin:licensing_licence_mass_configuration"))
+    target, data, filename = reviewed
+    try:
+        summary = mass_config_apply(organisation=target, actor=request.user, file_bytes=data)
+    except MassConfigurationInvalid as exc:
+        # Something changed since the review (a number taken, an extension set): the apply
+        # validated again and wrote nothing; show its errors.
+        model_admin.message_user(
+            request, "Nothing was applied: the file no longer validates.", messages.ERROR
+        )
+        return _review(model_admin, request, target, exc.report, data, filename)
+    bought = (
+        f" Bought {summary.licences_purchased} licence(s) for {summary.total} "
+        f"{summary.currency} (invoice {summary.invoice.number})."
+        if summary.invoice is not None
+        else ""
+    )
+    model_admin.message_user(
+        request,
+        f"Applied {filename}: {summary.extensions} extension(s), "
+        f"{summary.numbers_assigned} number(s) assigned, {summary.addons_attached} add-on(s) "
+        f"attached, {summary.addons_detached} detached.{bought}",
+        messages.SUCCESS,
+    )
+    return HttpResponseRedirect(reverse("admin:licensing_licence_changelist"))
+
+
+def mass_configuration_sample_view(model_admin, request):
+    _require_manage(model_admin, request)
+    response = HttpResponse(sample_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="mass-configuration-sample.csv"'
+    return response
+
+
+def mass_config_urls(model_admin) -> list:
+    """The page's routes, for `LicenceAdmin.get_urls` (before its `<path:object_id>/` routes)."""
+    wrap = model_admin.admin_site.admin_view
+    return [
+        path(
+            "mass-configuration/",
+            wrap(lambda request: mass_configuration_view(model_admin, request)),
+            name="licensing_licence_mass_configuration",
+        ),
+        path(
+            "mass-configuration/sample/",
+            wrap(lambda request: mass_configuration_sample_view(model_admin, request)),
+            name="licensing_licence_mass_configuration_sample",
+        ),
+    ]

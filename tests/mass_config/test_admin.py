@@ -1,0 +1,193 @@
+"""The console's mass configuration page (rule 23): sample, dry-run report, confirm, apply."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from billing.models import Invoice
+from licensing import mass_config
+from licensing.models import Licence
+from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
+from tests.factories import OrganisationFactory, UserFactory
+from tests.mass_config.test_mass_config import HEADER, NOV_1, SAMPLE_NUMBERS, Snapshot, csv_bytes
+
+pytestmark = pytest.mark.django_db
+PAGE = "admin:licensing_licence_mass_configuration"
+
+
+@pytest.fixture(autouse=True)
+def nov_1(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with time_machine.travel(NOV_1, tick=False):
+        yield
+
+
+@pytest.fixture
+def org():
+    return OrganisationFactory(
+        country="US",
+        currency="USD",
+        timezone="America/New_York",
+        billing_anchor=dt.date(2026, 1, 1),
+        tax_rate=Decimal("0"),
+    )
+
+
+@pytest.fixture
+def admin_user(org):
+    return UserFactory(organisation=org, role="admin", name="Ada Admin")
+
+
+@pytest.fixture
+def people(org):
+    return {
+        name: UserFactory(organisation=org, name=name, email=f"{name.lower()}@acme.example")
+        for name in ("John", "Alice", "Lucie", "Hallie")
+    }
+
+
+@pytest.fixture
+def inventory(db):
+    InventoryNumber.objects.bulk_create(
+        InventoryNumber(e164=e164, country="US", number_type="landline") for e164 in SAMPLE_NUMBERS
+    )
+
+
+@pytest.fixture
+def console(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def upload(data: bytes):
+    return SimpleUploadedFile("extensions.csv", data, content_type="text/csv")
+
+
+def confirm_fields(response) -> dict:
+    form = re.search(
+        r'<form[^>]*id="mass-config-confirm".*?</form>', response.content.decode(), re.S
+    )
+    assert form, "no confirm form"
+    return dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(0)))
+
+
+def test_the_licences_list_links_to_the_page(console):
+    response = console.get(reverse("admin:licensing_licence_changelist"))
+
+    assert reverse(PAGE) in response.content.decode()
+
+
+def test_the_sample_downloads(console):
+    response = console.get(reverse("admin:licensing_licence_mass_configuration_sample"))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode() == mass_config.sample_csv()
+    assert response.content.decode().splitlines()[0] == HEADER
+
+
+def test_review_then_confirm_applies_the_sample(console, org, people, inventory):
+    snapshot = Snapshot()
+    review = console.post(
+        reverse(PAGE), {"file": upload(mass_config.sample_csv().encode()), "_review": "1"}
+    )
+
+    assert review.status_code == 200
+    page = review.content.decode()
+    assert 'id="mass-config-changes"' in page and 'id="mass-config-errors"' not in page
+    for ext, e164 in zip(("101", "102", "104", "109"), SAMPLE_NUMBERS, strict=True):
+        assert f"<td>{ext}</td>" in page and e164 in page
+    assert '<td class="num" id="quote-total">180.80 USD</td>' in page
+    assert snapshot.unchanged()  # the review writes nothing
+
+    fields = confirm_fields(review)
+    applied = console.post(reverse(PAGE), {**fields, "_confirm": "1"})
+
+    assert applied.status_code == 302
+    assert applied.url == reverse("admin:licensing_licence_changelist")
+    assert Licence.objects.filter(organisation=org).count() == 18
+    assert Invoice.objects.get(organisation=org, kind="purchase").subtotal == Decimal("180.80")
+    assert set(PhoneNumber.objects.values_list("status", flat=True)) == {NumberStatus.ASSIGNED}
+    message = next(str(m) for m in get_messages(applied.wsgi_request))
+    assert "4 extension(s)" in message and "180.80 USD" in message
+
+
+def test_errors_are_listed_with_row_column_and_sentence(console, people, inventory):
+    data = csv_bytes("101,6567891230,John,device_ip_phone", "101,6567891231,Nobody,nope")
+    snapshot = Snapshot()
+
+    response = console.post(reverse(PAGE), {"file": upload(data), "_review": "1"})
+
+    page = response.content.decode()
+    assert 'id="mass-config-errors"' in page and 'id="mass-config-confirm"' not in page
+    for code in ("duplicate_extension", "unknown_user", "unknown_addon"):
+        assert f"<code>{code}</code>" in page
+    assert "<td>3</td><td>User</td>" in page
+    assert snapshot.unchanged()
+
+
+def test_a_file_that_stopped_validating_is_not_applied(console, org, people, inventory):
+    review = console.post(
+        reverse(PAGE), {"file": upload(mass_config.sample_csv().encode()), "_review": "1"}
+    )
+    fields = confirm_fields(review)
+    InventoryNumber.objects.filter(e164=SAMPLE_NUMBERS[0]).delete()  # taken meanwhile
+    snapshot = Snapshot()
+
+    response = console.post(reverse(PAGE), {**fields, "_confirm": "1"})
+
+    assert response.status_code == 200
+    assert "<code>number_unavailable</code>" in response.content.decode()
+    assert snapshot.unchanged()
+
+
+def test_a_damaged_confirmation_applies_nothing(console, people, inventory):
+    snapshot = Snapshot()
+
+    response = console.post(reverse(PAGE), {"token": "0" * 32, "_confirm": "1"})
+
+    assert response.status_code == 302 and response.url == reverse(PAGE)
+    assert snapshot.unchanged()
+
+
+def test_a_reviewed_file_is_confirmed_once_and_by_its_session_only(console, org, people, inventory):
+    review = console.post(
+        reverse(PAGE), {"file": upload(mass_config.sample_csv().encode()), "_review": "1"}
+    )
+    fields = confirm_fields(review)
+    other = Client()
+    other.force_login(UserFactory(organisation=org, role="owner"))
+    snapshot = Snapshot()
+
+    stolen = other.post(reverse(PAGE), {**fields, "_confirm": "1"})
+
+    assert stolen.status_code == 302 and snapshot.unchanged()
+    assert console.post(reverse(PAGE), {**fields, "_confirm": "1"}).status_code == 302
+    assert Licence.objects.filter(organisation=org).count() == 18
+    again = console.post(reverse(PAGE), {**fields, "_confirm": "1"})
+    assert again.status_code == 302 and again.url == reverse(PAGE)
+    assert Licence.objects.filter(organisation=org).count() == 18
+
+
+@pytest.mark.parametrize(("role", "status"), [("finance", 403), ("user", 302)])
+def test_roles_without_licences_manage_are_refused(client, org, people, inventory, role, status):
+    """Finance reads the console but may not manage licences; end users have no console."""
+    client.force_login(UserFactory(organisation=org, role=role))
+    snapshot = Snapshot()
+
+    pages = [
+        client.get(reverse(PAGE)),
+        client.get(reverse("admin:licensing_licence_mass_configuration_sample")),
+        client.post(reverse(PAGE), {"token": "0" * 32, "_confirm": "1"}),
+    ]
+
+    assert [p.status_code for p in pages] == [status] * 3
+    assert snapshot.unchanged()
