@@ -1,15 +1,22 @@
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from accounts.models import Organisation
 from numbering.models import HELD_STATUSES, NumberAssignment, NumberStatus, PhoneNumber
 
 
-def number_list(*, organisation: Organisation | None, member=None):
-    """Numbers an organisation holds (released ones are history, not listed)."""
-    qs = PhoneNumber.objects.exclude(status=NumberStatus.RELEASED).select_related(
-        "licence__licence_type", "licence__member", "licence__line",
-        "licence__base_licence__member", "licence__base_licence__line",
+def number_list(*, organisation: Organisation | None, member=None, holders: bool = True):
+    """Numbers an organisation holds (released ones are history, not listed).
+
+    With `holders`, each comes with its licence's type and its holder (member or line, also
+    through a base licence); without, only with its licence and base licence: enough for their
+    ids, and far cheaper to plan (two joins instead of seven) for the API's pages.
+    """
+    related = (
+        ("licence__licence_type", "licence__member", "licence__line",
+         "licence__base_licence__member", "licence__base_licence__line")
+        if holders else ("licence__base_licence",)
     )
+    qs = PhoneNumber.objects.exclude(status=NumberStatus.RELEASED).select_related(*related)
     if organisation is not None:
         qs = qs.filter(organisation=organisation)
     if member is not None:
@@ -38,4 +45,32 @@ def number_holder(number: PhoneNumber):
 def number_history(*, number: PhoneNumber):
     return NumberAssignment.objects.filter(number=number).select_related(
         "member", "line", "licence__licence_type"
+    )
+
+
+def number_counts_by_status(*, organisation: Organisation | None) -> list[tuple[str, str, int]]:
+    """(status, label, count) of the numbers an organisation holds, for the dashboard. One
+    query; every listed status appears, with 0 when it has none."""
+    qs = PhoneNumber.objects.exclude(status=NumberStatus.RELEASED)
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    counts = dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
+    return [
+        (value, label, counts.get(value, 0))
+        for value, label in NumberStatus.choices
+        if value != NumberStatus.RELEASED
+    ]
+
+
+def numbers_matching(*, organisation: Organisation | None, term: str, limit: int = 50):
+    """The console's global search: numbers whose digits contain the term's (spaces, dots and
+    "+" ignored). A term without digits matches nothing."""
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if not digits:
+        return []
+    return list(
+        number_list(organisation=organisation)
+        .select_related("organisation")
+        .filter(e164__contains=digits)
+        .order_by("e164")[:limit]
     )

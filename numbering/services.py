@@ -7,21 +7,31 @@ changes. Numbers come from and go back to the carrier boundary (`numbering.carri
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import Organisation
+from accounts.models import LicencePolicy, Organisation
 from billing.models import Invoice
+from billing.quotes import Quote
 from billing.selectors import organisation_today
 from licensing.models import LINE_DEFAULT_LICENCE_TYPE, Licence, LicenceStatus, LicenceType
-from licensing.services import check_assignee, ensure_not_restricted, licence_obtain_locked
+from licensing.selectors import free_licences
+from licensing.services import (
+    FREE_LICENCE_SCAN,
+    check_assignee,
+    ensure_not_restricted,
+    licence_obtain_locked,
+)
+from licensing.services import _purchase_lines as purchase_lines  # the invoice's own arithmetic
+from licensing.services import _quote as purchase_quote
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
 from numbering.models import (
@@ -34,6 +44,7 @@ from numbering.models import (
 from numbering.phone import SUPPORTED_COUNTRIES, parse_number
 from numbering.selectors import number_holder, numbers_held_by
 from telecom import errors
+from telecom.errors import DomainError
 from telecom.locks import organisation_for_update
 
 
@@ -59,11 +70,17 @@ def _validate_kind(country: str, number_type: str) -> tuple[str, str]:
     return country, number_type
 
 
-def _ensure_under_plan_cap(organisation: Organisation, member, *, adding: int = 1) -> None:
-    """Rule 5: a member holds at most the plan's numbers-per-member cap."""
+def _ensure_under_plan_cap(
+    organisation: Organisation, member, *, adding: int = 1, held: int | None = None
+) -> None:
+    """Rule 5: a member holds at most the plan's numbers-per-member cap.
+
+    `held` is how many numbers the member holds, when the caller has counted them already.
+    """
     if member is None:
         return
-    held = numbers_held_by(member=member).count()
+    if held is None:
+        held = numbers_held_by(member=member).count()
     if held + adding > organisation.max_numbers_per_member:
         raise errors.PlanNumberLimitReached(
             f"{member} already holds {held} number(s); the {organisation.plan} plan allows "
@@ -88,29 +105,59 @@ def _can_receive(licence: Licence, number_type: str, held: Counter | None = None
     )
 
 
-def _holder_licences_with_slot(organisation, member, line, number_type) -> Licence | None:
-    """Rule 2, first choice: a licence the member (or line) already holds with a free slot for
-    this type and changes left; base licences before their add-ons, oldest first."""
-    holder = (Q(member=member) | Q(base_licence__member=member)) if member else (
-        Q(line=line) | Q(base_licence__line=line))
-    candidates = (
-        Licence.objects.filter(holder, organisation=organisation, status=LicenceStatus.ACTIVE)
+def _held_by(member, line) -> Q:
+    """Licences assigned to the member (or line), and add-ons attached to those.
+
+    The add-ons' condition is `base_licence_id = ANY(ARRAY(subquery))` rather than a join on the
+    base licence: PostgreSQL then combines the member and base-licence indexes (BitmapOr) instead
+    of reading every licence of the organisation, so an assignment costs the same in an
+    organisation of 20 licences or 20,000.
+    """
+    column, value = ("member_id", member.pk) if member is not None else ("line_id", line.pk)
+    addons = RawSQL(
+        f'"licensing_licence"."base_licence_id" = ANY(ARRAY('
+        f'SELECT "id" FROM "licensing_licence" WHERE "{column}" = %s))',
+        [value], output_field=BooleanField(),
+    )
+    return Q(**{column: value}) | Q(addons)
+
+
+def _holder_licences(organisation, member, line) -> list[Licence]:
+    """The member's (or line's) licences, base licences and their add-ons, whatever their
+    status, each with `held`: a Counter of the numbers it holds by type. Base licences first,
+    oldest first. Serves rule 5 (how many numbers the member holds) and rule 2 (a slot on a
+    licence they hold): one query for a holder without licences, two otherwise."""
+    licences = list(
+        Licence.objects.filter(_held_by(member, line), organisation=organisation)
         .select_related("licence_type")
-        .annotate(
-            held_mobile=Count("numbers", filter=Q(numbers__status__in=HELD_STATUSES,
-                                                  numbers__number_type=NumberType.MOBILE)),
-            held_landline=Count("numbers", filter=Q(numbers__status__in=HELD_STATUSES,
-                                                    numbers__number_type=NumberType.LANDLINE)),
-            held_toll_free=Count("numbers", filter=Q(numbers__status__in=HELD_STATUSES,
-                                                     numbers__number_type=NumberType.TOLL_FREE)),
-        )
         .order_by("base_licence_id", "purchased_at", "pk")
     )
-    for licence in candidates:
-        held = Counter({NumberType.MOBILE: licence.held_mobile,
-                        NumberType.LANDLINE: licence.held_landline,
-                        NumberType.TOLL_FREE: licence.held_toll_free})
-        if _can_receive(licence, number_type, +held):
+    held = {licence.pk: Counter() for licence in licences}
+    if licences:
+        for licence_id, number_type in PhoneNumber.objects.filter(
+            licence_id__in=list(held), status__in=HELD_STATUSES
+        ).values_list("licence_id", "number_type"):
+            held[licence_id][number_type] += 1
+    for licence in licences:
+        licence.held = held[licence.pk]
+    return licences
+
+
+def _numbers_on(licences: list[Licence]) -> int:
+    return sum(sum(licence.held.values()) for licence in licences)
+
+
+def _holder_licences_with_slot(
+    organisation, member, line, number_type, *, licences: list[Licence] | None = None
+) -> Licence | None:
+    """Rule 2, first choice: a licence the member (or line) already holds with a free slot for
+    this type and changes left; base licences before their add-ons, oldest first."""
+    if licences is None:
+        licences = _holder_licences(organisation, member, line)
+    for licence in licences:
+        if licence.status == LicenceStatus.ACTIVE and _can_receive(
+            licence, number_type, licence.held
+        ):
             return licence
     return None
 
@@ -121,48 +168,112 @@ def _default_licence_type(organisation, line) -> LicenceType:
     return organisation.default_licence_type or LicenceType.objects.get(code="user_standard")
 
 
-def _licence_for_new_number(
-    org, *, member, line, number_type, licence_type, licence, actor, at
-) -> tuple[Licence, Invoice | None]:
-    """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1."""
+def _fallback_licence_type(organisation, line, licence_type) -> LicenceType | int:
+    """The type rule 2 falls back to: the requested one, else the line kind's or the
+    organisation's default. The organisation's default as its id, which is enough to look for a
+    free licence (the common case) without reading the type."""
+    if licence_type is not None:
+        return licence_type
+    if line is None and organisation.default_licence_type_id:
+        return organisation.default_licence_type_id
+    return _default_licence_type(organisation, line)
+
+
+def _first_free_licence(organisation, licence_type: LicenceType | int, number_type: str):
+    """Rule 2, second choice: the oldest free licence of the type that can take this number
+    (the same pick as `licensing.services.licence_obtain_locked`). The oldest one almost always
+    can: it is read alone first, and the next ones only when it cannot."""
+    candidates = free_licences(organisation=organisation, licence_type=licence_type)
+    candidates = candidates.select_related("licence_type")
+    for window in (candidates[:1], candidates[1:FREE_LICENCE_SCAN]):
+        for candidate in window:
+            if _can_receive(candidate, number_type, Counter()):
+                return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """Where rule 2 puts a new number: `source` is "given" (the licence named), "held" (one the
+    holder has, with a free slot), "free" (an unassigned one) or "purchase" (rule 1)."""
+
+    source: str
+    licence: Licence | None
+    licence_type: LicenceType
+    takes_assignee: bool  # the licence becomes the member's (or line's)
+
+
+def _given_licence(org, licence, *, member, line, number_type, lock: bool) -> _Pick:
+    if licence.organisation_id != org.pk:
+        raise Licence.DoesNotExist()
+    licences = Licence.objects.select_related("licence_type", "base_licence")
+    if lock:
+        licences = licences.select_for_update(of=("self",))
+    licence = licences.get(pk=licence.pk)
+    if licence.status != LicenceStatus.ACTIVE:
+        raise errors.LicenceNotActive()
+    owner = licence.base_licence if licence.base_licence_id else licence
+    free = owner.member_id is None and owner.line_id is None and not licence.base_licence_id
+    if not free and (owner.member_id != getattr(member, "pk", None)
+                     or owner.line_id != getattr(line, "pk", None)):
+        raise errors.LicenceFull("This licence is held by someone else.")
+    held = _held_by_type(licence)
+    if free and held:
+        raise errors.LicenceFull("This licence still holds numbers; reassign them with it.")
+    _ensure_can_receive(licence, number_type, held)
+    return _Pick("given", licence, licence.licence_type, takes_assignee=free)
+
+
+def _pick_licence(
+    org, *, member, line, number_type, licence_type, licence, holder_licences=None,
+    lock: bool = True,
+) -> _Pick:
+    """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
+
+    Reads only (locking the given licence when `lock`): `_licence_for_new_number` applies the
+    pick, `number_assign_preview` shows it.
+    """
     if licence is not None:
-        if licence.organisation_id != org.pk:
-            raise Licence.DoesNotExist()
-        licence = Licence.objects.select_for_update(of=("self",)).select_related(
-            "licence_type").get(pk=licence.pk)
-        if licence.status != LicenceStatus.ACTIVE:
-            raise errors.LicenceNotActive()
-        owner_member, owner_line = (
-            (licence.base_licence.member, licence.base_licence.line)
-            if licence.base_licence_id else (licence.member, licence.line)
-        )
-        free = owner_member is None and owner_line is None and not licence.base_licence_id
-        if not free and (owner_member != member or owner_line != line):
-            raise errors.LicenceFull("This licence is held by someone else.")
-        held = _held_by_type(licence)
-        if free and held:
-            raise errors.LicenceFull("This licence still holds numbers; reassign them with it.")
-        _ensure_can_receive(licence, number_type, held)
-        if free:
-            licence.member, licence.line = member, line
-            licence.save(update_fields=["member", "line"])
-        return licence, None
-
-    held_licence = _holder_licences_with_slot(org, member, line, number_type)
-    if held_licence is not None:
-        return held_licence, None
-
-    licence_type = licence_type or _default_licence_type(org, line)
-    if not has_free_slot(licence_type.number_capacity, Counter(), number_type):
+        return _given_licence(org, licence, member=member, line=line, number_type=number_type,
+                              lock=lock)
+    held = _holder_licences_with_slot(org, member, line, number_type, licences=holder_licences)
+    if held is not None:
+        return _Pick("held", held, held.licence_type, takes_assignee=False)
+    fallback = _fallback_licence_type(org, line, licence_type)
+    free = _first_free_licence(org, fallback, number_type)
+    if free is not None:
+        return _Pick("free", free, free.licence_type, takes_assignee=True)
+    if not isinstance(fallback, LicenceType):
+        fallback = LicenceType.objects.get(pk=fallback)
+    if not has_free_slot(fallback.number_capacity, Counter(), number_type):
         raise errors.LicenceFull(
-            f"A {licence_type.name} licence cannot hold a {number_type.replace('_', ' ')} number."
+            f"A {fallback.name} licence cannot hold a {number_type.replace('_', ' ')} number."
         )
-    licence, invoice = licence_obtain_locked(
-        organisation=org, licence_type=licence_type, actor=actor, at=at,
-        accept=lambda candidate: _can_receive(candidate, number_type, Counter()),
-    )
-    licence.member, licence.line = member, line
-    licence.save(update_fields=["member", "line"])
+    return _Pick("purchase", None, fallback, takes_assignee=True)
+
+
+def _licence_for_new_number(
+    org, *, member, line, number_type, licence_type, licence, actor, at, holder_licences=None,
+    save_assignee: bool = True,
+) -> tuple[Licence, Invoice | None]:
+    """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
+
+    With `save_assignee=False` a licence that becomes the holder's is changed in memory only;
+    the caller saves it (`_receive` does, with its counters, in one UPDATE).
+    """
+    pick = _pick_licence(org, member=member, line=line, number_type=number_type,
+                         licence_type=licence_type, licence=licence,
+                         holder_licences=holder_licences)
+    licence, invoice = pick.licence, None
+    if pick.source == "purchase":
+        licence, invoice = licence_obtain_locked(
+            organisation=org, licence_type=pick.licence_type, actor=actor, at=at,
+            accept=lambda candidate: _can_receive(candidate, number_type, Counter()),
+        )
+    if pick.takes_assignee:
+        licence.member, licence.line = member, line
+        if save_assignee:
+            licence.save(update_fields=["member", "line"])
     return licence, invoice
 
 
@@ -184,19 +295,19 @@ def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None
 
 
 def _receive(licence: Licence) -> None:
-    """Count a number arriving on a licence (rule 8)."""
+    """Count a number arriving on a licence (rule 8); saves its assignee with the counters."""
     if receiving_counts_as_change(numbers_received=licence.numbers_received,
                                   capacity=licence.licence_type.number_capacity):
         licence.number_changes_used += 1
     licence.numbers_received += 1
-    licence.save(update_fields=["numbers_received", "number_changes_used"])
+    licence.save(update_fields=["member", "line", "numbers_received", "number_changes_used"])
 
 
 def _open_history(number: PhoneNumber, licence: Licence, at: datetime) -> None:
     owner = licence.base_licence if licence.base_licence_id else licence
     NumberAssignment.objects.create(
         number=number, organisation_id=number.organisation_id, licence=licence,
-        member=owner.member, line=owner.line, started_at=at,
+        member_id=owner.member_id, line_id=owner.line_id, started_at=at,
     )
 
 
@@ -223,12 +334,13 @@ def _lock_number(number: PhoneNumber) -> PhoneNumber:
 
 
 def _place(org, licence, *, e164, country, number_type, at) -> PhoneNumber:
+    """Put a number on a licence. Callers are atomic and let the error out, so the refused
+    insert rolls their whole transaction back: no savepoint of its own is needed."""
     try:
-        with transaction.atomic():
-            number = PhoneNumber.objects.create(
-                organisation=org, e164=e164, country=country, number_type=number_type,
-                status=NumberStatus.ASSIGNED, licence=licence, assigned_at=at,
-            )
+        number = PhoneNumber.objects.create(
+            organisation=org, e164=e164, country=country, number_type=number_type,
+            status=NumberStatus.ASSIGNED, licence=licence, assigned_at=at,
+        )
     except IntegrityError as exc:  # the number is live elsewhere (one live row per number)
         raise errors.NumberUnavailable(f"{e164} is already in use.") from exc
     _receive(licence)
@@ -253,10 +365,12 @@ def number_assign(
     org = organisation_for_update(organisation.pk)
     check_assignee(org, member, line)
     ensure_not_restricted(org, at=at)
-    _ensure_under_plan_cap(org, member)
+    holder_licences = _holder_licences(org, member, line)
+    _ensure_under_plan_cap(org, member, held=_numbers_on(holder_licences))
     target, invoice = _licence_for_new_number(
         org, member=member, line=line, number_type=number_type, licence_type=licence_type,
-        licence=licence, actor=actor, at=at,
+        licence=licence, actor=actor, at=at, holder_licences=holder_licences,
+        save_assignee=False,  # _place → _receive saves it with the licence's counters
     )
     e164 = carrier().reserve(country=country, number_type=number_type, e164=e164)
     number = _place(org, target, e164=e164, country=country, number_type=number_type, at=at)
@@ -267,6 +381,119 @@ def number_assign(
     )
     return AssignResult(number=number, licence=target, licence_purchased=invoice is not None,
                         invoice=invoice)
+
+
+# --- previews: what a change would do, read without writing (the console's reviews) ----------
+
+
+@dataclass(frozen=True)
+class NumberPreview:
+    """What `number_assign` (or `number_reassign`) would do now, worked out without writing.
+
+    `source` says where the number would go: "given" (the licence named), "held" (a licence the
+    holder has, with a free slot), "free" (an unassigned licence, which becomes theirs),
+    "purchase" (a licence bought by rule 1, charged as `quote`), "moves" (a reassigned number
+    takes its licence along, rule 7) or "unchanged" (it is theirs already). `refusal` is the
+    rule the change would break; nothing would change then.
+    """
+
+    source: str
+    licence: Licence | None = None
+    licence_type: LicenceType | None = None
+    quote: Quote | None = None
+    available: list = field(default_factory=list)  # carrier.AvailableNumber, for an assignment
+    refusal: DomainError | None = None
+
+    @property
+    def licence_purchased(self) -> bool:
+        return self.refusal is None and self.source == "purchase"
+
+
+def _purchase_preview(org, licence_type: LicenceType, *, at: datetime) -> Quote:
+    """Rule 1's purchase as `licence_obtain_locked` makes it: one licence, charged pro rata by the
+    same arithmetic as the invoice it would issue (never a restore of a scheduled removal)."""
+    ensure_not_restricted(org, at=at)
+    if org.licence_policy == LicencePolicy.BLOCK:
+        raise errors.NoLicenceAvailable(
+            f"No free {licence_type.name} licence is available and the licence policy is to "
+            "refuse; buy one first."
+        )
+    return purchase_quote(org, purchase_lines(org, {licence_type: 1}, at=at), purchased=1)
+
+
+def number_assign_preview(
+    *, organisation: Organisation, country: str, number_type: str, member=None, line=None,
+    e164: str | None = None, licence_type: LicenceType | None = None,
+    licence: Licence | None = None, at: datetime | None = None, contains: str = "",
+    limit: int = 20,
+) -> NumberPreview:
+    """`number_assign`'s decisions (rules 1-5 and 18) read-only: which licence the number would
+    go on, whether one would be bought and what it would cost, or why it would be refused; with
+    the numbers available for it (those containing `contains`, when given). Input errors raise a
+    ValidationError, as `number_assign` does.
+    """
+    at = at or timezone.now()
+    country, number_type = _validate_kind(country, number_type)
+    if e164:
+        e164 = parse_number(e164, declared_type=number_type, country=country).e164
+    check_assignee(organisation, member, line)
+    available = carrier().search(country=country, number_type=number_type,
+                                 contains=e164 or contains, limit=limit)
+    pick = None
+    try:
+        ensure_not_restricted(organisation, at=at)
+        holder_licences = _holder_licences(organisation, member, line)
+        _ensure_under_plan_cap(organisation, member, held=_numbers_on(holder_licences))
+        pick = _pick_licence(organisation, member=member, line=line, number_type=number_type,
+                             licence_type=licence_type, licence=licence,
+                             holder_licences=holder_licences, lock=False)
+        quote = (_purchase_preview(organisation, pick.licence_type, at=at)
+                 if pick.source == "purchase" else None)
+        if not any(e164 in (None, n.e164) for n in available):
+            raise errors.NumberUnavailable(
+                f"{e164} is not available." if e164
+                else f"No available {number_type.replace('_', ' ')} number in {country} "
+                f"contains {contains}." if contains
+                else f"No {number_type.replace('_', ' ')} number is available in {country}.")
+    except DomainError as exc:
+        return NumberPreview(
+            source=pick.source if pick else "", licence=pick.licence if pick else None,
+            licence_type=pick.licence_type if pick else None, available=available, refusal=exc,
+        )
+    return NumberPreview(source=pick.source, licence=pick.licence, licence_type=pick.licence_type,
+                         quote=quote, available=available)
+
+
+def number_reassign_preview(
+    *, number: PhoneNumber, member=None, line=None, at: datetime | None = None
+) -> NumberPreview:
+    """`number_reassign`'s decisions (rules 5 and 7) read-only: the licence moves with the
+    number, or the number takes a slot of the target's licences by rule 2 (maybe a bought one)."""
+    at = at or timezone.now()
+    organisation = number.organisation
+    check_assignee(organisation, member, line)
+    try:
+        if number.status != NumberStatus.ASSIGNED:
+            raise errors.NumberUnavailable("Only an assigned number can be reassigned.")
+        if number_holder(number) == (member, line):
+            return NumberPreview(source="unchanged", licence=number.licence,
+                                 licence_type=number.licence.licence_type)
+        _ensure_under_plan_cap(organisation, member)
+        licence = number.licence
+        only_this = not licence.base_licence_id and not licence.numbers.filter(
+            status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+        if only_this:
+            return NumberPreview(source="moves", licence=licence,
+                                 licence_type=licence.licence_type)
+        pick = _pick_licence(organisation, member=member, line=line,
+                             number_type=number.number_type, licence_type=None, licence=None,
+                             lock=False)
+        quote = (_purchase_preview(organisation, pick.licence_type, at=at)
+                 if pick.source == "purchase" else None)
+    except DomainError as exc:
+        return NumberPreview(source="", refusal=exc)
+    return NumberPreview(source=pick.source, licence=pick.licence, licence_type=pick.licence_type,
+                         quote=quote)
 
 
 # --- reassign, change, delete, recover --------------------------------------------------------
@@ -384,6 +611,11 @@ def number_recover(
     number = _lock_number(number)
     if number.status != NumberStatus.QUARANTINED:
         raise errors.NumberUnavailable("Only a quarantined number can be recovered.")
+    if number.quarantine_ends_on <= organisation_today(org, at=at):
+        # Its quarantine is over: it belongs to the inventory now, even before the daily release.
+        raise errors.NumberUnavailable(
+            f"The quarantine ended on {number.quarantine_ends_on:%d %b %Y}; the number is no "
+            "longer recoverable.")
     if member is None and line is None:
         last = NumberAssignment.objects.filter(number=number).order_by("-started_at").first()
         member, line = (last.member, last.line) if last else (None, None)
@@ -398,6 +630,7 @@ def number_recover(
         org, member=member, line=line, number_type=number.number_type, licence_type=None,
         licence=None, actor=actor, at=at,
     )
+    carrier().recover(e164=number.e164, country=number.country, number_type=number.number_type)
     number.status = NumberStatus.ASSIGNED
     number.licence = target
     number.assigned_at = at
