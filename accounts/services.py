@@ -28,8 +28,16 @@ from telecom.locks import organisation_for_update
 
 @transaction.atomic
 def organisation_signup(
-    *, organisation_name: str, country: str, currency: str, timezone_name: str, plan: str,
-    billing_frequency: str, licence_policy: str, owner_email: str, owner_password: str,
+    *,
+    organisation_name: str,
+    country: str,
+    currency: str,
+    timezone_name: str,
+    plan: str,
+    billing_frequency: str,
+    licence_policy: str,
+    owner_email: str,
+    owner_password: str,
     owner_name: str,
 ) -> tuple[Organisation, User, str]:
     """Create an organisation and its owner. The billing period starts today (the anchor day).
@@ -54,29 +62,46 @@ def organisation_signup(
     organisation.next_renewal_at = first_renewal_at(organisation)
     organisation.save()
     owner = _member_create(
-        organisation=organisation, email=owner_email, name=owner_name, role=Role.OWNER,
+        organisation=organisation,
+        email=owner_email,
+        name=owner_name,
+        role=Role.OWNER,
         password=owner_password,
     )
     token, _ = Token.objects.get_or_create(user=owner)
-    audit_record(organisation=organisation, actor=owner, action="organisation.created",
-                 target=organisation)
+    audit_record(
+        organisation=organisation, actor=owner, action="organisation.created", target=organisation
+    )
     return organisation, owner, token.key
 
 
 def _member_create(*, organisation, email, name, role, password=None) -> User:
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": ValidationError(
-            "A user with this e-mail address already exists.", code="unique")})
+        raise ValidationError(
+            {
+                "email": ValidationError(
+                    "A user with this e-mail address already exists.", code="unique"
+                )
+            }
+        )
     try:
         with transaction.atomic():
             return User.objects.create_user(
-                email=email, password=password, name=name.strip(), role=role,
+                email=email,
+                password=password,
+                name=name.strip(),
+                role=role,
                 organisation=organisation,
             )
     except IntegrityError as exc:  # a concurrent sign-up with the same address
-        raise ValidationError({"email": ValidationError(
-            "A user with this e-mail address already exists.", code="unique")}) from exc
+        raise ValidationError(
+            {
+                "email": ValidationError(
+                    "A user with this e-mail address already exists.", code="unique"
+                )
+            }
+        ) from exc
 
 
 ORGANISATION_EDITABLE = ("name", "plan", "licence_policy", "default_licence_type")
@@ -94,8 +119,13 @@ def organisation_update(*, organisation: Organisation, actor, **changes) -> Orga
         setattr(org, field, value)
     org.full_clean()
     org.save(update_fields=list(changes))
-    audit_record(organisation=org, actor=actor, action="organisation.updated", target=org,
-                 changes={"before": before, "after": {k: str(v) for k, v in changes.items()}})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="organisation.updated",
+        target=org,
+        changes={"before": before, "after": {k: str(v) for k, v in changes.items()}},
+    )
     return org
 
 
@@ -109,8 +139,13 @@ def organisation_set_payment_method(
     org.payment_method_reference = reference.strip()
     org.full_clean()
     org.save(update_fields=["payment_method_kind", "payment_method_reference"])
-    audit_record(organisation=org, actor=actor, action="organisation.payment_method_set",
-                 target=org, changes={"kind": kind})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="organisation.payment_method_set",
+        target=org,
+        changes={"kind": kind},
+    )
     return org
 
 
@@ -131,8 +166,13 @@ def organisation_update_limits(*, organisation: Organisation, actor, **changes) 
         setattr(org, field, value)
     org.full_clean()
     org.save(update_fields=list(changes))
-    audit_record(organisation=org, actor=actor, action="organisation.limits_updated", target=org,
-                 changes={"before": before, "after": {k: str(v) for k, v in changes.items()}})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="organisation.limits_updated",
+        target=org,
+        changes={"before": before, "after": {k: str(v) for k, v in changes.items()}},
+    )
     return org
 
 
@@ -143,8 +183,14 @@ def _ensure_may_manage(actor, role: str) -> None:
 
 @transaction.atomic
 def member_invite(
-    *, organisation: Organisation, email: str, name: str, role: str, actor,
-    notify: bool = True, request=None,
+    *,
+    organisation: Organisation,
+    email: str,
+    name: str,
+    role: str,
+    actor,
+    notify: bool = True,
+    request=None,
 ) -> User:
     """Create an invited member (rule 17: users are unlimited; they can hold licences at once).
 
@@ -153,8 +199,13 @@ def member_invite(
     _ensure_may_manage(actor, role)
     org = organisation_for_update(organisation.pk)
     member = _member_create(organisation=org, email=email, name=name, role=role)
-    audit_record(organisation=org, actor=actor, action="member.invited", target=member,
-                 changes={"role": role})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="member.invited",
+        target=member,
+        changes={"role": role},
+    )
     if notify:
         from webapp.services import invitation_send
 
@@ -167,8 +218,13 @@ def _ensure_other_owner(member: User) -> None:
         organisation_id=member.organisation_id, role=Role.OWNER, status=MemberStatus.ACTIVE
     ).exclude(pk=member.pk)
     if not others.exists():
-        raise ValidationError({"role": ValidationError(
-            "An organisation keeps at least one active owner.", code="last_owner")})
+        raise ValidationError(
+            {
+                "role": ValidationError(
+                    "An organisation keeps at least one active owner.", code="last_owner"
+                )
+            }
+        )
 
 
 @transaction.atomic
@@ -185,8 +241,13 @@ def member_update(*, member: User, actor, name: str | None = None, role: str | N
     if name is not None:
         member.name = name.strip()
     member.save(update_fields=["name", "role"])
-    audit_record(organisation=org, actor=actor, action="member.updated", target=member,
-                 changes={"before": before, "after": {"name": member.name, "role": member.role}})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="member.updated",
+        target=member,
+        changes={"before": before, "after": {"name": member.name, "role": member.role}},
+    )
     return member
 
 
@@ -209,8 +270,13 @@ def member_remove(*, member: User, actor) -> User:
     member.status = MemberStatus.DEACTIVATED
     member.save(update_fields=["status"])
     Token.objects.filter(user=member).delete()
-    audit_record(organisation=org, actor=actor, action="member.removed", target=member,
-                 changes={"licences_unassigned": [str(licence.pk) for licence in licences]})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="member.removed",
+        target=member,
+        changes={"licences_unassigned": [str(licence.pk) for licence in licences]},
+    )
     return member
 
 
@@ -258,8 +324,12 @@ def organisation_close_request(
 ) -> Organisation:
     """Rule 19: the owner asks platform staff to close the organisation. Asking twice keeps the
     first request's time."""
-    if not (getattr(actor, "is_active", False) and not actor.is_superuser
-            and actor.organisation_id == organisation.pk and actor.role == Role.OWNER):
+    if not (
+        getattr(actor, "is_active", False)
+        and not actor.is_superuser
+        and actor.organisation_id == organisation.pk
+        and actor.role == Role.OWNER
+    ):
         raise PermissionDenied("Only the organisation's owner can ask for it to be closed.")
     org = organisation_for_update(organisation.pk)
     if org.closed_at:
@@ -267,8 +337,9 @@ def organisation_close_request(
     if org.close_requested_at is None:
         org.close_requested_at = at or timezone.now()
         org.save(update_fields=["close_requested_at"])
-        audit_record(organisation=org, actor=actor, action="organisation.close_requested",
-                     target=org)
+        audit_record(
+            organisation=org, actor=actor, action="organisation.close_requested", target=org
+        )
     return org
 
 
@@ -316,56 +387,95 @@ def organisation_close(
         raise CloseNotRequested()
 
     cancelled = porting_requests_cancel_open_locked(
-        organisation=org, actor=actor, at=at, note="The organisation is being closed.")
+        organisation=org, actor=actor, at=at, note="The organisation is being closed."
+    )
 
-    numbers = list(PhoneNumber.objects.select_for_update().filter(
-        organisation=org, status=NumberStatus.ASSIGNED).order_by("pk"))
+    numbers = list(
+        PhoneNumber.objects.select_for_update()
+        .filter(organisation=org, status=NumberStatus.ASSIGNED)
+        .order_by("pk")
+    )
     quarantine_ends_on = organisation_today(org, at=at) + timedelta(
-        days=settings.NUMBER_QUARANTINE_DAYS)
+        days=settings.NUMBER_QUARANTINE_DAYS
+    )
     for number in numbers:
         number.status = NumberStatus.QUARANTINED
         number.licence = None
         number.quarantined_at = at
         number.quarantine_ends_on = quarantine_ends_on
     PhoneNumber.objects.bulk_update(
-        numbers, ["status", "licence", "quarantined_at", "quarantine_ends_on"])
+        numbers, ["status", "licence", "quarantined_at", "quarantine_ends_on"]
+    )
     NumberAssignment.objects.filter(
-        number__in=[n.pk for n in numbers], ended_at__isnull=True).update(ended_at=at)
-    audit_record_many(organisation=org, actor=actor, action="number.deleted", targets=numbers,
-                      changes={"reason": "organisation closed",
-                               "quarantine_ends_on": quarantine_ends_on.isoformat()})
+        number__in=[n.pk for n in numbers], ended_at__isnull=True
+    ).update(ended_at=at)
+    audit_record_many(
+        organisation=org,
+        actor=actor,
+        action="number.deleted",
+        targets=numbers,
+        changes={
+            "reason": "organisation closed",
+            "quarantine_ends_on": quarantine_ends_on.isoformat(),
+        },
+    )
 
     effective_on = organisation_period(org, at=at).end
-    licences = list(Licence.objects.select_for_update().filter(
-        organisation=org, status=LicenceStatus.ACTIVE).order_by("pk"))
+    licences = list(
+        Licence.objects.select_for_update()
+        .filter(organisation=org, status=LicenceStatus.ACTIVE)
+        .order_by("pk")
+    )
     for licence in licences:
         licence.status = LicenceStatus.REMOVAL_SCHEDULED
         licence.removal_effective_on = effective_on
         licence.member = licence.line = licence.base_licence = None
         licence.extension = None
-    Licence.objects.bulk_update(licences, ["status", "removal_effective_on", "member", "line",
-                                           "base_licence", "extension"])
-    audit_record_many(organisation=org, actor=actor, action="licence.terminated",
-                      targets=licences, changes={"effective_on": effective_on.isoformat(),
-                                                 "reason": "organisation closed"})
+    Licence.objects.bulk_update(
+        licences, ["status", "removal_effective_on", "member", "line", "base_licence", "extension"]
+    )
+    audit_record_many(
+        organisation=org,
+        actor=actor,
+        action="licence.terminated",
+        targets=licences,
+        changes={"effective_on": effective_on.isoformat(), "reason": "organisation closed"},
+    )
 
-    members = list(User.objects.select_for_update().filter(organisation=org).exclude(
-        status=MemberStatus.DEACTIVATED).order_by("pk"))
+    members = list(
+        User.objects.select_for_update()
+        .filter(organisation=org)
+        .exclude(status=MemberStatus.DEACTIVATED)
+        .order_by("pk")
+    )
     User.objects.filter(pk__in=[m.pk for m in members]).update(status=MemberStatus.DEACTIVATED)
     Token.objects.filter(user__organisation=org).delete()
     revoked = _revoke_sessions({str(m.pk) for m in members})
 
     org.closed_at = at
     org.save(update_fields=["closed_at"])
-    audit_record(organisation=org, actor=actor, action="organisation.closed", target=org,
-                 changes={"porting_cancelled": cancelled, "numbers_quarantined": len(numbers),
-                          "licences_scheduled": len(licences),
-                          "removal_effective_on": effective_on.isoformat(),
-                          "members_deactivated": len(members), "sessions_revoked": revoked})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="organisation.closed",
+        target=org,
+        changes={
+            "porting_cancelled": cancelled,
+            "numbers_quarantined": len(numbers),
+            "licences_scheduled": len(licences),
+            "removal_effective_on": effective_on.isoformat(),
+            "members_deactivated": len(members),
+            "sessions_revoked": revoked,
+        },
+    )
     return ClosingResult(
-        organisation=org, porting_cancelled=cancelled, numbers_quarantined=len(numbers),
-        licences_scheduled=len(licences), removal_effective_on=effective_on,
-        members_deactivated=len(members), sessions_revoked=revoked,
+        organisation=org,
+        porting_cancelled=cancelled,
+        numbers_quarantined=len(numbers),
+        licences_scheduled=len(licences),
+        removal_effective_on=effective_on,
+        members_deactivated=len(members),
+        sessions_revoked=revoked,
     )
 
 
@@ -385,15 +495,19 @@ def organisations_finish_closing(*, at: datetime, limit: int | None = None) -> i
 
     from billing.renewal import _renew_locked
 
-    pending = Licence.objects.filter(organisation=OuterRef("pk"),
-                                     status=LicenceStatus.REMOVAL_SCHEDULED)
+    pending = Licence.objects.filter(
+        organisation=OuterRef("pk"), status=LicenceStatus.REMOVAL_SCHEDULED
+    )
     done = 0
     while limit is None or done < limit:
         with transaction.atomic():
-            org = (Organisation.objects.select_for_update(skip_locked=True)
-                   .filter(closed_at__isnull=False, next_renewal_at__lte=at)
-                   .filter(Exists(pending))
-                   .order_by("next_renewal_at", "pk").first())
+            org = (
+                Organisation.objects.select_for_update(skip_locked=True)
+                .filter(closed_at__isnull=False, next_renewal_at__lte=at)
+                .filter(Exists(pending))
+                .order_by("next_renewal_at", "pk")
+                .first()
+            )
             if org is None:
                 return done
             _renew_locked([org])

@@ -86,42 +86,73 @@ def invoices_issue_locked(
         org.last_invoice_sequence += 1
         issued_on = organisation_today(org, at=draft.at)
         subtotal, tax = draft.quote.subtotal, draft.quote.tax  # each a sum over the lines
-        invoices.append(Invoice(
-            id=draft.id or uuid.uuid4(),
-            organisation=org,
-            sequence=org.last_invoice_sequence,
-            number=f"{org.invoice_prefix}-{org.last_invoice_sequence:06d}",
-            kind=str(kind),
-            issued_at=draft.at,
-            issued_on=issued_on,
-            due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
-            period_start=draft.period.start if draft.period else None,
-            period_end=draft.period.last_day if draft.period else None,
-            currency=draft.quote.currency,
-            tax_rate=draft.quote.tax_rate,
-            subtotal=subtotal,
-            tax=tax,
-            total=subtotal + tax,
-            created_by_id=actor_id,
-        ))
-    _copy_rows(Invoice, _INVOICE_COLUMNS,
-               ([getattr(invoice, column) for column in _INVOICE_COLUMNS] for invoice in invoices))
+        invoices.append(
+            Invoice(
+                id=draft.id or uuid.uuid4(),
+                organisation=org,
+                sequence=org.last_invoice_sequence,
+                number=f"{org.invoice_prefix}-{org.last_invoice_sequence:06d}",
+                kind=str(kind),
+                issued_at=draft.at,
+                issued_on=issued_on,
+                due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
+                period_start=draft.period.start if draft.period else None,
+                period_end=draft.period.last_day if draft.period else None,
+                currency=draft.quote.currency,
+                tax_rate=draft.quote.tax_rate,
+                subtotal=subtotal,
+                tax=tax,
+                total=subtotal + tax,
+                created_by_id=actor_id,
+            )
+        )
+    _copy_rows(
+        Invoice,
+        _INVOICE_COLUMNS,
+        ([getattr(invoice, column) for column in _INVOICE_COLUMNS] for invoice in invoices),
+    )
     for invoice in invoices:
         invoice._state.adding, invoice._state.db = False, connection.alias
-    _copy_rows(InvoiceLine, _LINE_COLUMNS, (
-        (invoice.pk, position, line.description, str(line.kind),
-         getattr(line.licence_type, "pk", None), line.quantity, line.unit_price,
-         line.period_start, line.period_end, line.amount)
-        for invoice, draft in zip(invoices, drafts, strict=True)
-        for position, line in enumerate(draft.quote.lines, start=1)
-    ))
-    _copy_rows(AuditEvent, _AUDIT_COLUMNS, (
-        (invoice.organisation_id, actor_id, actor_label, "invoice.issued", "invoice",
-         str(invoice.pk), invoice.number, now,
-         json.dumps({"kind": str(kind), "total": str(invoice.total),
-                     "currency": invoice.currency}))
-        for invoice in invoices
-    ))
+    _copy_rows(
+        InvoiceLine,
+        _LINE_COLUMNS,
+        (
+            (
+                invoice.pk,
+                position,
+                line.description,
+                str(line.kind),
+                getattr(line.licence_type, "pk", None),
+                line.quantity,
+                line.unit_price,
+                line.period_start,
+                line.period_end,
+                line.amount,
+            )
+            for invoice, draft in zip(invoices, drafts, strict=True)
+            for position, line in enumerate(draft.quote.lines, start=1)
+        ),
+    )
+    _copy_rows(
+        AuditEvent,
+        _AUDIT_COLUMNS,
+        (
+            (
+                invoice.organisation_id,
+                actor_id,
+                actor_label,
+                "invoice.issued",
+                "invoice",
+                str(invoice.pk),
+                invoice.number,
+                now,
+                json.dumps(
+                    {"kind": str(kind), "total": str(invoice.total), "currency": invoice.currency}
+                ),
+            )
+            for invoice in invoices
+        ),
+    )
     if not save_sequences:
         return invoices
     # Save the sequences as "+ n" for the n invoices each organisation got: one UPDATE per n
@@ -132,22 +163,52 @@ def invoices_issue_locked(
         by_count[n].append(pk)
     for n, pks in by_count.items():
         Organisation.objects.filter(pk__in=pks).update(
-            last_invoice_sequence=F("last_invoice_sequence") + n)
+            last_invoice_sequence=F("last_invoice_sequence") + n
+        )
     return invoices
 
 
 _INVOICE_COLUMNS = [
-    "id", "organisation_id", "sequence", "number", "kind", "status", "issued_at", "issued_on",
-    "due_on", "period_start", "period_end", "currency", "tax_rate", "subtotal", "tax", "total",
+    "id",
+    "organisation_id",
+    "sequence",
+    "number",
+    "kind",
+    "status",
+    "issued_at",
+    "issued_on",
+    "due_on",
+    "period_start",
+    "period_end",
+    "currency",
+    "tax_rate",
+    "subtotal",
+    "tax",
+    "total",
     "created_by_id",
 ]
 _LINE_COLUMNS = [
-    "invoice_id", "position", "description", "kind", "licence_type_id", "quantity",
-    "unit_price", "period_start", "period_end", "amount",
+    "invoice_id",
+    "position",
+    "description",
+    "kind",
+    "licence_type_id",
+    "quantity",
+    "unit_price",
+    "period_start",
+    "period_end",
+    "amount",
 ]
 _AUDIT_COLUMNS = [
-    "organisation_id", "actor_id", "actor_label", "action", "target_type", "target_id",
-    "target_label", "created_at", "changes",
+    "organisation_id",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "created_at",
+    "changes",
 ]
 
 
@@ -167,8 +228,14 @@ def _copy_rows(model, columns: list[str], rows: Iterable) -> None:
 
 @transaction.atomic
 def usage_record(
-    *, number, kind: str, direction: str, started_at: datetime, cost: Decimal,
-    duration_seconds: int = 0, destination: str = "",
+    *,
+    number,
+    kind: str,
+    direction: str,
+    started_at: datetime,
+    cost: Decimal,
+    duration_seconds: int = 0,
+    destination: str = "",
 ) -> UsageRecord:
     """Store one usage record, refusing it (and storing nothing) if it would cross the cap.
 
@@ -176,8 +243,9 @@ def usage_record(
     the condition on the latest row version, so concurrent usages cannot both slip under it.
     """
     if cost < 0:
-        raise ValidationError({"cost": ValidationError("Cost cannot be negative.",
-                                                       code="min_value")})
+        raise ValidationError(
+            {"cost": ValidationError("Cost cannot be negative.", code="min_value")}
+        )
     organisation = number.organisation
     period = organisation_period(organisation, at=started_at)
     counter, _ = UsageCounter.objects.get_or_create(
@@ -195,16 +263,22 @@ def usage_record(
 
     member, _line = number_holder(number)
     return UsageRecord.objects.create(
-        organisation=organisation, number=number, member=member, kind=kind,
-        direction=direction, started_at=started_at, duration_seconds=duration_seconds,
-        destination=destination, cost=cost, period_start=period.start,
+        organisation=organisation,
+        number=number,
+        member=member,
+        kind=kind,
+        direction=direction,
+        started_at=started_at,
+        duration_seconds=duration_seconds,
+        destination=destination,
+        cost=cost,
+        period_start=period.start,
     )
 
 
 def usage_used(organisation: Organisation, *, at: datetime | None = None) -> Decimal:
     period = organisation_period(organisation, at=at)
-    row = UsageCounter.objects.filter(organisation=organisation,
-                                      period_start=period.start).first()
+    row = UsageCounter.objects.filter(organisation=organisation, period_start=period.start).first()
     return row.used if row else Decimal("0.00")
 
 
@@ -215,18 +289,32 @@ def usage_used(organisation: Organisation, *, at: datetime | None = None) -> Dec
 def device_order(*, organisation: Organisation, device, quantity: int, actor) -> Charge:
     """A one-off charge for devices, billed on the next invoice (rule 22)."""
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 1000:
-        raise ValidationError({"quantity": ValidationError(
-            "Quantity must be a whole number from 1 to 1000.", code="invalid")})
+        raise ValidationError(
+            {
+                "quantity": ValidationError(
+                    "Quantity must be a whole number from 1 to 1000.", code="invalid"
+                )
+            }
+        )
     org = organisation_for_update(organisation.pk)
     unit_price = DevicePrice.objects.get(device=device, currency=org.currency).unit_price
     charge = Charge.objects.create(
-        organisation=org, kind=ChargeKind.DEVICE, device=device, quantity=quantity,
-        unit_price=unit_price, amount=unit_price * quantity,
-        description=f"{device.name} × {quantity}", created_by=actor,
+        organisation=org,
+        kind=ChargeKind.DEVICE,
+        device=device,
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=unit_price * quantity,
+        description=f"{device.name} × {quantity}",
+        created_by=actor,
     )
-    audit_record(organisation=org, actor=actor, action="device.ordered", target=charge,
-                 changes={"device": device.code, "quantity": quantity,
-                          "amount": str(charge.amount)})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="device.ordered",
+        target=charge,
+        changes={"device": device.code, "quantity": quantity, "amount": str(charge.amount)},
+    )
     return charge
 
 
@@ -235,7 +323,11 @@ def device_order(*, organisation: Organisation, device, quantity: int, actor) ->
 
 @transaction.atomic
 def invoice_record_payment(
-    *, invoice: Invoice, actor, method: str = "manual", reference: str = "",
+    *,
+    invoice: Invoice,
+    actor,
+    method: str = "manual",
+    reference: str = "",
     at: datetime | None = None,
 ) -> Invoice:
     """Record that an issued invoice was paid in full. Paying lifts the restriction (rule 18).
@@ -248,13 +340,24 @@ def invoice_record_payment(
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceNotPayable(f"Invoice {invoice.number} is {invoice.status}.")
     at = at or timezone.now()
-    Payment.objects.create(invoice=invoice, amount=invoice.total, paid_at=at, method=method,
-                           reference=reference, recorded_by=actor)
+    Payment.objects.create(
+        invoice=invoice,
+        amount=invoice.total,
+        paid_at=at,
+        method=method,
+        reference=reference,
+        recorded_by=actor,
+    )
     invoice.status = InvoiceStatus.PAID
     invoice.paid_at = at
     invoice.save(update_fields=["status", "paid_at"])
-    audit_record(organisation=invoice.organisation, actor=actor, action="invoice.paid",
-                 target=invoice, changes={"amount": str(invoice.total), "method": method})
+    audit_record(
+        organisation=invoice.organisation,
+        actor=actor,
+        action="invoice.paid",
+        target=invoice,
+        changes={"amount": str(invoice.total), "method": method},
+    )
     return invoice
 
 
@@ -265,13 +368,19 @@ def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
     organisation_for_update(invoice.organisation_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
-        raise InvoiceNotPayable(f"Only an issued invoice can be voided; {invoice.number} is "
-                                f"{invoice.status}.")
+        raise InvoiceNotPayable(
+            f"Only an issued invoice can be voided; {invoice.number} is {invoice.status}."
+        )
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()
     invoice.save(update_fields=["status", "voided_at"])
-    audit_record(organisation=invoice.organisation, actor=actor, action="invoice.voided",
-                 target=invoice, changes={"reason": reason})
+    audit_record(
+        organisation=invoice.organisation,
+        actor=actor,
+        action="invoice.voided",
+        target=invoice,
+        changes={"reason": reason},
+    )
     return invoice
 
 
@@ -280,7 +389,10 @@ def invoice_reissue(*, invoice: Invoice, quote: Quote, actor, reason: str) -> In
     """Void `invoice` and issue a corrected one that replaces it, with a new number."""
     voided = invoice_void(invoice=invoice, actor=actor, reason=reason)
     corrected = invoice_issue(
-        organisation=voided.organisation, kind=InvoiceKind.CORRECTION, quote=quote, actor=actor,
+        organisation=voided.organisation,
+        kind=InvoiceKind.CORRECTION,
+        quote=quote,
+        actor=actor,
         period=None,
     )
     corrected.period_start, corrected.period_end = voided.period_start, voided.period_end
@@ -301,14 +413,21 @@ def invoices_flag_overdue(*, at: datetime | None = None) -> int:
     candidates = Invoice.objects.filter(
         status=InvoiceStatus.ISSUED, due_on__lt=at.date() + timedelta(days=1)
     ).select_related("organisation")
-    already = set(AuditEvent.objects.filter(action="invoice.overdue").values_list(
-        "target_id", flat=True))
+    already = set(
+        AuditEvent.objects.filter(action="invoice.overdue").values_list("target_id", flat=True)
+    )
     for invoice in candidates:
         if str(invoice.pk) in already or not invoice.is_overdue(
-                organisation_today(invoice.organisation, at=at)):
+            organisation_today(invoice.organisation, at=at)
+        ):
             continue
-        audit_record(organisation=invoice.organisation, actor=None, action="invoice.overdue",
-                     target=invoice, changes={"due_on": invoice.due_on.isoformat()})
+        audit_record(
+            organisation=invoice.organisation,
+            actor=None,
+            action="invoice.overdue",
+            target=invoice,
+            changes={"due_on": invoice.due_on.isoformat()},
+        )
         flagged += 1
     return flagged
 
@@ -333,37 +452,59 @@ def _validate_commitment(org: Organisation, *, quantity: int, ends_on) -> None:
     errors = {}
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         errors["quantity"] = ValidationError(
-            "The committed quantity is a whole number of at least 1.", code="min_value")
+            "The committed quantity is a whole number of at least 1.", code="min_value"
+        )
     if ends_on <= organisation_today(org):
         errors["ends_on"] = ValidationError(
             "The commitment must end after today (the organisation's local date).",
-            code="commitment_ended")
+            code="commitment_ended",
+        )
     if errors:
         raise ValidationError(errors)
 
 
 @transaction.atomic
-def commitment_create(*, organisation: Organisation, licence_type, quantity: int, ends_on,
-                      actor) -> Commitment:
+def commitment_create(
+    *, organisation: Organisation, licence_type, quantity: int, ends_on, actor
+) -> Commitment:
     """Commit the organisation to `quantity` licences of a type until `ends_on` (rule 16)."""
     _ensure_platform_staff(actor, "set a commitment")
     org = organisation_for_update(organisation.pk)
     _validate_commitment(org, quantity=quantity, ends_on=ends_on)
     if Commitment.objects.filter(organisation=org, licence_type=licence_type).exists():
-        raise ValidationError({"licence_type": ValidationError(
-            "The organisation already has a commitment for this licence type; change it.",
-            code="commitment_exists")})
+        raise ValidationError(
+            {
+                "licence_type": ValidationError(
+                    "The organisation already has a commitment for this licence type; change it.",
+                    code="commitment_exists",
+                )
+            }
+        )
     try:
         with transaction.atomic():
             commitment = Commitment.objects.create(
-                organisation=org, licence_type=licence_type, quantity=quantity, ends_on=ends_on)
+                organisation=org, licence_type=licence_type, quantity=quantity, ends_on=ends_on
+            )
     except IntegrityError as exc:  # the unique constraint, should the check above be raced
-        raise ValidationError({"licence_type": ValidationError(
-            "The organisation already has a commitment for this licence type.",
-            code="commitment_exists")}) from exc
-    audit_record(organisation=org, actor=actor, action="commitment.created", target=commitment,
-                 changes={"licence_type": licence_type.code, "quantity": quantity,
-                          "ends_on": ends_on.isoformat()})
+        raise ValidationError(
+            {
+                "licence_type": ValidationError(
+                    "The organisation already has a commitment for this licence type.",
+                    code="commitment_exists",
+                )
+            }
+        ) from exc
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="commitment.created",
+        target=commitment,
+        changes={
+            "licence_type": licence_type.code,
+            "quantity": quantity,
+            "ends_on": ends_on.isoformat(),
+        },
+    )
     return commitment
 
 
@@ -377,9 +518,13 @@ def commitment_update(*, commitment: Commitment, quantity: int, ends_on, actor) 
     before = {"quantity": commitment.quantity, "ends_on": commitment.ends_on.isoformat()}
     commitment.quantity, commitment.ends_on = quantity, ends_on
     commitment.save(update_fields=["quantity", "ends_on"])
-    audit_record(organisation=org, actor=actor, action="commitment.updated", target=commitment,
-                 changes={"before": before,
-                          "after": {"quantity": quantity, "ends_on": ends_on.isoformat()}})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="commitment.updated",
+        target=commitment,
+        changes={"before": before, "after": {"quantity": quantity, "ends_on": ends_on.isoformat()}},
+    )
     return commitment
 
 
@@ -389,8 +534,15 @@ def commitment_delete(*, commitment: Commitment, actor) -> None:
     _ensure_platform_staff(actor, "delete a commitment")
     org = organisation_for_update(commitment.organisation_id)
     commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
-    audit_record(organisation=org, actor=actor, action="commitment.deleted", target=commitment,
-                 changes={"licence_type_id": commitment.licence_type_id,
-                          "quantity": commitment.quantity,
-                          "ends_on": commitment.ends_on.isoformat()})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="commitment.deleted",
+        target=commitment,
+        changes={
+            "licence_type_id": commitment.licence_type_id,
+            "quantity": commitment.quantity,
+            "ends_on": commitment.ends_on.isoformat(),
+        },
+    )
     commitment.delete()

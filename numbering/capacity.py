@@ -8,7 +8,8 @@ def slots_total(capacity: Mapping[str, int]) -> int:
 
 
 def has_free_slot(capacity: Mapping[str, int], held: Mapping[str, int], number_type: str) -> bool:
-    """`capacity` is {"any": n} or per type ({"landline": 1, "mobile": 3}); `held` counts by type."""
+    """Rule 3. `capacity` is {"any": n} or per type ({"landline": 1, "mobile": 3});
+    `held` counts the numbers the licence holds, by type."""
     if "any" in capacity:
         return sum(held.values()) < capacity["any"]
     return held.get(number_type, 0) < capacity.get(number_type, 0)

@@ -59,7 +59,8 @@ class LocalInventoryBackend:
         row = qs.order_by("e164").first()
         if row is None:
             raise errors.NumberUnavailable(
-                f"{e164} is not available." if e164
+                f"{e164} is not available."
+                if e164
                 else f"No {number_type.replace('_', ' ')} number is available in {country}."
             )
         row.delete()
@@ -73,7 +74,8 @@ class LocalInventoryBackend:
         wanted = set(e164s)
         locked = set(
             InventoryNumber.objects.select_for_update(skip_locked=True)
-            .filter(e164__in=wanted).values_list("e164", flat=True)
+            .filter(e164__in=wanted)
+            .values_list("e164", flat=True)
         )
         missing = sorted(wanted - locked)
         if missing:
@@ -89,7 +91,8 @@ class LocalInventoryBackend:
         return {
             e164: AvailableNumber(e164=e164, country=country, number_type=number_type)
             for e164, country, number_type in InventoryNumber.objects.filter(
-                e164__in=set(e164s)).values_list("e164", "country", "number_type")
+                e164__in=set(e164s)
+            ).values_list("e164", "country", "number_type")
         }
 
     def release(self, *, e164: str, country: str, number_type: str) -> None:
@@ -102,7 +105,6 @@ class LocalInventoryBackend:
         """Platform staff bring a quarantined number back into service (rule 6). It was never
         offered again, so locally there is only to make sure it is not in the inventory."""
         InventoryNumber.objects.filter(e164=e164).delete()
-
 
     # --- porting (rule 20) --------------------------------------------------------------------
 
@@ -119,11 +121,17 @@ class LocalInventoryBackend:
         submitted, and completed on its porting date.
         """
         if case.status == "submitted" and case.today >= case.submitted_on + dt.timedelta(days=1):
-            return PortingUpdate(status="accepted", porting_date=case.porting_date,
-                                 note="Accepted by the losing operator (local carrier).")
+            return PortingUpdate(
+                status="accepted",
+                porting_date=case.porting_date,
+                note="Accepted by the losing operator (local carrier).",
+            )
         if case.status == "accepted" and case.today >= case.porting_date:
-            return PortingUpdate(status="completed", porting_date=case.porting_date,
-                                 note="Ported on the confirmed date (local carrier).")
+            return PortingUpdate(
+                status="completed",
+                porting_date=case.porting_date,
+                note="Ported on the confirmed date (local carrier).",
+            )
         return None
 
     def porting_complete(self, *, case: "PortingCase") -> None:

@@ -34,7 +34,9 @@ NUMBER_PLANS: dict[tuple[str, str], tuple[str, int]] = {
 }
 
 
-def generate_numbers(country: str, number_type: str, count: int, *, start: int = 0) -> Iterator[str]:
+def generate_numbers(
+    country: str, number_type: str, count: int, *, start: int = 0
+) -> Iterator[str]:
     """Yield `count` valid E.164 numbers of the kind, walking the plan from `start`."""
     prefix, digits = NUMBER_PLANS[(country, number_type)]
     produced, n = 0, start
@@ -54,14 +56,20 @@ def generate_numbers(country: str, number_type: str, count: int, *, start: int =
 def inventory_fill(*, per_kind: int, countries: list[str] | None = None, start: int = 0) -> int:
     """Add `per_kind` numbers per country and type that are neither in stock nor held."""
     added = 0
-    for (country, number_type) in NUMBER_PLANS:
+    for country, number_type in NUMBER_PLANS:
         if countries and country not in countries:
             continue
         numbers = list(generate_numbers(country, number_type, per_kind * 2, start=start))
-        live = set(PhoneNumber.objects.filter(e164__in=numbers).exclude(
-            status="released").values_list("e164", flat=True))
-        rows = [InventoryNumber(e164=e164, country=country, number_type=number_type)
-                for e164 in numbers if e164 not in live][:per_kind]
+        live = set(
+            PhoneNumber.objects.filter(e164__in=numbers)
+            .exclude(status="released")
+            .values_list("e164", flat=True)
+        )
+        rows = [
+            InventoryNumber(e164=e164, country=country, number_type=number_type)
+            for e164 in numbers
+            if e164 not in live
+        ][:per_kind]
         created = InventoryNumber.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
         added += len(created)
     return added

@@ -49,15 +49,16 @@ class PhoneNumber(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="numbers"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="numbers")
     e164 = models.CharField(max_length=16)
     country = models.CharField(max_length=2)
     number_type = models.CharField(max_length=10, choices=NumberType.choices)
     status = models.CharField(max_length=12, choices=NumberStatus.choices)
     licence = models.ForeignKey(
-        "licensing.Licence", on_delete=models.PROTECT, null=True, blank=True,
+        "licensing.Licence",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="numbers",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -71,7 +72,8 @@ class PhoneNumber(models.Model):
         constraints = [
             # One live row per number across all organisations (rule 4 and inventory safety).
             models.UniqueConstraint(
-                fields=["e164"], condition=~Q(status=NumberStatus.RELEASED),
+                fields=["e164"],
+                condition=~Q(status=NumberStatus.RELEASED),
                 name="number_one_live_row",
             ),
             models.CheckConstraint(
@@ -83,8 +85,7 @@ class PhoneNumber(models.Model):
                 name="number_not_held_has_no_licence",
             ),
             models.CheckConstraint(
-                condition=~Q(status=NumberStatus.QUARANTINED)
-                | Q(quarantine_ends_on__isnull=False),
+                condition=~Q(status=NumberStatus.QUARANTINED) | Q(quarantine_ends_on__isnull=False),
                 name="number_quarantine_has_end",
             ),
         ]
@@ -108,7 +109,10 @@ class NumberAssignment(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
     member = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     line = models.ForeignKey(
@@ -121,7 +125,8 @@ class NumberAssignment(models.Model):
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["number"], condition=Q(ended_at__isnull=True),
+                fields=["number"],
+                condition=Q(ended_at__isnull=True),
                 name="number_assignment_one_open",
             )
         ]
@@ -190,7 +195,10 @@ class PortingRequest(models.Model):
     # if the number never arrives.
     counted_as_change = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -202,7 +210,8 @@ class PortingRequest(models.Model):
         constraints = [
             # One open request per number, whatever the organisation.
             models.UniqueConstraint(
-                fields=["e164"], condition=Q(status__in=OPEN_PORTING_STATUSES),
+                fields=["e164"],
+                condition=Q(status__in=OPEN_PORTING_STATUSES),
                 name="porting_one_open_request_per_number",
             ),
             models.CheckConstraint(
@@ -233,7 +242,10 @@ class PortingEvent(models.Model):
     from_status = models.CharField(max_length=10, choices=PortingStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=PortingStatus.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     actor_label = models.CharField(max_length=300, blank=True)

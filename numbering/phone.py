@@ -65,7 +65,10 @@ def _invalid(message: str, field: str = "e164") -> ValidationError:
 
 
 def parse_number(
-    raw: str, *, declared_type: str | None = None, country: str | None = None,
+    raw: str,
+    *,
+    declared_type: str | None = None,
+    country: str | None = None,
     field: str = "e164",
 ) -> ParsedNumber:
     """Parse and validate a number; refuse one whose type contradicts the declared one.
@@ -87,8 +90,11 @@ def parse_number(
         raise _invalid(f"{text!r} is a number of {region}, not {country.upper()}.", field)
     known_type = _TYPES.get(phonenumbers.number_type(parsed))
     if declared_type and known_type and known_type != declared_type:
-        raise _invalid(f"{text!r} is a {known_type.replace('_', ' ')} number, "
-                       f"not a {declared_type.replace('_', ' ')} one.", field)
+        raise _invalid(
+            f"{text!r} is a {known_type.replace('_', ' ')} number, "
+            f"not a {declared_type.replace('_', ' ')} one.",
+            field,
+        )
     number_type = known_type or declared_type
     if number_type is None:
         raise _invalid(f"The type of {text!r} cannot be told; give it.", field)

@@ -12,9 +12,15 @@ def number_list(*, organisation: Organisation | None, member=None, holders: bool
     ids, and far cheaper to plan (two joins instead of seven) for the API's pages.
     """
     related = (
-        ("licence__licence_type", "licence__member", "licence__line",
-         "licence__base_licence__member", "licence__base_licence__line")
-        if holders else ("licence__base_licence",)
+        (
+            "licence__licence_type",
+            "licence__member",
+            "licence__line",
+            "licence__base_licence__member",
+            "licence__base_licence__line",
+        )
+        if holders
+        else ("licence__base_licence",)
     )
     qs = PhoneNumber.objects.exclude(status=NumberStatus.RELEASED).select_related(*related)
     if organisation is not None:

@@ -62,11 +62,22 @@ class AssignResult:
 def _validate_kind(country: str, number_type: str) -> tuple[str, str]:
     country = (country or "").upper()
     if country not in SUPPORTED_COUNTRIES:
-        raise ValidationError({"country": ValidationError(
-            f"Numbers are offered in {', '.join(SUPPORTED_COUNTRIES)}.", code="invalid_choice")})
+        raise ValidationError(
+            {
+                "country": ValidationError(
+                    f"Numbers are offered in {', '.join(SUPPORTED_COUNTRIES)}.",
+                    code="invalid_choice",
+                )
+            }
+        )
     if number_type not in NumberType.values:
-        raise ValidationError({"type": ValidationError(
-            "The type is mobile, landline or toll_free.", code="invalid_choice")})
+        raise ValidationError(
+            {
+                "type": ValidationError(
+                    "The type is mobile, landline or toll_free.", code="invalid_choice"
+                )
+            }
+        )
     return country, number_type
 
 
@@ -117,7 +128,8 @@ def _held_by(member, line) -> Q:
     addons = RawSQL(
         f'"licensing_licence"."base_licence_id" = ANY(ARRAY('
         f'SELECT "id" FROM "licensing_licence" WHERE "{column}" = %s))',
-        [value], output_field=BooleanField(),
+        [value],
+        output_field=BooleanField(),
     )
     return Q(**{column: value}) | Q(addons)
 
@@ -214,8 +226,9 @@ def _given_licence(org, licence, *, member, line, number_type, lock: bool) -> _P
         raise errors.LicenceNotActive()
     owner = licence.base_licence if licence.base_licence_id else licence
     free = owner.member_id is None and owner.line_id is None and not licence.base_licence_id
-    if not free and (owner.member_id != getattr(member, "pk", None)
-                     or owner.line_id != getattr(line, "pk", None)):
+    if not free and (
+        owner.member_id != getattr(member, "pk", None) or owner.line_id != getattr(line, "pk", None)
+    ):
         raise errors.LicenceFull("This licence is held by someone else.")
     held = _held_by_type(licence)
     if free and held:
@@ -225,7 +238,14 @@ def _given_licence(org, licence, *, member, line, number_type, lock: bool) -> _P
 
 
 def _pick_licence(
-    org, *, member, line, number_type, licence_type, licence, holder_licences=None,
+    org,
+    *,
+    member,
+    line,
+    number_type,
+    licence_type,
+    licence,
+    holder_licences=None,
     lock: bool = True,
 ) -> _Pick:
     """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
@@ -234,8 +254,9 @@ def _pick_licence(
     pick, `number_assign_preview` shows it.
     """
     if licence is not None:
-        return _given_licence(org, licence, member=member, line=line, number_type=number_type,
-                              lock=lock)
+        return _given_licence(
+            org, licence, member=member, line=line, number_type=number_type, lock=lock
+        )
     held = _holder_licences_with_slot(org, member, line, number_type, licences=holder_licences)
     if held is not None:
         return _Pick("held", held, held.licence_type, takes_assignee=False)
@@ -253,7 +274,16 @@ def _pick_licence(
 
 
 def _licence_for_new_number(
-    org, *, member, line, number_type, licence_type, licence, actor, at, holder_licences=None,
+    org,
+    *,
+    member,
+    line,
+    number_type,
+    licence_type,
+    licence,
+    actor,
+    at,
+    holder_licences=None,
     save_assignee: bool = True,
 ) -> tuple[Licence, Invoice | None]:
     """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
@@ -261,13 +291,22 @@ def _licence_for_new_number(
     With `save_assignee=False` a licence that becomes the holder's is changed in memory only;
     the caller saves it (`_receive` does, with its counters, in one UPDATE).
     """
-    pick = _pick_licence(org, member=member, line=line, number_type=number_type,
-                         licence_type=licence_type, licence=licence,
-                         holder_licences=holder_licences)
+    pick = _pick_licence(
+        org,
+        member=member,
+        line=line,
+        number_type=number_type,
+        licence_type=licence_type,
+        licence=licence,
+        holder_licences=holder_licences,
+    )
     licence, invoice = pick.licence, None
     if pick.source == "purchase":
         licence, invoice = licence_obtain_locked(
-            organisation=org, licence_type=pick.licence_type, actor=actor, at=at,
+            organisation=org,
+            licence_type=pick.licence_type,
+            actor=actor,
+            at=at,
             accept=lambda candidate: _can_receive(candidate, number_type, Counter()),
         )
     if pick.takes_assignee:
@@ -286,8 +325,10 @@ def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None
             f"{number_type.replace('_', ' ')} number."
         )
     if not has_changes_left(
-        numbers_received=licence.numbers_received, changes_used=licence.number_changes_used,
-        max_changes=licence.licence_type.max_number_changes, capacity=capacity,
+        numbers_received=licence.numbers_received,
+        changes_used=licence.number_changes_used,
+        max_changes=licence.licence_type.max_number_changes,
+        capacity=capacity,
     ):
         raise errors.NumberChangeLimitReached(
             f"This licence has used its {licence.licence_type.max_number_changes} number changes."
@@ -296,8 +337,9 @@ def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None
 
 def _receive(licence: Licence) -> None:
     """Count a number arriving on a licence (rule 8); saves its assignee with the counters."""
-    if receiving_counts_as_change(numbers_received=licence.numbers_received,
-                                  capacity=licence.licence_type.number_capacity):
+    if receiving_counts_as_change(
+        numbers_received=licence.numbers_received, capacity=licence.licence_type.number_capacity
+    ):
         licence.number_changes_used += 1
     licence.numbers_received += 1
     licence.save(update_fields=["member", "line", "numbers_received", "number_changes_used"])
@@ -306,8 +348,12 @@ def _receive(licence: Licence) -> None:
 def _open_history(number: PhoneNumber, licence: Licence, at: datetime) -> None:
     owner = licence.base_licence if licence.base_licence_id else licence
     NumberAssignment.objects.create(
-        number=number, organisation_id=number.organisation_id, licence=licence,
-        member_id=owner.member_id, line_id=owner.line_id, started_at=at,
+        number=number,
+        organisation_id=number.organisation_id,
+        licence=licence,
+        member_id=owner.member_id,
+        line_id=owner.line_id,
+        started_at=at,
     )
 
 
@@ -318,8 +364,11 @@ def _close_history(number: PhoneNumber, at: datetime) -> None:
 def history_follow_licence(*, licence: Licence, at: datetime | None = None) -> None:
     """The licence's assignee changed: its numbers' history moves with it (rules 7 and 9)."""
     at = at or timezone.now()
-    numbers = list(PhoneNumber.objects.filter(
-        Q(licence=licence) | Q(licence__base_licence=licence), status__in=HELD_STATUSES))
+    numbers = list(
+        PhoneNumber.objects.filter(
+            Q(licence=licence) | Q(licence__base_licence=licence), status__in=HELD_STATUSES
+        )
+    )
     for number in numbers:
         _close_history(number, at)
         _open_history(number, number.licence, at)
@@ -338,8 +387,13 @@ def _place(org, licence, *, e164, country, number_type, at) -> PhoneNumber:
     insert rolls their whole transaction back: no savepoint of its own is needed."""
     try:
         number = PhoneNumber.objects.create(
-            organisation=org, e164=e164, country=country, number_type=number_type,
-            status=NumberStatus.ASSIGNED, licence=licence, assigned_at=at,
+            organisation=org,
+            e164=e164,
+            country=country,
+            number_type=number_type,
+            status=NumberStatus.ASSIGNED,
+            licence=licence,
+            assigned_at=at,
         )
     except IntegrityError as exc:  # the number is live elsewhere (one live row per number)
         raise errors.NumberUnavailable(f"{e164} is already in use.") from exc
@@ -353,9 +407,17 @@ def _place(org, licence, *, e164, country, number_type, at) -> PhoneNumber:
 
 @transaction.atomic
 def number_assign(
-    *, organisation: Organisation, actor, country: str, number_type: str, member=None,
-    line=None, e164: str | None = None, licence_type: LicenceType | None = None,
-    licence: Licence | None = None, at: datetime | None = None,
+    *,
+    organisation: Organisation,
+    actor,
+    country: str,
+    number_type: str,
+    member=None,
+    line=None,
+    e164: str | None = None,
+    licence_type: LicenceType | None = None,
+    licence: Licence | None = None,
+    at: datetime | None = None,
 ) -> AssignResult:
     """Give a member or line a new number through a licence (rules 1-5 and 18)."""
     at = at or timezone.now()
@@ -368,19 +430,34 @@ def number_assign(
     holder_licences = _holder_licences(org, member, line)
     _ensure_under_plan_cap(org, member, held=_numbers_on(holder_licences))
     target, invoice = _licence_for_new_number(
-        org, member=member, line=line, number_type=number_type, licence_type=licence_type,
-        licence=licence, actor=actor, at=at, holder_licences=holder_licences,
+        org,
+        member=member,
+        line=line,
+        number_type=number_type,
+        licence_type=licence_type,
+        licence=licence,
+        actor=actor,
+        at=at,
+        holder_licences=holder_licences,
         save_assignee=False,  # _place → _receive saves it with the licence's counters
     )
     e164 = carrier().reserve(country=country, number_type=number_type, e164=e164)
     number = _place(org, target, e164=e164, country=country, number_type=number_type, at=at)
     audit_record(
-        organisation=org, actor=actor, action="number.assigned", target=number,
-        changes={"licence": str(target.pk), "member": str(member) if member else None,
-                 "line": str(line) if line else None, "licence_purchased": invoice is not None},
+        organisation=org,
+        actor=actor,
+        action="number.assigned",
+        target=number,
+        changes={
+            "licence": str(target.pk),
+            "member": str(member) if member else None,
+            "line": str(line) if line else None,
+            "licence_purchased": invoice is not None,
+        },
     )
-    return AssignResult(number=number, licence=target, licence_purchased=invoice is not None,
-                        invoice=invoice)
+    return AssignResult(
+        number=number, licence=target, licence_purchased=invoice is not None, invoice=invoice
+    )
 
 
 # --- previews: what a change would do, read without writing (the console's reviews) ----------
@@ -422,9 +499,17 @@ def _purchase_preview(org, licence_type: LicenceType, *, at: datetime) -> Quote:
 
 
 def number_assign_preview(
-    *, organisation: Organisation, country: str, number_type: str, member=None, line=None,
-    e164: str | None = None, licence_type: LicenceType | None = None,
-    licence: Licence | None = None, at: datetime | None = None, contains: str = "",
+    *,
+    organisation: Organisation,
+    country: str,
+    number_type: str,
+    member=None,
+    line=None,
+    e164: str | None = None,
+    licence_type: LicenceType | None = None,
+    licence: Licence | None = None,
+    at: datetime | None = None,
+    contains: str = "",
     limit: int = 20,
 ) -> NumberPreview:
     """`number_assign`'s decisions (rules 1-5 and 18) read-only: which licence the number would
@@ -437,31 +522,53 @@ def number_assign_preview(
     if e164:
         e164 = parse_number(e164, declared_type=number_type, country=country).e164
     check_assignee(organisation, member, line)
-    available = carrier().search(country=country, number_type=number_type,
-                                 contains=e164 or contains, limit=limit)
+    available = carrier().search(
+        country=country, number_type=number_type, contains=e164 or contains, limit=limit
+    )
     pick = None
     try:
         ensure_not_restricted(organisation, at=at)
         holder_licences = _holder_licences(organisation, member, line)
         _ensure_under_plan_cap(organisation, member, held=_numbers_on(holder_licences))
-        pick = _pick_licence(organisation, member=member, line=line, number_type=number_type,
-                             licence_type=licence_type, licence=licence,
-                             holder_licences=holder_licences, lock=False)
-        quote = (_purchase_preview(organisation, pick.licence_type, at=at)
-                 if pick.source == "purchase" else None)
+        pick = _pick_licence(
+            organisation,
+            member=member,
+            line=line,
+            number_type=number_type,
+            licence_type=licence_type,
+            licence=licence,
+            holder_licences=holder_licences,
+            lock=False,
+        )
+        quote = (
+            _purchase_preview(organisation, pick.licence_type, at=at)
+            if pick.source == "purchase"
+            else None
+        )
         if not any(e164 in (None, n.e164) for n in available):
             raise errors.NumberUnavailable(
-                f"{e164} is not available." if e164
+                f"{e164} is not available."
+                if e164
                 else f"No available {number_type.replace('_', ' ')} number in {country} "
-                f"contains {contains}." if contains
-                else f"No {number_type.replace('_', ' ')} number is available in {country}.")
+                f"contains {contains}."
+                if contains
+                else f"No {number_type.replace('_', ' ')} number is available in {country}."
+            )
     except DomainError as exc:
         return NumberPreview(
-            source=pick.source if pick else "", licence=pick.licence if pick else None,
-            licence_type=pick.licence_type if pick else None, available=available, refusal=exc,
+            source=pick.source if pick else "",
+            licence=pick.licence if pick else None,
+            licence_type=pick.licence_type if pick else None,
+            available=available,
+            refusal=exc,
         )
-    return NumberPreview(source=pick.source, licence=pick.licence, licence_type=pick.licence_type,
-                         quote=quote, available=available)
+    return NumberPreview(
+        source=pick.source,
+        licence=pick.licence,
+        licence_type=pick.licence_type,
+        quote=quote,
+        available=available,
+    )
 
 
 def number_reassign_preview(
@@ -476,24 +583,36 @@ def number_reassign_preview(
         if number.status != NumberStatus.ASSIGNED:
             raise errors.NumberUnavailable("Only an assigned number can be reassigned.")
         if number_holder(number) == (member, line):
-            return NumberPreview(source="unchanged", licence=number.licence,
-                                 licence_type=number.licence.licence_type)
+            return NumberPreview(
+                source="unchanged", licence=number.licence, licence_type=number.licence.licence_type
+            )
         _ensure_under_plan_cap(organisation, member)
         licence = number.licence
-        only_this = not licence.base_licence_id and not licence.numbers.filter(
-            status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+        only_this = (
+            not licence.base_licence_id
+            and not licence.numbers.filter(status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+        )
         if only_this:
-            return NumberPreview(source="moves", licence=licence,
-                                 licence_type=licence.licence_type)
-        pick = _pick_licence(organisation, member=member, line=line,
-                             number_type=number.number_type, licence_type=None, licence=None,
-                             lock=False)
-        quote = (_purchase_preview(organisation, pick.licence_type, at=at)
-                 if pick.source == "purchase" else None)
+            return NumberPreview(source="moves", licence=licence, licence_type=licence.licence_type)
+        pick = _pick_licence(
+            organisation,
+            member=member,
+            line=line,
+            number_type=number.number_type,
+            licence_type=None,
+            licence=None,
+            lock=False,
+        )
+        quote = (
+            _purchase_preview(organisation, pick.licence_type, at=at)
+            if pick.source == "purchase"
+            else None
+        )
     except DomainError as exc:
         return NumberPreview(source="", refusal=exc)
-    return NumberPreview(source=pick.source, licence=pick.licence, licence_type=pick.licence_type,
-                         quote=quote)
+    return NumberPreview(
+        source=pick.source, licence=pick.licence, licence_type=pick.licence_type, quote=quote
+    )
 
 
 # --- reassign, change, delete, recover --------------------------------------------------------
@@ -515,18 +634,29 @@ def number_reassign(
     if (current_member, current_line) == (member, line):
         return number
     _ensure_under_plan_cap(org, member)
-    licence = Licence.objects.select_for_update(of=("self",)).select_related(
-        "licence_type").get(pk=number.licence_id)
-    only_this = not licence.base_licence_id and not licence.numbers.filter(
-        status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+    licence = (
+        Licence.objects.select_for_update(of=("self",))
+        .select_related("licence_type")
+        .get(pk=number.licence_id)
+    )
+    only_this = (
+        not licence.base_licence_id
+        and not licence.numbers.filter(status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+    )
     if only_this:
         licence.member, licence.line = member, line
         licence.save(update_fields=["member", "line"])
         history_follow_licence(licence=licence, at=at)
     else:
         target, _ = _licence_for_new_number(
-            org, member=member, line=line, number_type=number.number_type, licence_type=None,
-            licence=None, actor=actor, at=at,
+            org,
+            member=member,
+            line=line,
+            number_type=number.number_type,
+            licence_type=None,
+            licence=None,
+            actor=actor,
+            at=at,
         )
         _close_history(number, at)
         number.licence = target
@@ -534,9 +664,15 @@ def number_reassign(
         _receive(target)
         _open_history(number, target, at)
     audit_record(
-        organisation=org, actor=actor, action="number.reassigned", target=number,
-        changes={"from": str(current_member or current_line),
-                 "to": str(member or line), "licence_moved": only_this},
+        organisation=org,
+        actor=actor,
+        action="number.reassigned",
+        target=number,
+        changes={
+            "from": str(current_member or current_line),
+            "to": str(member or line),
+            "licence_moved": only_this,
+        },
     )
     return number
 
@@ -566,18 +702,30 @@ def number_change(
         raise errors.NumberUnavailable("Only an assigned number can be changed.")
     if e164:
         e164 = parse_number(e164, declared_type=number.number_type, country=number.country).e164
-    licence = Licence.objects.select_for_update(of=("self",)).select_related(
-        "licence_type", "base_licence").get(pk=number.licence_id)
+    licence = (
+        Licence.objects.select_for_update(of=("self",))
+        .select_related("licence_type", "base_licence")
+        .get(pk=number.licence_id)
+    )
     old = number.e164
     _quarantine(number, at)
     _ensure_can_receive(licence, number.number_type)
-    new_e164 = carrier().reserve(country=number.country, number_type=number.number_type,
-                                 e164=e164)
-    new = _place(org, licence, e164=new_e164, country=number.country,
-                 number_type=number.number_type, at=at)
-    audit_record(organisation=org, actor=actor, action="number.changed", target=new,
-                 changes={"from": old, "to": new.e164, "licence": str(licence.pk),
-                          "changes_used": licence.number_changes_used})
+    new_e164 = carrier().reserve(country=number.country, number_type=number.number_type, e164=e164)
+    new = _place(
+        org, licence, e164=new_e164, country=number.country, number_type=number.number_type, at=at
+    )
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="number.changed",
+        target=new,
+        changes={
+            "from": old,
+            "to": new.e164,
+            "licence": str(licence.pk),
+            "changes_used": licence.number_changes_used,
+        },
+    )
     return new
 
 
@@ -592,9 +740,16 @@ def number_delete(*, number: PhoneNumber, actor, at: datetime | None = None) -> 
         raise errors.NumberUnavailable("Only an assigned number can be deleted.")
     licence_id = number.licence_id
     _quarantine(number, at)
-    audit_record(organisation=org, actor=actor, action="number.deleted", target=number,
-                 changes={"licence": str(licence_id),
-                          "quarantine_ends_on": number.quarantine_ends_on.isoformat()})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="number.deleted",
+        target=number,
+        changes={
+            "licence": str(licence_id),
+            "quarantine_ends_on": number.quarantine_ends_on.isoformat(),
+        },
+    )
     return number
 
 
@@ -615,32 +770,50 @@ def number_recover(
         # Its quarantine is over: it belongs to the inventory now, even before the daily release.
         raise errors.NumberUnavailable(
             f"The quarantine ended on {number.quarantine_ends_on:%d %b %Y}; the number is no "
-            "longer recoverable.")
+            "longer recoverable."
+        )
     if member is None and line is None:
         last = NumberAssignment.objects.filter(number=number).order_by("-started_at").first()
         member, line = (last.member, last.line) if last else (None, None)
         if member is not None and not member.is_active and member.status == "deactivated":
             member = None
         if member is None and line is None:
-            raise ValidationError({"member": ValidationError(
-                "Name the member or line to recover the number to.", code="required")})
+            raise ValidationError(
+                {
+                    "member": ValidationError(
+                        "Name the member or line to recover the number to.", code="required"
+                    )
+                }
+            )
     check_assignee(org, member, line)
     _ensure_under_plan_cap(org, member)
     target, _ = _licence_for_new_number(
-        org, member=member, line=line, number_type=number.number_type, licence_type=None,
-        licence=None, actor=actor, at=at,
+        org,
+        member=member,
+        line=line,
+        number_type=number.number_type,
+        licence_type=None,
+        licence=None,
+        actor=actor,
+        at=at,
     )
     carrier().recover(e164=number.e164, country=number.country, number_type=number.number_type)
     number.status = NumberStatus.ASSIGNED
     number.licence = target
     number.assigned_at = at
     number.quarantined_at = number.quarantine_ends_on = None
-    number.save(update_fields=["status", "licence", "assigned_at", "quarantined_at",
-                               "quarantine_ends_on"])
+    number.save(
+        update_fields=["status", "licence", "assigned_at", "quarantined_at", "quarantine_ends_on"]
+    )
     _receive(target)
     _open_history(number, target, at)
-    audit_record(organisation=org, actor=actor, action="number.recovered", target=number,
-                 changes={"to": str(member or line)})
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="number.recovered",
+        target=number,
+        changes={"to": str(member or line)},
+    )
     return number
 
 
@@ -651,8 +824,10 @@ def numbers_release_quarantined(*, at: datetime | None = None, limit: int = 1000
     due = list(
         PhoneNumber.objects.select_for_update(skip_locked=True)
         .select_related("organisation")
-        .filter(status=NumberStatus.QUARANTINED,
-                quarantine_ends_on__lte=at.date() + dt.timedelta(days=1))
+        .filter(
+            status=NumberStatus.QUARANTINED,
+            quarantine_ends_on__lte=at.date() + dt.timedelta(days=1),
+        )
         .order_by("pk")[:limit]
     )
     released = 0
@@ -663,9 +838,9 @@ def numbers_release_quarantined(*, at: datetime | None = None, limit: int = 1000
         number.status = NumberStatus.RELEASED
         number.released_at = at
         number.save(update_fields=["status", "released_at"])
-        backend.release(e164=number.e164, country=number.country,
-                        number_type=number.number_type)
-        audit_record(organisation=number.organisation, actor=None, action="number.released",
-                     target=number)
+        backend.release(e164=number.e164, country=number.country, number_type=number.number_type)
+        audit_record(
+            organisation=number.organisation, actor=None, action="number.released", target=number
+        )
         released += 1
     return released

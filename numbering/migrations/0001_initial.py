@@ -9,92 +9,228 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_initial'),
-        ('licensing', '0003_licence_numbers_received'),
+        ("accounts", "0002_initial"),
+        ("licensing", "0003_licence_numbers_received"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InventoryNumber',
+            name="InventoryNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('e164', models.CharField(max_length=16, unique=True)),
-                ('country', models.CharField(max_length=2)),
-                ('number_type', models.CharField(choices=[('mobile', 'Mobile'), ('landline', 'Landline'), ('toll_free', 'Toll-free')], max_length=10)),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("e164", models.CharField(max_length=16, unique=True)),
+                ("country", models.CharField(max_length=2)),
+                (
+                    "number_type",
+                    models.CharField(
+                        choices=[
+                            ("mobile", "Mobile"),
+                            ("landline", "Landline"),
+                            ("toll_free", "Toll-free"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("added_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['e164'],
-                'indexes': [models.Index(fields=['country', 'number_type', 'e164'], name='numbering_i_country_0d7eb4_idx')],
+                "ordering": ["e164"],
+                "indexes": [
+                    models.Index(
+                        fields=["country", "number_type", "e164"],
+                        name="numbering_i_country_0d7eb4_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PhoneNumber',
+            name="PhoneNumber",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('e164', models.CharField(max_length=16)),
-                ('country', models.CharField(max_length=2)),
-                ('number_type', models.CharField(choices=[('mobile', 'Mobile'), ('landline', 'Landline'), ('toll_free', 'Toll-free')], max_length=10)),
-                ('status', models.CharField(choices=[('assigned', 'Assigned'), ('quarantined', 'Quarantined'), ('porting', 'Porting'), ('released', 'Released')], max_length=12)),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('quarantined_at', models.DateTimeField(blank=True, null=True)),
-                ('quarantine_ends_on', models.DateField(blank=True, null=True)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('licence', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='numbers', to='licensing.licence')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='numbers', to='accounts.organisation')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("e164", models.CharField(max_length=16)),
+                ("country", models.CharField(max_length=2)),
+                (
+                    "number_type",
+                    models.CharField(
+                        choices=[
+                            ("mobile", "Mobile"),
+                            ("landline", "Landline"),
+                            ("toll_free", "Toll-free"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("assigned", "Assigned"),
+                            ("quarantined", "Quarantined"),
+                            ("porting", "Porting"),
+                            ("released", "Released"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("quarantined_at", models.DateTimeField(blank=True, null=True)),
+                ("quarantine_ends_on", models.DateField(blank=True, null=True)),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "licence",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="numbers",
+                        to="licensing.licence",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="numbers",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['e164'],
+                "ordering": ["e164"],
             },
         ),
         migrations.CreateModel(
-            name='NumberAssignment',
+            name="NumberAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('licence', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='licensing.licence')),
-                ('line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='licensing.line')),
-                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('number', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='numbering.phonenumber')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "licence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="licensing.licence",
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="licensing.line",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "number",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="numbering.phonenumber",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='phonenumber',
-            index=models.Index(fields=['organisation', 'status'], name='numbering_p_organis_255370_idx'),
+            model_name="phonenumber",
+            index=models.Index(
+                fields=["organisation", "status"], name="numbering_p_organis_255370_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='phonenumber',
-            index=models.Index(fields=['licence', 'status'], name='numbering_p_licence_5697d8_idx'),
+            model_name="phonenumber",
+            index=models.Index(fields=["licence", "status"], name="numbering_p_licence_5697d8_idx"),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'released'), _negated=True), fields=('e164',), name='number_one_live_row'),
+            model_name="phonenumber",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "released"), _negated=True),
+                fields=("e164",),
+                name="number_one_live_row",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ('assigned', 'porting')), _negated=True), ('licence__isnull', False), _connector='OR'), name='number_held_through_licence'),
+            model_name="phonenumber",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ("assigned", "porting")), _negated=True),
+                    ("licence__isnull", False),
+                    _connector="OR",
+                ),
+                name="number_held_through_licence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ('assigned', 'porting')), ('licence__isnull', True), _connector='OR'), name='number_not_held_has_no_licence'),
+            model_name="phonenumber",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ("assigned", "porting")),
+                    ("licence__isnull", True),
+                    _connector="OR",
+                ),
+                name="number_not_held_has_no_licence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'quarantined'), _negated=True), ('quarantine_ends_on__isnull', False), _connector='OR'), name='number_quarantine_has_end'),
+            model_name="phonenumber",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "quarantined"), _negated=True),
+                    ("quarantine_ends_on__isnull", False),
+                    _connector="OR",
+                ),
+                name="number_quarantine_has_end",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='numberassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('number',), name='number_assignment_one_open'),
+            model_name="numberassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at__isnull", True)),
+                fields=("number",),
+                name="number_assignment_one_open",
+            ),
         ),
     ]

@@ -8,8 +8,11 @@ def test_inviting_a_member_mails_their_link_after_commit(
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         member = services.member_invite(
-            organisation=organisation, email="New.Person@Example.com", name="New Person",
-            role="user", actor=owner,
+            organisation=organisation,
+            email="New.Person@Example.com",
+            name="New Person",
+            role="user",
+            actor=owner,
         )
 
     assert len(callbacks) == 1
@@ -20,6 +23,12 @@ def test_inviting_a_member_mails_their_link_after_commit(
 
 def test_seeding_can_invite_without_mail(organisation, owner, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.member_invite(organisation=organisation, email="quiet@example.com",
-                               name="Quiet", role="user", actor=owner, notify=False)
+        services.member_invite(
+            organisation=organisation,
+            email="quiet@example.com",
+            name="Quiet",
+            role="user",
+            actor=owner,
+            notify=False,
+        )
     assert mail.outbox == []

@@ -32,8 +32,9 @@ def licences(org, n, code="user_standard"):
 
 
 def renewal_invoices(org):
-    return list(Invoice.objects.filter(organisation=org, kind=InvoiceKind.RENEWAL)
-                .order_by("period_start"))
+    return list(
+        Invoice.objects.filter(organisation=org, kind=InvoiceKind.RENEWAL).order_by("period_start")
+    )
 
 
 def test_month_with_a_removal_and_a_restore():
@@ -42,8 +43,12 @@ def test_month_with_a_removal_and_a_restore():
     licences(org, 3)
     nov_10 = dt.datetime(2026, 11, 10, 12, tzinfo=PARIS)
     removal = licensing_services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=2, actor=owner,
-        at=nov_10)
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        actor=owner,
+        at=nov_10,
+    )
     licensing_services.licence_restore(licence=removal.licences[0], actor=owner)
 
     assert renewals_run(at=dt.datetime(2026, 11, 30, 23, 59, tzinfo=PARIS)) == 0
@@ -54,7 +59,10 @@ def test_month_with_a_removal_and_a_restore():
     assert (line.quantity, line.unit_price, line.amount) == (2, Decimal("19.00"), Decimal("38.00"))
     assert (line.period_start, line.period_end) == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     assert (invoice.subtotal, invoice.tax, invoice.total) == (
-        Decimal("38.00"), Decimal("7.60"), Decimal("45.60"))
+        Decimal("38.00"),
+        Decimal("7.60"),
+        Decimal("45.60"),
+    )
     assert Licence.objects.get(pk=removal.licences[1].pk).status == LicenceStatus.TERMINATED
     assert Licence.objects.filter(organisation=org, status="active").count() == 2
 
@@ -77,7 +85,10 @@ def test_missed_periods_are_each_billed_once_in_order():
     renewals_run(at=dt.datetime(2026, 12, 5, tzinfo=PARIS))
 
     assert [i.period_start for i in renewal_invoices(org)] == [
-        dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 12, 1)]
+        dt.date(2026, 10, 1),
+        dt.date(2026, 11, 1),
+        dt.date(2026, 12, 1),
+    ]
     assert [i.sequence for i in renewal_invoices(org)] == [1, 2, 3]
 
 
@@ -89,15 +100,24 @@ def test_yearly_renewal():
 
     [invoice] = renewal_invoices(org)
     assert invoice.subtotal == Decimal("570.00")  # 3 × 190.00
-    assert (invoice.period_start, invoice.period_end) == (dt.date(2027, 1, 12),
-                                                          dt.date(2028, 1, 11))
+    assert (invoice.period_start, invoice.period_end) == (
+        dt.date(2027, 1, 12),
+        dt.date(2028, 1, 11),
+    )
 
 
 @pytest.mark.parametrize(
     ("anchor", "starts"),
     [
-        (dt.date(2027, 12, 31), [dt.date(2028, 1, 31), dt.date(2028, 2, 29), dt.date(2028, 3, 31),
-                                 dt.date(2028, 4, 30)]),
+        (
+            dt.date(2027, 12, 31),
+            [
+                dt.date(2028, 1, 31),
+                dt.date(2028, 2, 29),
+                dt.date(2028, 3, 31),
+                dt.date(2028, 4, 30),
+            ],
+        ),
         (dt.date(2026, 12, 31), [dt.date(2027, 1, 31), dt.date(2027, 2, 28), dt.date(2027, 3, 31)]),
         (dt.date(2027, 12, 30), [dt.date(2028, 1, 30), dt.date(2028, 2, 29), dt.date(2028, 3, 30)]),
         (dt.date(2026, 12, 30), [dt.date(2027, 1, 30), dt.date(2027, 2, 28), dt.date(2027, 3, 30)]),
@@ -121,8 +141,10 @@ def test_anchor_days_29_30_31_across_february(anchor, starts):
 
 @pytest.mark.parametrize(
     ("zone", "utc_due"),
-    [("Pacific/Kiritimati", dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)),  # UTC+14
-     ("Pacific/Pago_Pago", dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC))],  # UTC-11
+    [
+        ("Pacific/Kiritimati", dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)),  # UTC+14
+        ("Pacific/Pago_Pago", dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)),
+    ],  # UTC-11
 )
 def test_far_from_utc_renews_at_local_midnight(zone, utc_due):
     org = make_org(dt.date(2026, 11, 1), timezone=zone)
@@ -140,15 +162,24 @@ def test_commitment_fee_in_review_and_on_the_invoice():
     org = make_org(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 10)
-    Commitment.objects.create(organisation=org, licence_type=licence_type("user_standard"),
-                              quantity=10, ends_on=dt.date(2027, 6, 1))
+    Commitment.objects.create(
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=10,
+        ends_on=dt.date(2027, 6, 1),
+    )
     nov_10 = dt.datetime(2026, 11, 10, 12, tzinfo=PARIS)
 
     review = licensing_services.licences_removal_quote(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=2, at=nov_10)
+        organisation=org, licence_type=licence_type("user_standard"), quantity=2, at=nov_10
+    )
     result = licensing_services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=2, actor=owner,
-        at=nov_10)
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        actor=owner,
+        at=nov_10,
+    )
     upcoming = upcoming_quote(org, at=nov_10)
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
 
@@ -158,7 +189,10 @@ def test_commitment_fee_in_review_and_on_the_invoice():
     amounts = {line.kind: line.amount for line in invoice.lines.all()}
     assert amounts == {"licence": Decimal("152.00"), "termination_fee": Decimal("228.00")}
     assert (invoice.subtotal, invoice.tax, invoice.total) == (
-        Decimal("380.00"), Decimal("76.00"), Decimal("456.00"))
+        Decimal("380.00"),
+        Decimal("76.00"),
+        Decimal("456.00"),
+    )
     assert upcoming.total == invoice.total
 
 
@@ -166,12 +200,20 @@ def test_no_fee_when_the_removal_stays_at_or_above_the_commitment():
     org = make_org(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 12)
-    Commitment.objects.create(organisation=org, licence_type=licence_type("user_standard"),
-                              quantity=10, ends_on=dt.date(2027, 6, 1))
+    Commitment.objects.create(
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=10,
+        ends_on=dt.date(2027, 6, 1),
+    )
 
     result = licensing_services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=3, actor=owner,
-        at=dt.datetime(2026, 11, 10, tzinfo=PARIS))
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=3,
+        actor=owner,
+        at=dt.datetime(2026, 11, 10, tzinfo=PARIS),
+    )
 
     assert result.termination_fee == Decimal("19.00") * 1 * 6  # only the 3rd goes below
 
@@ -181,16 +223,23 @@ def test_usage_up_to_the_cap_then_refused_and_billed_next_period():
     owner = UserFactory(organisation=org, role="owner")
     stock("FR", "mobile", 2)
     number = numbering_services.number_assign(
-        organisation=org, actor=owner, country="FR", number_type="mobile", member=owner,
-        licence=LicenceFactory(organisation=org)).number
+        organisation=org,
+        actor=owner,
+        country="FR",
+        number_type="mobile",
+        member=owner,
+        licence=LicenceFactory(organisation=org),
+    ).number
     during = dt.datetime(2026, 11, 15, 9, tzinfo=PARIS)
 
     for cost in ("100.00", "149.99", "0.01"):
-        billing_services.usage_record(number=number, kind="call", direction="outbound",
-                                      started_at=during, cost=Decimal(cost))
+        billing_services.usage_record(
+            number=number, kind="call", direction="outbound", started_at=during, cost=Decimal(cost)
+        )
     with pytest.raises(errors.CallingCreditCapReached):
-        billing_services.usage_record(number=number, kind="sms", direction="outbound",
-                                      started_at=during, cost=Decimal("0.01"))
+        billing_services.usage_record(
+            number=number, kind="sms", direction="outbound", started_at=during, cost=Decimal("0.01")
+        )
 
     assert UsageRecord.objects.filter(organisation=org).count() == 3
     assert billing_services.usage_used(org, at=during) == Decimal("250.00")
@@ -205,15 +254,19 @@ def test_device_orders_on_the_next_invoice():
     org = make_org(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 1)
-    billing_services.device_order(organisation=org, device=Device.objects.get(code="ip_desk_phone"),
-                                  quantity=2, actor=owner)
+    billing_services.device_order(
+        organisation=org, device=Device.objects.get(code="ip_desk_phone"), quantity=2, actor=owner
+    )
 
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
 
     [invoice] = renewal_invoices(org)
     device = invoice.lines.get(kind="device")
     assert (device.quantity, device.unit_price, device.amount) == (
-        2, Decimal("129.00"), Decimal("258.00"))
+        2,
+        Decimal("129.00"),
+        Decimal("258.00"),
+    )
     assert invoice.subtotal == Decimal("277.00")
 
 
@@ -234,19 +287,28 @@ def test_upcoming_preview_matches_the_renewal_exactly():
     licences(org, 4)
     licences(org, 2, "phone_system")
     licensing_services.licences_schedule_removal(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=1, actor=owner,
-        at=dt.datetime(2026, 11, 3, tzinfo=PARIS))
-    billing_services.device_order(organisation=org, device=Device.objects.get(code="obihai_ata"),
-                                  quantity=1, actor=owner)
+        organisation=org,
+        licence_type=licence_type("user_standard"),
+        quantity=1,
+        actor=owner,
+        at=dt.datetime(2026, 11, 3, tzinfo=PARIS),
+    )
+    billing_services.device_order(
+        organisation=org, device=Device.objects.get(code="obihai_ata"), quantity=1, actor=owner
+    )
 
     quote = upcoming_quote(org, at=dt.datetime(2026, 11, 20, tzinfo=PARIS))
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
 
     [invoice] = renewal_invoices(org)
     assert [(line.description, line.amount) for line in quote.lines] == [
-        (line.description, line.amount) for line in invoice.lines.all()]
-    assert (quote.subtotal, quote.tax, quote.total) == (invoice.subtotal, invoice.tax,
-                                                        invoice.total)
+        (line.description, line.amount) for line in invoice.lines.all()
+    ]
+    assert (quote.subtotal, quote.tax, quote.total) == (
+        invoice.subtotal,
+        invoice.tax,
+        invoice.total,
+    )
     assert Licence.objects.filter(organisation=org, status="removal_scheduled").count() == 0
 
 
@@ -275,12 +337,23 @@ def test_void_and_reissue_never_edits_the_issued_invoice():
     licences(org, 1)
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
     [invoice] = renewal_invoices(org)
-    corrected_quote = Quote(currency="EUR", tax_rate=org.tax_rate, lines=[
-        QuoteLine(description="User licence, goodwill", kind="licence", quantity=1,
-                  unit_price=Decimal("9.50"), amount=Decimal("9.50"))])
+    corrected_quote = Quote(
+        currency="EUR",
+        tax_rate=org.tax_rate,
+        lines=[
+            QuoteLine(
+                description="User licence, goodwill",
+                kind="licence",
+                quantity=1,
+                unit_price=Decimal("9.50"),
+                amount=Decimal("9.50"),
+            )
+        ],
+    )
 
-    corrected = billing_services.invoice_reissue(invoice=invoice, quote=corrected_quote,
-                                                 actor=None, reason="goodwill")
+    corrected = billing_services.invoice_reissue(
+        invoice=invoice, quote=corrected_quote, actor=None, reason="goodwill"
+    )
 
     invoice.refresh_from_db()
     assert invoice.status == "void" and invoice.total == Decimal("22.80")

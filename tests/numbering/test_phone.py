@@ -88,7 +88,7 @@ def test_rule_8_every_number_after_the_first_filling_is_a_change():
     multi = {"landline": 1, "mobile": 3}
     assert not receiving_counts_as_change(numbers_received=3, capacity=multi)
     assert receiving_counts_as_change(numbers_received=4, capacity=multi)
-    assert has_changes_left(numbers_received=5, changes_used=4, max_changes=5,
-                            capacity={"any": 1})
-    assert not has_changes_left(numbers_received=6, changes_used=5, max_changes=5,
-                                capacity={"any": 1})
+    assert has_changes_left(numbers_received=5, changes_used=4, max_changes=5, capacity={"any": 1})
+    assert not has_changes_left(
+        numbers_received=6, changes_used=5, max_changes=5, capacity={"any": 1}
+    )

@@ -26,11 +26,14 @@ def test_thirty_assignments_to_one_member_stop_exactly_at_the_plan_cap():
     member = UserFactory(organisation=org)
     stock("FR", "mobile", 40)
 
-    results = run_concurrently([
-        lambda: services.number_assign(organisation=org, actor=owner, country="FR",
-                                       number_type="mobile", member=member)
-        for _ in range(30)
-    ])
+    results = run_concurrently(
+        [
+            lambda: services.number_assign(
+                organisation=org, actor=owner, country="FR", number_type="mobile", member=member
+            )
+            for _ in range(30)
+        ]
+    )
 
     assert Counter(map(outcome, results)) == {"AssignResult": 5, "PlanNumberLimitReached": 25}
     assert numbers_held_by(member=member).count() == 5
@@ -43,11 +46,14 @@ def test_thirty_organisations_share_a_ten_number_inventory_without_duplicates():
     orgs = [OrganisationFactory() for _ in range(30)]
     pairs = [(o, UserFactory(organisation=o, role="owner")) for o in orgs]
 
-    results = run_concurrently([
-        lambda o=o, u=u: services.number_assign(organisation=o, actor=u, country="GB",
-                                                number_type="mobile", member=u)
-        for o, u in pairs
-    ])
+    results = run_concurrently(
+        [
+            lambda o=o, u=u: services.number_assign(
+                organisation=o, actor=u, country="GB", number_type="mobile", member=u
+            )
+            for o, u in pairs
+        ]
+    )
 
     assert Counter(map(outcome, results)) == {"AssignResult": 10, "NumberUnavailable": 20}
     e164s = list(PhoneNumber.objects.values_list("e164", flat=True))
@@ -64,8 +70,14 @@ def test_thirty_concurrent_changes_never_exceed_the_change_limit():
     member = UserFactory(organisation=org)
     stock("FR", "mobile", 40)
     licence = LicenceFactory(organisation=org, member=member)
-    number = services.number_assign(organisation=org, actor=owner, country="FR",
-                                    number_type="mobile", member=member, licence=licence).number
+    number = services.number_assign(
+        organisation=org,
+        actor=owner,
+        country="FR",
+        number_type="mobile",
+        member=member,
+        licence=licence,
+    ).number
 
     def change():
         # Like a client: change the licence's current number; if another client changed it

@@ -50,8 +50,15 @@ def inventory(db):
 
 def assign(org, owner, member=None, *, number_type="mobile", line=None, **kwargs):
     kwargs.setdefault("at", NOV_10)
-    return services.number_assign(organisation=org, actor=owner, country="FR",
-                                  number_type=number_type, member=member, line=line, **kwargs)
+    return services.number_assign(
+        organisation=org,
+        actor=owner,
+        country="FR",
+        number_type=number_type,
+        member=member,
+        line=line,
+        **kwargs,
+    )
 
 
 # --- rules 1 and 2 ----------------------------------------------------------------------------
@@ -95,8 +102,9 @@ def test_requirement_example_block(owner):
 
 def test_rule_2_member_licence_with_free_slot_first(org, owner):
     member = UserFactory(organisation=org)
-    multi = LicenceFactory(organisation=org, licence_type=licence_type("user_multi_mobile"),
-                           member=member)
+    multi = LicenceFactory(
+        organisation=org, licence_type=licence_type("user_multi_mobile"), member=member
+    )
     LicenceFactory(organisation=org)  # a free licence that must not be used
 
     results = [assign(org, owner, member) for _ in range(3)]
@@ -110,8 +118,9 @@ def test_rule_2_member_licence_with_free_slot_first(org, owner):
 
 def test_rule_3_multi_mobile_licence_full(org, owner):
     member = UserFactory(organisation=org)
-    multi = LicenceFactory(organisation=org, licence_type=licence_type("user_multi_mobile"),
-                           member=member)
+    multi = LicenceFactory(
+        organisation=org, licence_type=licence_type("user_multi_mobile"), member=member
+    )
     for _ in range(3):
         assign(org, owner, member, licence=multi)
 
@@ -180,9 +189,14 @@ def test_rule_4_a_number_is_live_once(org, owner, inventory):
     other_org = OrganisationFactory()
 
     with pytest.raises(errors.NumberUnavailable):
-        services.number_assign(organisation=other_org, actor=UserFactory(organisation=other_org),
-                               country="FR", number_type="mobile",
-                               member=UserFactory(organisation=other_org), e164=taken)
+        services.number_assign(
+            organisation=other_org,
+            actor=UserFactory(organisation=other_org),
+            country="FR",
+            number_type="mobile",
+            member=UserFactory(organisation=other_org),
+            e164=taken,
+        )
     assert PhoneNumber.objects.filter(e164=taken).count() == 1
 
 
@@ -262,8 +276,9 @@ def test_rule_7_reassign_moves_the_licence_with_a_single_number(org, owner):
 
 def test_rule_7_reassign_from_a_shared_licence_uses_a_slot_of_the_target(org, owner):
     alice, bob = UserFactory(organisation=org), UserFactory(organisation=org)
-    multi = LicenceFactory(organisation=org, licence_type=licence_type("user_multi_mobile"),
-                           member=alice)
+    multi = LicenceFactory(
+        organisation=org, licence_type=licence_type("user_multi_mobile"), member=alice
+    )
     first = assign(org, owner, alice, licence=multi).number
     assign(org, owner, alice, licence=multi)
     bobs = LicenceFactory(organisation=org, member=bob)
@@ -366,7 +381,8 @@ def test_audit_records_number_changes(org, owner):
 
     number = assign(org, owner, UserFactory(organisation=org)).number
     services.number_delete(number=number, actor=owner, at=NOV_10)
-    actions = set(AuditEvent.objects.filter(target_id=str(number.pk))
-                  .values_list("action", flat=True))
+    actions = set(
+        AuditEvent.objects.filter(target_id=str(number.pk)).values_list("action", flat=True)
+    )
     assert actions == {"number.assigned", "number.deleted"}
     assert Invoice.objects.filter(organisation=org).count() == 1

@@ -7,11 +7,16 @@ class Command(BaseCommand):
     help = "Fill the local carrier inventory with valid numbers per country and type."
 
     def add_arguments(self, parser):
-        parser.add_argument("--per-kind", type=int, default=50,
-                            help="numbers per country and type (default 50)")
-        parser.add_argument("--countries", default="",
-                            help="comma-separated ISO codes (default: all of " +
-                            ", ".join(sorted({c for c, _ in NUMBER_PLANS})) + ")")
+        parser.add_argument(
+            "--per-kind", type=int, default=50, help="numbers per country and type (default 50)"
+        )
+        parser.add_argument(
+            "--countries",
+            default="",
+            help="comma-separated ISO codes (default: all of "
+            + ", ".join(sorted({c for c, _ in NUMBER_PLANS}))
+            + ")",
+        )
         parser.add_argument("--start", type=int, default=0, help="offset in each number plan")
 
     def handle(self, *args, per_kind, countries, start, **options):
