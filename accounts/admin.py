@@ -5,9 +5,11 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from rest_framework.authtoken.models import TokenProxy
@@ -21,6 +23,8 @@ from accounts.services import (
     member_invite,
     member_remove,
     member_update,
+    organisation_close,
+    organisation_close_request,
     organisation_set_payment_method,
     organisation_update,
     organisation_update_limits,
@@ -28,7 +32,13 @@ from accounts.services import (
 from billing.models import Invoice, InvoiceStatus
 from billing.selectors import organisation_period
 from licensing.models import Licence, LicenceKind, LicenceStatus
-from telecom.admin import ReadOnlyInline, TenantAdmin, is_platform_staff
+from telecom.admin import (
+    ReadOnlyInline,
+    ServiceRefused,
+    TenantAdmin,
+    call_service,
+    is_platform_staff,
+)
 
 PAYMENT_FIELDS = ("payment_method_kind", "payment_method_reference")
 
@@ -115,6 +125,105 @@ class OrganisationAdmin(TenantAdmin):
 
     def has_add_permission(self, request):
         return False  # organisations sign up (POST /api/v1/signup/)
+
+    # --- closing (rule 19): the owner asks, platform staff close ---------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/request-closing/",
+                wrap(self.request_closing_view),
+                name="accounts_organisation_request_closing",
+            ),
+            path(
+                "<path:object_id>/close/",
+                wrap(self.close_view),
+                name="accounts_organisation_close",
+            ),
+            *super().get_urls(),
+        ]
+
+    @staticmethod
+    def can_request_closing(request, obj) -> bool:
+        user = request.user
+        return (
+            not user.is_superuser
+            and user.role == Role.OWNER
+            and user.organisation_id == obj.pk
+            and obj.closed_at is None
+        )
+
+    @staticmethod
+    def can_close(request, obj) -> bool:
+        return is_platform_staff(request) and obj.closed_at is None and bool(obj.close_requested_at)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if obj is not None:
+            extra_context["can_request_closing"] = self.can_request_closing(request, obj)
+            extra_context["can_close"] = self.can_close(request, obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _closing_page(self, request, obj, template, title, **context):
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request,
+            f"admin/accounts/organisation/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": title,
+                "original": obj,
+                "changelist_url": reverse("admin:accounts_organisation_changelist"),
+                **context,
+            },
+        )
+
+    def _closing_action(self, request, object_id, *, allowed, service, done, template, title):
+        obj, missing = self.object_or_missing(request, object_id)
+        if missing is not None:
+            return missing
+        if not allowed(request, obj):
+            raise PermissionDenied
+        page = reverse("admin:accounts_organisation_change", args=[obj.pk])
+        if request.method == "POST":
+            try:
+                result = call_service(service, organisation=obj, actor=request.user)
+            except ServiceRefused as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, done(result), messages.SUCCESS)
+            return HttpResponseRedirect(page)
+        return self._closing_page(request, obj, template, title)
+
+    def request_closing_view(self, request, object_id):
+        return self._closing_action(
+            request,
+            object_id,
+            allowed=self.can_request_closing,
+            service=organisation_close_request,
+            done=lambda org: "Closing requested: platform staff will close the organisation.",
+            template="request_closing.html",
+            title="Request closing",
+        )
+
+    def close_view(self, request, object_id):
+        return self._closing_action(
+            request,
+            object_id,
+            allowed=self.can_close,
+            service=organisation_close,
+            done=lambda r: (
+                f"{r.organisation} closed: {r.porting_cancelled} porting request(s) cancelled, "
+                f"{r.numbers_quarantined} number(s) quarantined, {r.licences_scheduled} "
+                f"licence(s) end on {r.removal_effective_on:%d %b %Y}, "
+                f"{r.members_deactivated} member(s) deactivated."
+            ),
+            template="close.html",
+            title="Close organisation",
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # rule 19: closing an organisation is its own procedure

@@ -6,10 +6,10 @@ Thin: the form parses, `numbering.porting` decides. A new request's field errors
 message. The request page shows every transition (PortingEvent) and links the document, which
 only the request's organisation can download.
 
-Not registered on import: `register(site)` does it (the admin tenancy walker needs a porting
-request of each organisation in its fixtures first). Permissions come from the role matrix
-(numbers.read_all to read, numbers.manage to request and cancel), since accounts.roles'
-MODEL_PERMISSIONS does not name this model.
+Not registered on import of this module: `register(site)` does it, called at the end of
+`numbering.admin` (the admin tenancy walker's worlds each hold a porting request).
+Permissions come from the role matrix (numbers.read_all to read, numbers.manage to request
+and cancel), since accounts.roles' MODEL_PERMISSIONS does not name this model.
 """
 
 from django import forms

@@ -15,3 +15,8 @@ from numbering.admin.members import MemberNumberInline
 from numbering.admin.numbers import PhoneNumberAdmin
 
 __all__ = ["MemberNumberInline", "PhoneNumberAdmin", "numbers_dashboard", "numbers_search"]
+
+# The porting requests (rule 20) live in numbering.porting_admin; registered here, on import.
+from numbering import porting_admin
+
+porting_admin.register()

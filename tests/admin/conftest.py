@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Organisation, User
@@ -18,11 +19,14 @@ from billing import services as billing
 from billing.models import Charge, Commitment, Invoice, Payment, UsageRecord
 from licensing import services as licensing
 from licensing.models import Device, Licence, Line
+from numbering import porting
 from numbering import services as numbering
+from numbering.models import PortingRequest
 from tests.factories import LineFactory, OrganisationFactory, UserFactory, licence_type, stock
 
 A_MARK = "zorblax"
 B_MARK = "quimby"
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 @dataclass
@@ -46,6 +50,7 @@ class World:
     commitment: Commitment | None = None  # room_phone × 1, for a year
     device_order: Charge | None = None  # 2 IP desk phones, waiting for the next invoice
     usage: UsageRecord | None = None  # one call from the user's number
+    porting: PortingRequest | None = None  # a French landline being ported in for `user`
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in a page served to another organisation."""
@@ -88,6 +93,26 @@ def build_world(mark: str, extension: str, *, number_start: int = 0) -> World:
     phone = licensing.licence_allocate(
         organisation=org, licence_type=licence_type("phone_system"), member=user, actor=owner
     ).licence
+    stock("FR", "mobile", 1, start=number_start)
+    number = numbering.number_assign(
+        organisation=org,
+        actor=owner,
+        country="FR",
+        number_type="mobile",
+        member=user,
+        licence=assigned,
+    ).number
+    # The number and the porting request come before the
+    # extension, so that the dashboard's ten recent changes still reach licence.extension_set.
+    porting_request = porting.porting_request_create(
+        organisation=org,
+        actor=owner,
+        e164=f"+3312345{6000 + number_start:04d}",
+        number_type="landline",
+        member=user,
+        porting_date=dt.date.today() + dt.timedelta(days=30),
+        document=SimpleUploadedFile("bill.pdf", PDF, "application/pdf"),
+    )
     licensing.licence_set_extension(licence=phone, extension=extension, actor=owner)
     licensing.licence_set_addons(licence=phone, codes=["call_recording"], actor=owner)
     room = licensing.licence_allocate(
@@ -106,15 +131,6 @@ def build_world(mark: str, extension: str, *, number_start: int = 0) -> World:
     device_order = billing.device_order(
         organisation=org, device=Device.objects.get(code="ip_desk_phone"), quantity=2, actor=owner
     )
-    stock("FR", "mobile", 1, start=number_start)
-    number = numbering.number_assign(
-        organisation=org,
-        actor=owner,
-        country="FR",
-        number_type="mobile",
-        member=user,
-        licence=assigned,
-    ).number
     usage = billing.usage_record(
         number=number,
         kind="call",
@@ -142,16 +158,22 @@ def build_world(mark: str, extension: str, *, number_start: int = 0) -> World:
         commitment=commitment,
         device_order=device_order,
         usage=usage,
+        porting=porting_request,
     )
 
 
 @pytest.fixture
-def world_a(db) -> World:
+def porting_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def world_a(db, porting_media) -> World:
     return build_world(A_MARK, extension="101")
 
 
 @pytest.fixture
-def world_b(db) -> World:
+def world_b(db, porting_media) -> World:
     return build_world(B_MARK, extension="101", number_start=50)
 
 

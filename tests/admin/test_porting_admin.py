@@ -1,21 +1,16 @@
 """The console's porting requests (rule 20): list, new request with field errors, the request's
 page with its transitions and document, cancel; organisation B never reaches A's requests.
-
-`numbering.porting_admin` is not registered on import yet (see its docstring); these tests
-register it on the console site for their duration.
 """
 
 import datetime as dt
-import importlib
 
 import pytest
 import time_machine
-from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import clear_url_caches, reverse
+from django.urls import reverse
 
-from numbering import porting, porting_admin
+from numbering import porting
 from numbering.models import NumberStatus, PhoneNumber, PortingRequest
 from tests.factories import OrganisationFactory, UserFactory
 
@@ -28,23 +23,12 @@ LANDLINE = "+33123456789"
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
-def _reload_urls() -> None:
-    import telecom.urls
-
-    importlib.reload(telecom.urls)
-    clear_url_caches()
-
-
 @pytest.fixture(autouse=True)
 def console_with_porting(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    porting_admin.register()
-    _reload_urls()
     with time_machine.travel(MONDAY, tick=False):
         yield
-    admin.site.unregister(PortingRequest)
-    _reload_urls()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.models import Organisation, User
 from billing.models import Charge, Commitment, Invoice, UsageRecord
 from licensing.models import Licence, LicenceStatus, Line
-from numbering.models import PhoneNumber
+from numbering.models import PhoneNumber, PortingRequest
 from telecom.admin import CatalogueAdmin, StaffOnlyAdmin, TenantAdmin, tenant_path
 from tests.admin.conftest import assert_none_of, db_state, messages_of, page_text
 
@@ -33,6 +33,7 @@ def a_object_of(model, world):
         Charge: world.device_order,
         UsageRecord: world.usage,
         PhoneNumber: world.usage.number,
+        PortingRequest: world.porting,
     }[model]
 
 
