@@ -93,6 +93,12 @@ def ensure_not_restricted(organisation: Organisation, *, at: datetime | None = N
         raise errors.AccountRestricted()
 
 
+def _ensure_open(organisation: Organisation) -> None:
+    """Rule 19: a closed organisation's licences end at period end; nothing brings them back."""
+    if organisation.closed_at:
+        raise errors.AccountRestricted("This organisation is closed.")
+
+
 def _ensure_same_organisation(organisation: Organisation, *objects) -> None:
     # Callers resolve ids within the organisation already; this guards every other path.
     for obj in objects:
@@ -225,6 +231,7 @@ def licences_purchase(
     """Rule 13: restore scheduled removals of the type first (free), then buy the rest pro rata."""
     _validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
+    _ensure_open(org)
     scheduled = list(
         Licence.objects.select_for_update()
         .filter(organisation=org, licence_type=licence_type, status=LicenceStatus.REMOVAL_SCHEDULED)
@@ -465,6 +472,7 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
 def licence_restore(*, licence: Licence, actor) -> Licence:
     """Rule 15: undo a scheduled removal before it takes effect, at no charge."""
     org = organisation_for_update(licence.organisation_id)
+    _ensure_open(org)
     licence = _lock_licence(licence)
     if licence.status != LicenceStatus.REMOVAL_SCHEDULED:
         raise errors.LicenceNotRemovable("Only a licence scheduled for removal can be restored.")

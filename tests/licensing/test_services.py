@@ -554,3 +554,19 @@ def test_services_write_the_audit_trail(org, actor):
     )
     assert sorted(actions) == ["licence.purchased", "licence.terminated"]
     assert AuditEvent.objects.filter(organisation=org, action="invoice.issued").count() == 1
+
+
+def test_a_closed_organisation_cannot_restore_or_buy(org, actor):
+    from django.utils import timezone
+
+    licence = buy(org, actor).purchased[0]
+    services.licence_terminate(licence=licence, actor=actor, at=NOV_10_NOON)
+    org.closed_at = timezone.now()
+    org.save(update_fields=["closed_at"])
+
+    with pytest.raises(errors.AccountRestricted):
+        services.licence_restore(licence=licence, actor=actor)
+    with pytest.raises(errors.AccountRestricted):
+        buy(org, actor)
+
+    assert Licence.objects.get(pk=licence.pk).status == LicenceStatus.REMOVAL_SCHEDULED
