@@ -493,7 +493,7 @@ def organisations_finish_closing(*, at: datetime, limit: int | None = None) -> i
     """
     from django.db.models import Exists, OuterRef
 
-    from billing.renewal import _renew_locked
+    from billing.renewal import renewals_apply_locked
 
     pending = Licence.objects.filter(
         organisation=OuterRef("pk"), status=LicenceStatus.REMOVAL_SCHEDULED
@@ -510,6 +510,6 @@ def organisations_finish_closing(*, at: datetime, limit: int | None = None) -> i
             )
             if org is None:
                 return done
-            _renew_locked([org])
+            renewals_apply_locked([org])
         done += 1
     return done

@@ -366,7 +366,7 @@ def _advance(renewals: list[_Renewal], invoiced: set) -> None:
         Organisation.objects.filter(pk__in=pks).update(**changes)
 
 
-def _renew_locked(organisations: list[Organisation]) -> list[Invoice]:
+def renewals_apply_locked(organisations: list[Organisation]) -> list[Invoice]:
     """Renew one period of each organisation, which the caller holds locked, in few queries."""
     renewals = [_Renewal(organisation=o, period=renewal_period(o)) for o in organisations]
     billed = set(
@@ -436,7 +436,7 @@ def renewals_run(*, at: datetime, limit: int | None = None, batch_size: int | No
             with transaction.atomic():
                 batch = list(_next_due(at).exclude(pk__in=refused)[:size])
                 if batch:
-                    _renew_locked(batch)
+                    renewals_apply_locked(batch)
         except IntegrityError:
             # The database refused part of the batch (say, a second renewal invoice for a
             # period): renew its organisations one by one, setting aside the refused one, which
@@ -454,7 +454,7 @@ def _renew_each(at: datetime, pks: list, refused: set) -> None:
             with transaction.atomic():
                 organisation = _next_due(at).filter(pk=pk).first()
                 if organisation is not None:
-                    _renew_locked([organisation])
+                    renewals_apply_locked([organisation])
         except IntegrityError:
             log.exception("renewal of organisation %s refused by the database", pk)
             refused.add(pk)
@@ -468,5 +468,5 @@ def organisation_renew(*, organisation_id, at: datetime) -> int:
             organisation = _next_due(at).filter(pk=organisation_id).first()
             if organisation is None:
                 return done
-            _renew_locked([organisation])
+            renewals_apply_locked([organisation])
         done += 1

@@ -117,7 +117,7 @@ def _lock_licence(licence: Licence) -> Licence:
 # --- quotes ---------------------------------------------------------------------------------
 
 
-def _purchase_lines(
+def purchase_lines(
     organisation: Organisation, quantities: dict[LicenceType, int], *, at: datetime | None
 ) -> list[QuoteLine]:
     """Rule 13 / DESIGN.md s. 4: one pro rata line per type, from today to the period's end."""
@@ -152,7 +152,7 @@ def _purchase_lines(
     return lines
 
 
-def _quote(organisation, lines, *, restored=0, purchased=0) -> Quote:
+def purchase_quote(organisation, lines, *, restored=0, purchased=0) -> Quote:
     return Quote(
         currency=organisation.currency,
         tax_rate=organisation.tax_rate,
@@ -178,8 +178,8 @@ def licences_purchase_quote(
     ).count()
     restored = min(scheduled, quantity)
     bought = quantity - restored
-    lines = _purchase_lines(organisation, {licence_type: bought}, at=at)
-    return _quote(organisation, lines, restored=restored, purchased=bought)
+    lines = purchase_lines(organisation, {licence_type: bought}, at=at)
+    return purchase_quote(organisation, lines, restored=restored, purchased=bought)
 
 
 # --- buying ---------------------------------------------------------------------------------
@@ -203,8 +203,8 @@ def _buy_locked(
         for licence_type, quantity in quantities.items()
         if quantity > 0
     }
-    lines = _purchase_lines(organisation, quantities, at=at)
-    quote = _quote(organisation, lines, purchased=sum(quantities.values()))
+    lines = purchase_lines(organisation, quantities, at=at)
+    quote = purchase_quote(organisation, lines, purchased=sum(quantities.values()))
     invoice = invoice_issue(
         organisation=organisation, kind=InvoiceKind.PURCHASE, quote=quote, actor=actor, at=at
     )
@@ -250,7 +250,7 @@ def licences_purchase(
         bought, invoice = _buy_locked(org, {licence_type: to_buy}, actor=actor, at=at)
         purchased = bought[licence_type]
         lines = list(invoice.lines.all())
-    quote = _quote(
+    quote = purchase_quote(
         org,
         [
             QuoteLine(

@@ -43,10 +43,10 @@ from numbering.models import (
 from numbering.phone import parse_number
 from numbering.rio import validate_rio
 from numbering.services import (
-    _ensure_under_plan_cap,
-    _licence_for_new_number,
-    _open_history,
-    _receive,
+    ensure_under_plan_cap,
+    history_open,
+    licence_for_new_number,
+    licence_receive_number,
 )
 from telecom import errors
 from telecom.locks import organisation_for_update
@@ -283,8 +283,8 @@ def porting_request_create(
     org = organisation_for_update(organisation.pk)
     check_assignee(org, member, None)
     ensure_not_restricted(org, at=at)
-    _ensure_under_plan_cap(org, member)
-    licence, invoice = _licence_for_new_number(
+    ensure_under_plan_cap(org, member)
+    licence, invoice = licence_for_new_number(
         org,
         member=member,
         line=None,
@@ -297,7 +297,7 @@ def porting_request_create(
     counted = receiving_counts_as_change(
         numbers_received=licence.numbers_received, capacity=licence.licence_type.number_capacity
     )
-    _receive(licence)
+    licence_receive_number(licence)
     request = PortingRequest(
         organisation=org,
         e164=parsed.e164,
@@ -462,7 +462,7 @@ def _complete(request, *, actor, at, note: str) -> None:
     number.assigned_at = at
     number.save(update_fields=["status", "assigned_at"])
     licence = Licence.objects.select_related("base_licence").get(pk=number.licence_id)
-    _open_history(number, licence, at)
+    history_open(number, licence, at)
     carrier().porting_complete(case=_case(request, request.organisation, at))
     _record(request, from_status=before, actor=actor, at=at, note=note)
 

@@ -29,9 +29,9 @@ from licensing.services import (
     check_assignee,
     ensure_not_restricted,
     licence_obtain_locked,
+    purchase_lines,  # the invoice's own arithmetic
+    purchase_quote,
 )
-from licensing.services import _purchase_lines as purchase_lines  # the invoice's own arithmetic
-from licensing.services import _quote as purchase_quote
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
 from numbering.models import (
@@ -81,7 +81,7 @@ def _validate_kind(country: str, number_type: str) -> tuple[str, str]:
     return country, number_type
 
 
-def _ensure_under_plan_cap(
+def ensure_under_plan_cap(
     organisation: Organisation, member, *, adding: int = 1, held: int | None = None
 ) -> None:
     """Rule 5: a member holds at most the plan's numbers-per-member cap.
@@ -250,7 +250,7 @@ def _pick_licence(
 ) -> _Pick:
     """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
 
-    Reads only (locking the given licence when `lock`): `_licence_for_new_number` applies the
+    Reads only (locking the given licence when `lock`): `licence_for_new_number` applies the
     pick, `number_assign_preview` shows it.
     """
     if licence is not None:
@@ -273,7 +273,7 @@ def _pick_licence(
     return _Pick("purchase", None, fallback, takes_assignee=True)
 
 
-def _licence_for_new_number(
+def licence_for_new_number(
     org,
     *,
     member,
@@ -289,7 +289,7 @@ def _licence_for_new_number(
     """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
 
     With `save_assignee=False` a licence that becomes the holder's is changed in memory only;
-    the caller saves it (`_receive` does, with its counters, in one UPDATE).
+    the caller saves it (`licence_receive_number` does, with its counters, in one UPDATE).
     """
     pick = _pick_licence(
         org,
@@ -335,7 +335,7 @@ def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None
         )
 
 
-def _receive(licence: Licence) -> None:
+def licence_receive_number(licence: Licence) -> None:
     """Count a number arriving on a licence (rule 8); saves its assignee with the counters."""
     if receiving_counts_as_change(
         numbers_received=licence.numbers_received, capacity=licence.licence_type.number_capacity
@@ -345,7 +345,7 @@ def _receive(licence: Licence) -> None:
     licence.save(update_fields=["member", "line", "numbers_received", "number_changes_used"])
 
 
-def _open_history(number: PhoneNumber, licence: Licence, at: datetime) -> None:
+def history_open(number: PhoneNumber, licence: Licence, at: datetime) -> None:
     owner = licence.base_licence if licence.base_licence_id else licence
     NumberAssignment.objects.create(
         number=number,
@@ -371,7 +371,7 @@ def history_follow_licence(*, licence: Licence, at: datetime | None = None) -> N
     )
     for number in numbers:
         _close_history(number, at)
-        _open_history(number, number.licence, at)
+        history_open(number, number.licence, at)
 
 
 def _lock_number(number: PhoneNumber) -> PhoneNumber:
@@ -397,8 +397,8 @@ def _place(org, licence, *, e164, country, number_type, at) -> PhoneNumber:
         )
     except IntegrityError as exc:  # the number is live elsewhere (one live row per number)
         raise errors.NumberUnavailable(f"{e164} is already in use.") from exc
-    _receive(licence)
-    _open_history(number, licence, at)
+    licence_receive_number(licence)
+    history_open(number, licence, at)
     return number
 
 
@@ -428,8 +428,8 @@ def number_assign(
     check_assignee(org, member, line)
     ensure_not_restricted(org, at=at)
     holder_licences = _holder_licences(org, member, line)
-    _ensure_under_plan_cap(org, member, held=_numbers_on(holder_licences))
-    target, invoice = _licence_for_new_number(
+    ensure_under_plan_cap(org, member, held=_numbers_on(holder_licences))
+    target, invoice = licence_for_new_number(
         org,
         member=member,
         line=line,
@@ -439,7 +439,7 @@ def number_assign(
         actor=actor,
         at=at,
         holder_licences=holder_licences,
-        save_assignee=False,  # _place → _receive saves it with the licence's counters
+        save_assignee=False,  # _place → licence_receive_number saves it with the licence's counters
     )
     e164 = carrier().reserve(country=country, number_type=number_type, e164=e164)
     number = _place(org, target, e164=e164, country=country, number_type=number_type, at=at)
@@ -529,7 +529,7 @@ def number_assign_preview(
     try:
         ensure_not_restricted(organisation, at=at)
         holder_licences = _holder_licences(organisation, member, line)
-        _ensure_under_plan_cap(organisation, member, held=_numbers_on(holder_licences))
+        ensure_under_plan_cap(organisation, member, held=_numbers_on(holder_licences))
         pick = _pick_licence(
             organisation,
             member=member,
@@ -586,7 +586,7 @@ def number_reassign_preview(
             return NumberPreview(
                 source="unchanged", licence=number.licence, licence_type=number.licence.licence_type
             )
-        _ensure_under_plan_cap(organisation, member)
+        ensure_under_plan_cap(organisation, member)
         licence = number.licence
         only_this = (
             not licence.base_licence_id
@@ -633,7 +633,7 @@ def number_reassign(
     current_member, current_line = number_holder(number)
     if (current_member, current_line) == (member, line):
         return number
-    _ensure_under_plan_cap(org, member)
+    ensure_under_plan_cap(org, member)
     licence = (
         Licence.objects.select_for_update(of=("self",))
         .select_related("licence_type")
@@ -648,7 +648,7 @@ def number_reassign(
         licence.save(update_fields=["member", "line"])
         history_follow_licence(licence=licence, at=at)
     else:
-        target, _ = _licence_for_new_number(
+        target, _ = licence_for_new_number(
             org,
             member=member,
             line=line,
@@ -661,8 +661,8 @@ def number_reassign(
         _close_history(number, at)
         number.licence = target
         number.save(update_fields=["licence"])
-        _receive(target)
-        _open_history(number, target, at)
+        licence_receive_number(target)
+        history_open(number, target, at)
     audit_record(
         organisation=org,
         actor=actor,
@@ -786,8 +786,8 @@ def number_recover(
                 }
             )
     check_assignee(org, member, line)
-    _ensure_under_plan_cap(org, member)
-    target, _ = _licence_for_new_number(
+    ensure_under_plan_cap(org, member)
+    target, _ = licence_for_new_number(
         org,
         member=member,
         line=line,
@@ -805,8 +805,8 @@ def number_recover(
     number.save(
         update_fields=["status", "licence", "assigned_at", "quarantined_at", "quarantine_ends_on"]
     )
-    _receive(target)
-    _open_history(number, target, at)
+    licence_receive_number(target)
+    history_open(number, target, at)
     audit_record(
         organisation=org,
         actor=actor,

@@ -19,7 +19,7 @@ from licensing.mass_config.planning import _sorted, build_report
 from licensing.mass_config.reading import PHONE_SYSTEM, InputRow, RowError, parse_csv, read_upload
 from licensing.mass_config.results import MassConfigurationInvalid, PlannedRow, Report, Summary
 from licensing.models import Licence, LicenceStatus, LicenceType
-from licensing.services import _purchase_lines, _quote, ensure_not_restricted
+from licensing.services import ensure_not_restricted, purchase_lines, purchase_quote
 from numbering.carriers import carrier
 from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
 from telecom import errors
@@ -164,13 +164,13 @@ def _buy(org: Organisation, report: Report, *, actor, at: datetime) -> Invoice:
         ]
     _copy_into(Licence, _LICENCE_COLUMNS, rows)
     quantities = {types[code]: n for code, n in report.purchases.items()}
-    lines = _purchase_lines(org, quantities, at=at)
+    lines = purchase_lines(org, quantities, at=at)
     return invoice_issue(
         organisation=org,
         kind=InvoiceKind.PURCHASE,
         actor=actor,
         at=at,
-        quote=_quote(org, lines, purchased=sum(quantities.values())),
+        quote=purchase_quote(org, lines, purchased=sum(quantities.values())),
     )
 
 

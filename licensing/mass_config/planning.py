@@ -25,7 +25,7 @@ from licensing.mass_config.reading import (
 from licensing.mass_config.results import PlannedRow, Report
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
 from licensing.selectors import free_licences
-from licensing.services import _purchase_lines, _quote, normalise_extension
+from licensing.services import normalise_extension, purchase_lines, purchase_quote
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
 from numbering.models import HELD_STATUSES, NumberStatus, PhoneNumber
@@ -558,8 +558,8 @@ def build_report(organisation: Organisation, rows: list[InputRow], *, at: dateti
         return Report(errors=_sorted(found), currency=organisation.currency)
     quote = None
     if purchases:
-        lines = _purchase_lines(organisation, dict(purchases), at=at)
-        quote = _quote(organisation, lines, purchased=sum(purchases.values()))
+        lines = purchase_lines(organisation, dict(purchases), at=at)
+        quote = purchase_quote(organisation, lines, purchased=sum(purchases.values()))
     return Report(
         errors=[],
         rows=planned,

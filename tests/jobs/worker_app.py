@@ -6,7 +6,7 @@
 - JOBS_TEST_RENEW_DELAY: seconds to sleep per organisation, inside that transaction, so a test
   can kill a worker half-way through a run of a few dozen organisations.
 
-Production code has no such hooks; this module wraps `billing.renewal._renew_locked` in the
+Production code has no such hooks; this module wraps `billing.renewal.renewals_apply_locked` in the
 worker's pool processes only. JOBS_TEST_KEYPREFIX puts every Redis key (queues, unacked
 messages, control channels) of this test under its own prefix, so test runs sharing a Redis
 database never see each other's messages.
@@ -37,7 +37,7 @@ def _instrument_renewals(**kwargs) -> None:
         return
     from billing import renewal
 
-    renew_locked = renewal._renew_locked
+    renew_locked = renewal.renewals_apply_locked
 
     def instrumented(organisations):
         periods = [renewal.renewal_period(o).start for o in organisations]
@@ -51,4 +51,4 @@ def _instrument_renewals(**kwargs) -> None:
         time.sleep(delay * len(organisations))
         return invoices
 
-    renewal._renew_locked = instrumented
+    renewal.renewals_apply_locked = instrumented
