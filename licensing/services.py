@@ -44,11 +44,15 @@ class PurchaseResult:
     restored: list[Licence]
     purchased: list[Licence]
     invoice: Invoice | None
-    quote: Quote
 
     @property
     def licences(self) -> list[Licence]:
         return self.restored + self.purchased
+
+    @property
+    def total(self) -> Decimal:
+        """What the buyer pays: the invoice's total; restoring alone costs nothing (rule 13)."""
+        return self.invoice.total if self.invoice else Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ def _validate_quantity(quantity) -> None:
 
 def ensure_not_restricted(organisation: Organisation, *, at: datetime | None = None) -> None:
     """Rule 18: a restricted (or closed) organisation cannot buy, assign new numbers or port."""
-    if organisation.closed_at or organisation_is_restricted(organisation, at=at):
+    _ensure_open(organisation)
+    if organisation_is_restricted(organisation, at=at):
         raise errors.AccountRestricted()
 
 
@@ -245,30 +250,10 @@ def licences_purchase(
     audit_record_many(organisation=org, actor=actor, action="licence.restored", targets=scheduled)
     purchased: list[Licence] = []
     invoice = None
-    lines = []
     if to_buy:
         bought, invoice = _buy_locked(org, {licence_type: to_buy}, actor=actor, at=at)
         purchased = bought[licence_type]
-        lines = list(invoice.lines.all())
-    quote = purchase_quote(
-        org,
-        [
-            QuoteLine(
-                description=line.description,
-                kind=line.kind,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-                licence_type=licence_type,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-            for line in lines
-        ],
-        restored=len(scheduled),
-        purchased=to_buy,
-    )
-    return PurchaseResult(restored=scheduled, purchased=purchased, invoice=invoice, quote=quote)
+    return PurchaseResult(restored=scheduled, purchased=purchased, invoice=invoice)
 
 
 def licence_obtain_locked(

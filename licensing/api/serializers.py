@@ -202,7 +202,7 @@ class PurchaseResultSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
     def get_total(self, result) -> str:
-        return f"{result.quote.total:.2f}"
+        return f"{result.total:.2f}"
 
 
 class RemovalResultSerializer(serializers.Serializer):
