@@ -62,6 +62,7 @@ from telecom.admin import (
     ServiceRefused,
     TenantAdmin,
     is_platform_staff,
+    organisation_from_param,
     organisation_of,
 )
 
@@ -122,15 +123,7 @@ def _posted(request):
 
 def _picked_organisation(request) -> Organisation | None:
     """Platform staff name the organisation in `?organisation=`; members have their own."""
-    organisation = organisation_of(request)
-    if organisation is not None:
-        return organisation
-    try:
-        return Organisation.objects.filter(
-            pk=uuid.UUID(request.GET.get("organisation", ""))
-        ).first()
-    except ValueError:
-        return None
+    return organisation_of(request) or organisation_from_param(request.GET.get("organisation"))
 
 
 # --- invoices ------------------------------------------------------------------------------------

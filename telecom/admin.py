@@ -514,7 +514,7 @@ class TelecomAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         organisation = organisation_of(request)
         if organisation is None:
-            picked = _organisation_from_param(request.GET.get("organisation"))
+            picked = organisation_from_param(request.GET.get("organisation"))
             context = {
                 "picked_organisation": picked,
                 "recent_events": AuditEvent.objects.order_by("-created_at", "-id")[:10],
@@ -570,7 +570,8 @@ class TelecomAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/telecom/search.html", context)
 
 
-def _organisation_from_param(value: str | None) -> Organisation | None:
+def organisation_from_param(value: str | None) -> Organisation | None:
+    """The organisation platform staff name in `?organisation=<uuid>`, or None."""
     if not value:
         return None
     try:
