@@ -2,13 +2,12 @@
 call. The apply writes in bulk, a fixed number of statements whatever the number of rows."""
 
 import dataclasses
-import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import IO
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -23,6 +22,7 @@ from licensing.services import ensure_not_restricted, purchase_lines, purchase_q
 from numbering.carriers import carrier
 from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
 from telecom import errors
+from telecom.bulk import copy_rows, update_from_arrays
 from telecom.locks import organisation_for_update
 
 
@@ -44,37 +44,6 @@ def mass_config_validate(
 
 
 # --- applying (bulk writes) -----------------------------------------------------------------
-
-
-def _update_from_arrays(model, columns: list[str], rows: list[tuple]) -> None:
-    """UPDATE many rows by primary key in one statement: `rows` are (pk, *values)."""
-    if not rows:
-        return
-    meta = model._meta
-    fields = [meta.pk] + [meta.get_field(name) for name in columns]
-    names = [f'"{f.column}"' for f in fields]
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
-    sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {assignments} FROM unnest({arrays}) '
-        f"AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
-
-
-def _copy_into(model, fields: list[str], rows: Iterable[tuple]) -> None:
-    """INSERT many rows in one COPY (several times faster than a multi-row INSERT at 10,000s of
-    rows). Columns left out get NULL or their identity; the statement is logged like a query."""
-    meta = model._meta
-    columns = ", ".join(f'"{meta.get_field(name).column}"' for name in fields)
-    sql = f'COPY "{meta.db_table}" ({columns}) FROM STDIN'
-    started = time.monotonic()
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _audit_rows(organisation, actor, planned: list[PlannedRow], invoice, at) -> Iterable[tuple]:
@@ -162,7 +131,7 @@ def _buy(org: Organisation, report: Report, *, actor, at: datetime) -> Invoice:
             for code, addon_id in plan.attach
             if addon_id is None
         ]
-    _copy_into(Licence, _LICENCE_COLUMNS, rows)
+    copy_rows(Licence, _LICENCE_COLUMNS, rows)
     quantities = {types[code]: n for code, n in report.purchases.items()}
     lines = purchase_lines(org, quantities, at=at)
     return invoice_issue(
@@ -177,7 +146,7 @@ def _buy(org: Organisation, report: Report, *, actor, at: datetime) -> Invoice:
 def _apply(org: Organisation, report: Report, *, actor, at: datetime) -> Summary:
     planned = report.rows
     invoice = _buy(org, report, actor=actor, at=at) if report.purchases else None
-    _update_from_arrays(
+    update_from_arrays(
         Licence,
         ["member", "extension", "numbers_received", "number_changes_used"],
         [
@@ -195,7 +164,7 @@ def _apply(org: Organisation, report: Report, *, actor, at: datetime) -> Summary
             if addon_id is not None
         }
     )
-    _update_from_arrays(Licence, ["base_licence"], list(bases_of.items()))
+    update_from_arrays(Licence, ["base_licence"], list(bases_of.items()))
 
     new = [p for p in planned if p.number_action == "new"]
     moved = [p for p in planned if p.number_action == "move"]
@@ -204,7 +173,7 @@ def _apply(org: Organisation, report: Report, *, actor, at: datetime) -> Summary
         plan.number_id = uuid.uuid4()
     try:
         with transaction.atomic():
-            _copy_into(
+            copy_rows(
                 PhoneNumber,
                 [
                     "id",
@@ -236,18 +205,18 @@ def _apply(org: Organisation, report: Report, *, actor, at: datetime) -> Summary
         raise errors.NumberUnavailable(
             "A number of the file was taken meanwhile; validate the file again."
         ) from exc
-    _update_from_arrays(PhoneNumber, ["licence"], [(p.number_id, p.licence_id) for p in moved])
+    update_from_arrays(PhoneNumber, ["licence"], [(p.number_id, p.licence_id) for p in moved])
     NumberAssignment.objects.filter(
         number_id__in=[p.number_id for p in moved], ended_at__isnull=True
     ).update(ended_at=at)
-    _copy_into(
+    copy_rows(
         NumberAssignment,
         ["number", "organisation", "licence", "member", "started_at"],
         ((p.number_id, org.pk, p.licence_id, p.member_id, at) for p in new + moved),
     )
 
     summary = report.summary
-    _copy_into(AuditEvent, _AUDIT_COLUMNS, _audit_rows(org, actor, planned, invoice, at))
+    copy_rows(AuditEvent, _AUDIT_COLUMNS, _audit_rows(org, actor, planned, invoice, at))
     AuditEvent.objects.create(
         organisation=org,
         actor=actor if getattr(actor, "pk", None) else None,
