@@ -3,11 +3,11 @@ from typing import Any
 from accounts.models import AuditEvent
 
 
-def audit_record(
+def audit_event(
     *, organisation, actor, action: str, target: Any, changes: dict | None = None
 ) -> AuditEvent:
-    """Write one audit row in the caller's transaction, so it commits or rolls back with it."""
-    return AuditEvent.objects.create(
+    """One audit row, unsaved: for callers that write many at once."""
+    return AuditEvent(
         organisation=organisation,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_label=str(actor) if actor is not None else "system",
@@ -19,17 +19,21 @@ def audit_record(
     )
 
 
+def audit_record(
+    *, organisation, actor, action: str, target: Any, changes: dict | None = None
+) -> AuditEvent:
+    """Write one audit row in the caller's transaction, so it commits or rolls back with it."""
+    event = audit_event(
+        organisation=organisation, actor=actor, action=action, target=target, changes=changes
+    )
+    event.save(force_insert=True)
+    return event
+
+
 def audit_record_many(*, organisation, actor, action: str, targets, changes=None) -> None:
     AuditEvent.objects.bulk_create(
-        AuditEvent(
-            organisation=organisation,
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=str(actor) if actor is not None else "system",
-            action=action,
-            target_type=t._meta.model_name,
-            target_id=str(t.pk),
-            target_label=str(t)[:300],
-            changes=changes or {},
+        audit_event(
+            organisation=organisation, actor=actor, action=action, target=t, changes=changes
         )
         for t in targets
     )

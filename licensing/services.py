@@ -190,30 +190,25 @@ def licences_purchase_quote(
 # --- buying ---------------------------------------------------------------------------------
 
 
-def _buy_locked(
-    organisation: Organisation,
-    quantities: dict[LicenceType, int],
-    *,
-    actor,
-    at: datetime | None,
-) -> tuple[dict[LicenceType, list[Licence]], Invoice]:
-    """Create licences and issue their pro rata invoice. The caller holds the organisation lock."""
+def licences_buy_locked(
+    organisation: Organisation, new: list[Licence], *, actor, at: datetime | None
+) -> Invoice:
+    """Insert these new (unsaved) licences and issue their pro rata invoice, a line per type.
+
+    The caller holds the organisation lock. The licences may already carry their assignee and
+    number counters (a batch of numbers buys its licences this way, in one INSERT).
+    """
     ensure_not_restricted(organisation, at=at)
     at = at or timezone.now()
-    bought = {
-        licence_type: Licence.objects.bulk_create(
-            Licence(organisation=organisation, licence_type=licence_type, purchased_at=at)
-            for _ in range(quantity)
-        )
-        for licence_type, quantity in quantities.items()
-        if quantity > 0
-    }
+    for licence in new:
+        licence.organisation, licence.purchased_at = organisation, at
+    Licence.objects.bulk_create(new)
+    quantities = Counter(licence.licence_type for licence in new)
     lines = purchase_lines(organisation, quantities, at=at)
-    quote = purchase_quote(organisation, lines, purchased=sum(quantities.values()))
+    quote = purchase_quote(organisation, lines, purchased=len(new))
     invoice = invoice_issue(
         organisation=organisation, kind=InvoiceKind.PURCHASE, quote=quote, actor=actor, at=at
     )
-    new = [licence for licences in bought.values() for licence in licences]
     audit_record_many(
         organisation=organisation,
         actor=actor,
@@ -221,7 +216,35 @@ def _buy_locked(
         targets=new,
         changes={"invoice": invoice.number},
     )
+    return invoice
+
+
+def _buy_locked(
+    organisation: Organisation,
+    quantities: dict[LicenceType, int],
+    *,
+    actor,
+    at: datetime | None,
+) -> tuple[dict[LicenceType, list[Licence]], Invoice]:
+    """Buy `quantities` of new licences (see `licences_buy_locked`), grouped by type."""
+    bought = {
+        licence_type: [Licence(licence_type=licence_type) for _ in range(quantity)]
+        for licence_type, quantity in quantities.items()
+        if quantity > 0
+    }
+    invoice = licences_buy_locked(
+        organisation, [licence for new in bought.values() for licence in new], actor=actor, at=at
+    )
     return bought, invoice
+
+
+def refuse_unless_auto_purchase(organisation: Organisation, licence_type: LicenceType) -> None:
+    """Rule 1 under the `block` policy: no licence is bought on the way, the change is refused."""
+    if organisation.licence_policy == LicencePolicy.BLOCK:
+        raise errors.NoLicenceAvailable(
+            f"No free {licence_type.name} licence is available and the licence policy is "
+            "to refuse; buy one first."
+        )
 
 
 @transaction.atomic
@@ -279,11 +302,7 @@ def licence_obtain_locked(
         licence = next((c for c in free[:FREE_LICENCE_SCAN] if accept(c)), None)
     if licence is not None:
         return licence, None
-    if organisation.licence_policy == LicencePolicy.BLOCK:
-        raise errors.NoLicenceAvailable(
-            f"No free {licence_type.name} licence is available and the licence policy is "
-            "to refuse; buy one first."
-        )
+    refuse_unless_auto_purchase(organisation, licence_type)
     bought, invoice = _buy_locked(organisation, {licence_type: 1}, actor=actor, at=at)
     return bought[licence_type][0], invoice
 

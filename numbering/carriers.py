@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from numbering.models import InventoryNumber
@@ -46,25 +47,42 @@ class LocalInventoryBackend:
         ]
 
     def reserve(self, *, country: str, number_type: str, e164: str | None = None) -> str:
-        """Take one number out of the inventory, in the caller's transaction.
+        """Take one number out of the inventory, in the caller's transaction: `e164`, or the
+        first available of the country and type."""
+        if e164 is None:
+            return self.take(country=country, number_type=number_type, count=1)[0]
+        deleted, _ = InventoryNumber.objects.filter(
+            e164=e164, country=country, number_type=number_type
+        ).delete()
+        if not deleted:
+            raise errors.NumberUnavailable(f"{e164} is not available.")
+        return e164
 
-        Rows another transaction is taking are skipped, not waited for: two organisations never
-        get the same number, and neither queues behind the other.
+    def take(self, *, country: str, number_type: str, count: int) -> list[str]:
+        """Take `count` numbers of a country and type out of the inventory, in the caller's
+        transaction, in number order; all of them or none (`NumberUnavailable`).
+
+        One statement. Rows another transaction is taking are skipped, not waited for: two
+        organisations never get the same number, and neither queues behind the other.
         """
-        qs = InventoryNumber.objects.select_for_update(skip_locked=True).filter(
-            country=country, number_type=number_type
-        )
-        if e164:
-            qs = qs.filter(e164=e164)
-        row = qs.order_by("e164").first()
-        if row is None:
-            raise errors.NumberUnavailable(
-                f"{e164} is not available."
-                if e164
-                else f"No {number_type.replace('_', ' ')} number is available in {country}."
+        table = connection.ops.quote_name(InventoryNumber._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""DELETE FROM {table} WHERE id IN (
+                        SELECT id FROM {table} WHERE country = %s AND number_type = %s
+                        ORDER BY e164 LIMIT %s FOR UPDATE SKIP LOCKED)
+                    RETURNING e164""",
+                [country, number_type, count],
             )
-        row.delete()
-        return row.e164
+            taken = sorted(e164 for (e164,) in cursor.fetchall())
+        if len(taken) < count:
+            kind = number_type.replace("_", " ")
+            raise errors.NumberUnavailable(
+                f"No {kind} number is available in {country}."
+                if count == 1
+                else f"Only {len(taken)} {kind} numbers are available in {country}, not {count}."
+            )
+        return taken
 
     def reserve_many(self, *, e164s: list[str]) -> None:
         """Take exactly these numbers out of the inventory, in the caller's transaction, or

@@ -6,8 +6,9 @@ changes. Numbers come from and go back to the carrier boundary (`numbering.carri
 """
 
 import datetime as dt
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -17,20 +18,21 @@ from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import LicencePolicy, Organisation
+from accounts.audit import audit_event, audit_record
+from accounts.models import AuditEvent, Organisation
 from billing.models import Invoice
 from billing.quotes import Quote
 from billing.selectors import organisation_today
-from licensing.models import LINE_DEFAULT_LICENCE_TYPE, Licence, LicenceStatus, LicenceType
+from licensing.models import LINE_DEFAULT_LICENCE_TYPE, Licence, LicenceStatus, LicenceType, Line
 from licensing.selectors import free_licences
 from licensing.services import (
     FREE_LICENCE_SCAN,
     check_assignee,
     ensure_not_restricted,
-    licence_obtain_locked,
+    licences_buy_locked,
     purchase_lines,  # the invoice's own arithmetic
     purchase_quote,
+    refuse_unless_auto_purchase,
 )
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
@@ -44,6 +46,7 @@ from numbering.models import (
 from numbering.phone import SUPPORTED_COUNTRIES, parse_number
 from numbering.selectors import number_holder, numbers_held_by
 from telecom import errors
+from telecom.bulk import update_from_arrays
 from telecom.errors import DomainError
 from telecom.locks import organisation_for_update
 
@@ -116,92 +119,174 @@ def _can_receive(licence: Licence, number_type: str, held: Counter | None = None
     )
 
 
-def _held_by(member, line) -> Q:
-    """Licences assigned to the member (or line), and add-ons attached to those.
+def _held_by(member_ids: list, line_ids: list) -> Q:
+    """Licences assigned to these members or lines, and add-ons attached to those.
 
     The add-ons' condition is `base_licence_id = ANY(ARRAY(subquery))` rather than a join on the
     base licence: PostgreSQL then combines the member and base-licence indexes (BitmapOr) instead
     of reading every licence of the organisation, so an assignment costs the same in an
     organisation of 20 licences or 20,000.
     """
-    column, value = ("member_id", member.pk) if member is not None else ("line_id", line.pk)
+    held, conditions, params = Q(), [], []
+    for column, ids in (("member_id", member_ids), ("line_id", line_ids)):
+        if ids:
+            held |= Q(**{f"{column}__in": ids})
+            conditions.append(f'"{column}" = ANY(%s)')
+            params.append(ids)
     addons = RawSQL(
         f'"licensing_licence"."base_licence_id" = ANY(ARRAY('
-        f'SELECT "id" FROM "licensing_licence" WHERE "{column}" = %s))',
-        [value],
+        f'SELECT "id" FROM "licensing_licence" WHERE {" OR ".join(conditions)}))',
+        params,
         output_field=BooleanField(),
     )
-    return Q(**{column: value}) | Q(addons)
+    return held | Q(addons)
 
 
-def _holder_licences(organisation, member, line) -> list[Licence]:
-    """The member's (or line's) licences, base licences and their add-ons, whatever their
-    status, each with `held`: a Counter of the numbers it holds by type. Base licences first,
-    oldest first. Serves rule 5 (how many numbers the member holds) and rule 2 (a slot on a
-    licence they hold): one query for a holder without licences, two otherwise."""
-    licences = list(
-        Licence.objects.filter(_held_by(member, line), organisation=organisation)
-        .select_related("licence_type")
-        .order_by("base_licence_id", "purchased_at", "pk")
-    )
-    held = {licence.pk: Counter() for licence in licences}
-    if licences:
+def _holder_key(member, line) -> tuple:
+    return getattr(member, "pk", None), getattr(line, "pk", None)
+
+
+class _Slots:
+    """What rule 2 chooses from, for new numbers of one organisation, read under its lock.
+
+    Each holder's (member's or line's) licences, base licences and their add-ons whatever their
+    status, each with `held`, a Counter of the numbers on it by type; and the free licences of a
+    type, oldest first, read a window at a time: one row for one number, as many as the batch
+    for a batch, then FREE_LICENCE_SCAN more when some cannot serve. `place` records a number in
+    memory, so a batch's second number sees where its first went; the caller writes them all.
+    Reads: one query for holders without licences, two otherwise; one per type of free licence.
+    """
+
+    def __init__(self, org: Organisation, holders, *, window: int = 1):
+        self.org, self.window = org, max(1, window)
+        self.by_holder: dict[tuple, list[Licence]] = {
+            _holder_key(member, line): [] for member, line in holders
+        }
+        self.by_pk: dict = {}
+        self.changed: dict = {}  # licences already stored that a placed number changes
+        self.bought: list[Licence] = []  # licences to buy, unsaved, with their assignee
+        self._free: dict = {}  # licence type id → deque of free licences not yet taken
+        self._free_read: Counter = Counter()
+        self._free_refused: Counter = Counter()
+        self._free_exhausted: set = set()
+        self._types: dict = {}
+        self._read_holders()
+
+    def _read_holders(self) -> None:
+        member_ids = [m for m, line in self.by_holder if m is not None]
+        line_ids = [line for m, line in self.by_holder if line is not None]
+        if not member_ids and not line_ids:
+            return
+        licences = list(
+            Licence.objects.filter(_held_by(member_ids, line_ids), organisation=self.org)
+            .select_related("licence_type")
+            .order_by("base_licence_id", "purchased_at", "pk")
+        )
+        if not licences:
+            return
+        self.by_pk = {licence.pk: licence for licence in licences}
+        for licence in licences:
+            licence.held = Counter()
         for licence_id, number_type in PhoneNumber.objects.filter(
-            licence_id__in=list(held), status__in=HELD_STATUSES
+            licence_id__in=list(self.by_pk), status__in=HELD_STATUSES
         ).values_list("licence_id", "number_type"):
-            held[licence_id][number_type] += 1
-    for licence in licences:
-        licence.held = held[licence.pk]
-    return licences
+            self.by_pk[licence_id].held[number_type] += 1
+        for licence in licences:
+            owner = self.by_pk.get(licence.base_licence_id, licence)
+            holder = self.by_holder.get((owner.member_id, owner.line_id))
+            if holder is not None:
+                holder.append(licence)
+
+    def licences_of(self, member, line) -> list[Licence]:
+        return self.by_holder[_holder_key(member, line)]
+
+    def numbers_held(self, member, line) -> int:
+        """How many numbers the member (or line) holds, for rule 5."""
+        return sum(sum(licence.held.values()) for licence in self.licences_of(member, line))
+
+    def held_with_slot(self, member, line, number_type: str) -> Licence | None:
+        """Rule 2, first choice: a licence the member (or line) already holds with a free slot
+        for this type and changes left, in the order read."""
+        for licence in self.licences_of(member, line):
+            if licence.status == LicenceStatus.ACTIVE and _can_receive(
+                licence, number_type, licence.held
+            ):
+                return licence
+        return None
+
+    def first_free(self, licence_type: LicenceType | int, number_type: str) -> Licence | None:
+        """Rule 2, second choice: the oldest free licence of the type that can take this number
+        (the same pick as `licensing.services.licence_obtain_locked`)."""
+        type_id = getattr(licence_type, "pk", licence_type)
+        queue = self._free.setdefault(type_id, deque())
+        while True:
+            while queue:
+                candidate = queue[0]
+                if not has_free_slot(
+                    candidate.licence_type.number_capacity, Counter(), number_type
+                ):
+                    return None  # no licence of this type can hold such a number
+                if _can_receive(candidate, number_type, Counter()):
+                    return candidate
+                queue.popleft()  # its number changes are used up: no number can go on it
+                self._free_refused[type_id] += 1
+            if type_id in self._free_exhausted or self._free_refused[type_id] >= FREE_LICENCE_SCAN:
+                return None
+            start = self._free_read[type_id]
+            size = self.window if start == 0 else FREE_LICENCE_SCAN
+            page = list(
+                free_licences(organisation=self.org, licence_type=type_id).select_related(
+                    "licence_type"
+                )[start : start + size]
+            )
+            self._free_read[type_id] += len(page)
+            if len(page) < size:
+                self._free_exhausted.add(type_id)
+            for licence in page:
+                licence.held = Counter()
+            queue.extend(page)
+
+    def licence_type(self, licence_type: LicenceType | int) -> LicenceType:
+        if isinstance(licence_type, LicenceType):
+            return licence_type
+        if licence_type not in self._types:
+            self._types[licence_type] = LicenceType.objects.get(pk=licence_type)
+        return self._types[licence_type]
+
+    def default_licence_type(self, line) -> LicenceType:
+        code = LINE_DEFAULT_LICENCE_TYPE[line.kind] if line is not None else "user_standard"
+        if code not in self._types:
+            self._types[code] = LicenceType.objects.get(code=code)
+        return self._types[code]
+
+    def place(self, pick: "_Pick", *, member, line, number_type: str) -> Licence:
+        """Record a new number on the pick's licence (a bought one is created here, unsaved)."""
+        licence = pick.licence
+        if pick.source == "purchase":
+            licence = Licence(organisation=self.org, licence_type=pick.licence_type)
+            licence.held = Counter()
+            self.bought.append(licence)
+        elif pick.source == "free":
+            self._free[licence.licence_type_id].popleft()
+        if pick.takes_assignee:
+            licence.member, licence.line = member, line
+            self.licences_of(member, line).append(licence)
+        if pick.source != "purchase":
+            self.changed[licence.pk] = licence
+        self.by_pk[licence.pk] = licence
+        licence.held[number_type] += 1
+        return licence
 
 
-def _numbers_on(licences: list[Licence]) -> int:
-    return sum(sum(licence.held.values()) for licence in licences)
-
-
-def _holder_licences_with_slot(
-    organisation, member, line, number_type, *, licences: list[Licence] | None = None
-) -> Licence | None:
-    """Rule 2, first choice: a licence the member (or line) already holds with a free slot for
-    this type and changes left; base licences before their add-ons, oldest first."""
-    if licences is None:
-        licences = _holder_licences(organisation, member, line)
-    for licence in licences:
-        if licence.status == LicenceStatus.ACTIVE and _can_receive(
-            licence, number_type, licence.held
-        ):
-            return licence
-    return None
-
-
-def _default_licence_type(organisation, line) -> LicenceType:
-    if line is not None:
-        return LicenceType.objects.get(code=LINE_DEFAULT_LICENCE_TYPE[line.kind])
-    return organisation.default_licence_type or LicenceType.objects.get(code="user_standard")
-
-
-def _fallback_licence_type(organisation, line, licence_type) -> LicenceType | int:
+def _fallback_licence_type(slots: _Slots, line, licence_type) -> LicenceType | int:
     """The type rule 2 falls back to: the requested one, else the line kind's or the
     organisation's default. The organisation's default as its id, which is enough to look for a
     free licence (the common case) without reading the type."""
     if licence_type is not None:
         return licence_type
-    if line is None and organisation.default_licence_type_id:
-        return organisation.default_licence_type_id
-    return _default_licence_type(organisation, line)
-
-
-def _first_free_licence(organisation, licence_type: LicenceType | int, number_type: str):
-    """Rule 2, second choice: the oldest free licence of the type that can take this number
-    (the same pick as `licensing.services.licence_obtain_locked`). The oldest one almost always
-    can: it is read alone first, and the next ones only when it cannot."""
-    candidates = free_licences(organisation=organisation, licence_type=licence_type)
-    candidates = candidates.select_related("licence_type")
-    for window in (candidates[:1], candidates[1:FREE_LICENCE_SCAN]):
-        for candidate in window:
-            if _can_receive(candidate, number_type, Counter()):
-                return candidate
-    return None
+    if line is None and slots.org.default_licence_type_id:
+        return slots.org.default_licence_type_id
+    return slots.default_licence_type(line)
 
 
 @dataclass(frozen=True)
@@ -215,13 +300,19 @@ class _Pick:
     takes_assignee: bool  # the licence becomes the member's (or line's)
 
 
-def _given_licence(org, licence, *, member, line, number_type, lock: bool) -> _Pick:
+def _given_licence(org, slots: _Slots, licence, *, member, line, number_type, lock: bool) -> _Pick:
     if licence.organisation_id != org.pk:
         raise Licence.DoesNotExist()
     licences = Licence.objects.select_related("licence_type", "base_licence")
     if lock:
         licences = licences.select_for_update(of=("self",))
     licence = licences.get(pk=licence.pk)
+    if licence.pk in slots.by_pk:  # a batch's earlier number went on it, or the holder has it
+        known = slots.by_pk[licence.pk]
+        known.base_licence = licence.base_licence
+        licence = known
+    else:
+        licence.held = _held_by_type(licence)
     if licence.status != LicenceStatus.ACTIVE:
         raise errors.LicenceNotActive()
     owner = licence.base_licence if licence.base_licence_id else licence
@@ -230,42 +321,32 @@ def _given_licence(org, licence, *, member, line, number_type, lock: bool) -> _P
         owner.member_id != getattr(member, "pk", None) or owner.line_id != getattr(line, "pk", None)
     ):
         raise errors.LicenceFull("This licence is held by someone else.")
-    held = _held_by_type(licence)
-    if free and held:
+    if free and licence.held:
         raise errors.LicenceFull("This licence still holds numbers; reassign them with it.")
-    _ensure_can_receive(licence, number_type, held)
+    _ensure_can_receive(licence, number_type, licence.held)
     return _Pick("given", licence, licence.licence_type, takes_assignee=free)
 
 
 def _pick_licence(
-    org,
-    *,
-    member,
-    line,
-    number_type,
-    licence_type,
-    licence,
-    holder_licences=None,
-    lock: bool = True,
+    org, slots: _Slots, *, member, line, number_type, licence_type, licence, lock: bool = True
 ) -> _Pick:
     """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
 
-    Reads only (locking the given licence when `lock`): `licence_for_new_number` applies the
-    pick, `number_assign_preview` shows it.
+    Reads only (locking the given licence when `lock`): `_Slots.place` records the pick,
+    the previews show it.
     """
     if licence is not None:
         return _given_licence(
-            org, licence, member=member, line=line, number_type=number_type, lock=lock
+            org, slots, licence, member=member, line=line, number_type=number_type, lock=lock
         )
-    held = _holder_licences_with_slot(org, member, line, number_type, licences=holder_licences)
+    held = slots.held_with_slot(member, line, number_type)
     if held is not None:
         return _Pick("held", held, held.licence_type, takes_assignee=False)
-    fallback = _fallback_licence_type(org, line, licence_type)
-    free = _first_free_licence(org, fallback, number_type)
+    fallback = _fallback_licence_type(slots, line, licence_type)
+    free = slots.first_free(fallback, number_type)
     if free is not None:
         return _Pick("free", free, free.licence_type, takes_assignee=True)
-    if not isinstance(fallback, LicenceType):
-        fallback = LicenceType.objects.get(pk=fallback)
+    fallback = slots.licence_type(fallback)
     if not has_free_slot(fallback.number_capacity, Counter(), number_type):
         raise errors.LicenceFull(
             f"A {fallback.name} licence cannot hold a {number_type.replace('_', ' ')} number."
@@ -274,46 +355,29 @@ def _pick_licence(
 
 
 def licence_for_new_number(
-    org,
-    *,
-    member,
-    line,
-    number_type,
-    licence_type,
-    licence,
-    actor,
-    at,
-    holder_licences=None,
-    save_assignee: bool = True,
+    org, *, member, line, number_type, licence_type, licence, actor, at
 ) -> tuple[Licence, Invoice | None]:
-    """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
+    """Rule 2 for one number that the caller puts on the licence: the given licence, else a
+    held one with a slot, else a free one, else rule 1 (a licence bought now, or refused).
 
-    With `save_assignee=False` a licence that becomes the holder's is changed in memory only;
-    the caller saves it (`licence_receive_number` does, with its counters, in one UPDATE).
+    A licence that becomes the holder's is changed in memory only: the caller's
+    `licence_receive_number` saves it with its counters.
     """
+    slots = _Slots(org, [(member, line)])
     pick = _pick_licence(
         org,
+        slots,
         member=member,
         line=line,
         number_type=number_type,
         licence_type=licence_type,
         licence=licence,
-        holder_licences=holder_licences,
     )
-    licence, invoice = pick.licence, None
     if pick.source == "purchase":
-        licence, invoice = licence_obtain_locked(
-            organisation=org,
-            licence_type=pick.licence_type,
-            actor=actor,
-            at=at,
-            accept=lambda candidate: _can_receive(candidate, number_type, Counter()),
-        )
-    if pick.takes_assignee:
-        licence.member, licence.line = member, line
-        if save_assignee:
-            licence.save(update_fields=["member", "line"])
-    return licence, invoice
+        refuse_unless_auto_purchase(org, pick.licence_type)
+    target = slots.place(pick, member=member, line=line, number_type=number_type)
+    invoice = licences_buy_locked(org, slots.bought, actor=actor, at=at) if slots.bought else None
+    return target, invoice
 
 
 def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None = None) -> None:
@@ -335,19 +399,31 @@ def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None
         )
 
 
-def licence_receive_number(licence: Licence) -> None:
-    """Count a number arriving on a licence (rule 8); saves its assignee with the counters."""
+def _count_received(licence: Licence) -> None:
+    """Rule 8's counters, in memory: one more number received, maybe one more change used."""
     if receiving_counts_as_change(
         numbers_received=licence.numbers_received, capacity=licence.licence_type.number_capacity
     ):
         licence.number_changes_used += 1
     licence.numbers_received += 1
-    licence.save(update_fields=["member", "line", "numbers_received", "number_changes_used"])
+
+
+_RECEIVED_FIELDS = ["member", "line", "numbers_received", "number_changes_used"]
+
+
+def licence_receive_number(licence: Licence) -> None:
+    """Count a number arriving on a licence (rule 8); saves its assignee with the counters."""
+    _count_received(licence)
+    licence.save(update_fields=_RECEIVED_FIELDS)
 
 
 def history_open(number: PhoneNumber, licence: Licence, at: datetime) -> None:
+    _history_row(number, licence, at).save(force_insert=True)
+
+
+def _history_row(number: PhoneNumber, licence: Licence, at: datetime) -> NumberAssignment:
     owner = licence.base_licence if licence.base_licence_id else licence
-    NumberAssignment.objects.create(
+    return NumberAssignment(
         number=number,
         organisation_id=number.organisation_id,
         licence=licence,
@@ -405,7 +481,65 @@ def _place(org, licence, *, e164, country, number_type, at) -> PhoneNumber:
 # --- assign -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class NumberRequest:
+    """One new number for `numbers_assign`: who gets it (a member or a line), its country and
+    type, and optionally the number itself, the licence type to buy or the licence to use."""
+
+    country: str
+    number_type: str
+    member: object = None
+    line: Line | None = None
+    e164: str | None = None
+    licence_type: LicenceType | None = None
+    licence: Licence | None = None
+
+    def holder(self) -> str:
+        return str(self.member or self.line)
+
+
+@contextmanager
+def _for_request(requests: list, index: int):
+    """A refusal in a batch says whose number it was (a single request's stays as it is)."""
+    try:
+        yield
+    except DomainError as exc:
+        if len(requests) == 1:
+            raise
+        raise type(exc)(f"{requests[index].holder()}: {exc.detail}") from exc
+    except ValidationError as exc:
+        if len(requests) == 1:
+            raise
+        raise ValidationError(
+            f"{requests[index].holder()}: {' '.join(exc.messages)}", code="invalid"
+        ) from exc
+
+
+def _cleaned(request: NumberRequest) -> NumberRequest:
+    country, number_type = _validate_kind(request.country, request.number_type)
+    e164 = request.e164 or None
+    if e164:
+        e164 = parse_number(e164, declared_type=number_type, country=country).e164
+    return replace(request, country=country, number_type=number_type, e164=e164)
+
+
+def _reserve(requests: list[NumberRequest]) -> list[str]:
+    """Take each request's number from the carrier: the one named, else the next available of
+    its country and type (one statement per country and type)."""
+    backend = carrier()
+    wanted = Counter((r.country, r.number_type) for r in requests if not r.e164)
+    taken = {
+        kind: iter(backend.take(country=kind[0], number_type=kind[1], count=count))
+        for kind, count in wanted.items()
+    }
+    return [
+        backend.reserve(country=r.country, number_type=r.number_type, e164=r.e164)
+        if r.e164
+        else next(taken[r.country, r.number_type])
+        for r in requests
+    ]
+
+
 def number_assign(
     *,
     organisation: Organisation,
@@ -420,44 +554,124 @@ def number_assign(
     at: datetime | None = None,
 ) -> AssignResult:
     """Give a member or line a new number through a licence (rules 1-5 and 18)."""
-    at = at or timezone.now()
-    country, number_type = _validate_kind(country, number_type)
-    if e164:
-        e164 = parse_number(e164, declared_type=number_type, country=country).e164
-    org = organisation_for_update(organisation.pk)
-    check_assignee(org, member, line)
-    ensure_not_restricted(org, at=at)
-    holder_licences = _holder_licences(org, member, line)
-    ensure_under_plan_cap(org, member, held=_numbers_on(holder_licences))
-    target, invoice = licence_for_new_number(
-        org,
+    request = NumberRequest(
+        country=country,
+        number_type=number_type,
         member=member,
         line=line,
-        number_type=number_type,
+        e164=e164,
         licence_type=licence_type,
         licence=licence,
-        actor=actor,
-        at=at,
-        holder_licences=holder_licences,
-        save_assignee=False,  # _place → licence_receive_number saves it with the licence's counters
     )
-    e164 = carrier().reserve(country=country, number_type=number_type, e164=e164)
-    number = _place(org, target, e164=e164, country=country, number_type=number_type, at=at)
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="number.assigned",
-        target=number,
-        changes={
-            "licence": str(target.pk),
-            "member": str(member) if member else None,
-            "line": str(line) if line else None,
-            "licence_purchased": invoice is not None,
-        },
+    return numbers_assign(organisation=organisation, actor=actor, requests=[request], at=at)[0]
+
+
+@transaction.atomic
+def numbers_assign(
+    *,
+    organisation: Organisation,
+    actor,
+    requests: list[NumberRequest],
+    at: datetime | None = None,
+) -> list[AssignResult]:
+    """Give each request's member or line a new number through a licence (rules 1-5 and 18),
+    in order, all or none: the first refusal, naming whose number it was, changes nothing.
+
+    One organisation lock and a fixed dozen statements whatever the batch's size: the holders'
+    licences and the free ones are read once (`_Slots`), the numbers are taken from the carrier
+    per country and type, licences that rule 1 buys go on one invoice, and numbers, licences,
+    history and audit are written in bulk. `number_assign` is a batch of one.
+    """
+    at = at or timezone.now()
+    requests = list(requests)
+    for index, request in enumerate(requests):
+        with _for_request(requests, index):
+            requests[index] = _cleaned(request)
+    if not requests:
+        return []
+    org = organisation_for_update(organisation.pk)
+    for index, request in enumerate(requests):
+        with _for_request(requests, index):
+            check_assignee(org, request.member, request.line)
+    ensure_not_restricted(org, at=at)
+    slots = _Slots(org, [(r.member, r.line) for r in requests], window=len(requests))
+    targets = []
+    for index, request in enumerate(requests):
+        with _for_request(requests, index):
+            member, line = request.member, request.line
+            ensure_under_plan_cap(org, member, held=slots.numbers_held(member, line))
+            pick = _pick_licence(
+                org,
+                slots,
+                member=member,
+                line=line,
+                number_type=request.number_type,
+                licence_type=request.licence_type,
+                licence=request.licence,
+            )
+            if pick.source == "purchase":
+                refuse_unless_auto_purchase(org, pick.licence_type)
+            target = slots.place(pick, member=member, line=line, number_type=request.number_type)
+            _count_received(target)
+            targets.append((target, pick.source == "purchase"))
+    invoice = licences_buy_locked(org, slots.bought, actor=actor, at=at) if slots.bought else None
+    numbers = [
+        PhoneNumber(
+            organisation=org,
+            e164=e164,
+            country=request.country,
+            number_type=request.number_type,
+            status=NumberStatus.ASSIGNED,
+            licence=target,
+            assigned_at=at,
+        )
+        for request, e164, (target, _) in zip(requests, _reserve(requests), targets, strict=True)
+    ]
+    try:
+        PhoneNumber.objects.bulk_create(numbers)
+    except IntegrityError as exc:  # a number is live elsewhere (one live row per number)
+        taken = numbers[0].e164 if len(numbers) == 1 else "One of the numbers"
+        raise errors.NumberUnavailable(f"{taken} is already in use.") from exc
+    update_from_arrays(
+        Licence,
+        _RECEIVED_FIELDS,
+        [
+            (licence.pk, licence.member_id, licence.line_id, *_counters(licence))
+            for licence in slots.changed.values()
+        ],
     )
-    return AssignResult(
-        number=number, licence=target, licence_purchased=invoice is not None, invoice=invoice
+    NumberAssignment.objects.bulk_create(
+        _history_row(number, target, at)
+        for number, (target, _) in zip(numbers, targets, strict=True)
     )
+    AuditEvent.objects.bulk_create(
+        audit_event(
+            organisation=org,
+            actor=actor,
+            action="number.assigned",
+            target=number,
+            changes={
+                "licence": str(target.pk),
+                "member": str(request.member) if request.member else None,
+                "line": str(request.line) if request.line else None,
+                "licence_purchased": bought,
+            },
+        )
+        for number, request, (target, bought) in zip(numbers, requests, targets, strict=True)
+    )
+    return [
+        AssignResult(
+            number=number,
+            licence=target,
+            licence_purchased=bought,
+            invoice=invoice if bought else None,
+        )
+        for number, (target, bought) in zip(numbers, targets, strict=True)
+    ]
+
+
+def _counters(licence: Licence) -> tuple[int, int]:
+    return licence.numbers_received, licence.number_changes_used
 
 
 # --- previews: what a change would do, read without writing (the console's reviews) ----------
@@ -490,11 +704,7 @@ def _purchase_preview(org, licence_type: LicenceType, *, at: datetime) -> Quote:
     """Rule 1's purchase as `licence_obtain_locked` makes it: one licence, charged pro rata by the
     same arithmetic as the invoice it would issue (never a restore of a scheduled removal)."""
     ensure_not_restricted(org, at=at)
-    if org.licence_policy == LicencePolicy.BLOCK:
-        raise errors.NoLicenceAvailable(
-            f"No free {licence_type.name} licence is available and the licence policy is to "
-            "refuse; buy one first."
-        )
+    refuse_unless_auto_purchase(org, licence_type)
     return purchase_quote(org, purchase_lines(org, {licence_type: 1}, at=at), purchased=1)
 
 
@@ -528,16 +738,16 @@ def number_assign_preview(
     pick = None
     try:
         ensure_not_restricted(organisation, at=at)
-        holder_licences = _holder_licences(organisation, member, line)
-        ensure_under_plan_cap(organisation, member, held=_numbers_on(holder_licences))
+        slots = _Slots(organisation, [(member, line)])
+        ensure_under_plan_cap(organisation, member, held=slots.numbers_held(member, line))
         pick = _pick_licence(
             organisation,
+            slots,
             member=member,
             line=line,
             number_type=number_type,
             licence_type=licence_type,
             licence=licence,
-            holder_licences=holder_licences,
             lock=False,
         )
         quote = (
@@ -596,6 +806,7 @@ def number_reassign_preview(
             return NumberPreview(source="moves", licence=licence, licence_type=licence.licence_type)
         pick = _pick_licence(
             organisation,
+            _Slots(organisation, [(member, line)]),
             member=member,
             line=line,
             number_type=number.number_type,
