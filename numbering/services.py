@@ -540,6 +540,32 @@ def _reserve(requests: list[NumberRequest]) -> list[str]:
     ]
 
 
+def _plan(org, slots: _Slots, requests: list[NumberRequest], *, lock: bool) -> list[tuple]:
+    """Rules 5, 2 and 1 for each request in order, recorded in `slots` (a batch's later numbers
+    see its earlier ones): `(licence, source)` for each, `source` as `_Pick` says."""
+    placed = []
+    for index, request in enumerate(requests):
+        with _for_request(requests, index):
+            member, line = request.member, request.line
+            ensure_under_plan_cap(org, member, held=slots.numbers_held(member, line))
+            pick = _pick_licence(
+                org,
+                slots,
+                member=member,
+                line=line,
+                number_type=request.number_type,
+                licence_type=request.licence_type,
+                licence=request.licence,
+                lock=lock,
+            )
+            if pick.source == "purchase":
+                refuse_unless_auto_purchase(org, pick.licence_type)
+            target = slots.place(pick, member=member, line=line, number_type=request.number_type)
+            _count_received(target)
+            placed.append((target, pick.source))
+    return placed
+
+
 def number_assign(
     *,
     organisation: Organisation,
@@ -595,25 +621,9 @@ def numbers_assign(
             check_assignee(org, request.member, request.line)
     ensure_not_restricted(org, at=at)
     slots = _Slots(org, [(r.member, r.line) for r in requests], window=len(requests))
-    targets = []
-    for index, request in enumerate(requests):
-        with _for_request(requests, index):
-            member, line = request.member, request.line
-            ensure_under_plan_cap(org, member, held=slots.numbers_held(member, line))
-            pick = _pick_licence(
-                org,
-                slots,
-                member=member,
-                line=line,
-                number_type=request.number_type,
-                licence_type=request.licence_type,
-                licence=request.licence,
-            )
-            if pick.source == "purchase":
-                refuse_unless_auto_purchase(org, pick.licence_type)
-            target = slots.place(pick, member=member, line=line, number_type=request.number_type)
-            _count_received(target)
-            targets.append((target, pick.source == "purchase"))
+    targets = [
+        (target, source == "purchase") for target, source in _plan(org, slots, requests, lock=True)
+    ]
     invoice = licences_buy_locked(org, slots.bought, actor=actor, at=at) if slots.bought else None
     numbers = [
         PhoneNumber(
@@ -779,6 +789,54 @@ def number_assign_preview(
         quote=quote,
         available=available,
     )
+
+
+@dataclass(frozen=True)
+class BatchPreview:
+    """What `numbers_assign` would do now for a batch: how many numbers go on a licence the
+    holder has ("held"), on a free one ("free") or on one bought (rule 1, charged as `quote`);
+    or the first refusal, naming whose number it was, when it would change nothing."""
+
+    sources: Counter = field(default_factory=Counter)
+    quote: Quote | None = None
+    refusal: Exception | None = None
+
+    @property
+    def licences_bought(self) -> int:
+        return self.sources["purchase"]
+
+
+def numbers_assign_preview(
+    *, organisation: Organisation, requests: list[NumberRequest], at: datetime | None = None
+) -> BatchPreview:
+    """`numbers_assign`'s decisions read-only, for the console's review of a batch."""
+    at = at or timezone.now()
+    requests = list(requests)
+    try:
+        for index, request in enumerate(requests):
+            with _for_request(requests, index):
+                requests[index] = _cleaned(request)
+                check_assignee(organisation, request.member, request.line)
+        ensure_not_restricted(organisation, at=at)
+        slots = _Slots(organisation, [(r.member, r.line) for r in requests], window=len(requests))
+        sources = Counter(source for _, source in _plan(organisation, slots, requests, lock=False))
+        for (country, number_type), wanted in Counter(
+            (r.country, r.number_type) for r in requests
+        ).items():
+            found = len(carrier().search(country=country, number_type=number_type, limit=wanted))
+            if found < wanted:
+                kind = number_type.replace("_", " ")
+                raise errors.NumberUnavailable(
+                    f"Only {found} {kind} numbers are available in {country}, not {wanted}."
+                )
+    except (DomainError, ValidationError) as exc:
+        return BatchPreview(refusal=exc)
+    quote = None
+    if slots.bought:
+        bought = Counter(licence.licence_type for licence in slots.bought)
+        lines = purchase_lines(organisation, bought, at=at)
+        quote = purchase_quote(organisation, lines, purchased=len(slots.bought))
+    return BatchPreview(sources=sources, quote=quote)
 
 
 def number_reassign_preview(

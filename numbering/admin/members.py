@@ -1,14 +1,21 @@
-"""The member's page gains the numbers they hold (accounts.admin is another app's: the section is
-added to its registered admin here, without changing it)."""
+"""The member pages gain numbers (accounts.admin is another app's: what is added here goes on its
+registered admin without changing it): the numbers a member holds, on their page, and an action
+on the members list that gives each selected member a new number (`numbers_assign`), after a
+review of which licences the numbers take and what the ones bought cost."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 import accounts.admin  # noqa: F401  (registers the member page first)
 from accounts.models import User
-from numbering.models import NumberAssignment
-from telecom.admin import ReadOnlyInline
+from numbering.models import NumberAssignment, NumberType
+from numbering.phone import SUPPORTED_COUNTRIES
+from numbering.services import NumberRequest, numbers_assign, numbers_assign_preview
+from telecom.admin import ReadOnlyInline, ServiceRefused, refusal_message
 
 # --- the member's page: the numbers they hold ----------------------------------------------------
 
@@ -53,10 +60,105 @@ class MemberNumberInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, obj.licence)
 
 
+# --- the members list: a new number for each selected member ----------------------------------
+
+
+class GiveNumbersForm(forms.Form):
+    country = forms.ChoiceField(choices=[(c, c) for c in SUPPORTED_COUNTRIES])
+    number_type = forms.ChoiceField(label="Type", choices=NumberType.choices)
+
+
+def _batch_statement(preview, count: int) -> str:
+    if preview.refusal is not None:
+        return refusal_message(preview.refusal)
+    sources = preview.sources
+    parts = [
+        f"{sources[source]} {label}"
+        for source, label in (
+            ("held", "on a licence the member already holds"),
+            ("free", "on a free licence, which becomes the member's"),
+            ("purchase", "on a licence bought now (rule 1)"),
+        )
+        if sources[source]
+    ]
+    charged = (
+        f" The licences bought are charged pro rata on one invoice: {preview.quote.total} "
+        f"{preview.quote.currency} with tax."
+        if preview.quote
+        else " No licence is bought: nothing is charged."
+    )
+    return f"{count} new number{'s' if count != 1 else ''}: {'; '.join(parts)}.{charged}"
+
+
+@admin.action(description="Give each selected member a new number")
+def give_numbers(modeladmin, request, queryset):
+    """Choose the country and type -> review (licences taken, bought, cost) -> confirm."""
+    if not request.user.has_perm("numbering.change_phonenumber"):
+        modeladmin.message_user(request, "You cannot assign numbers.", messages.ERROR)
+        return None
+    members = list(queryset.select_related("organisation").order_by("name", "email"))
+    if len({member.organisation_id for member in members}) != 1:
+        modeladmin.message_user(request, "Select members of one organisation.", messages.ERROR)
+        return None
+    organisation = members[0].organisation
+    submitted = "_review" in request.POST or "_confirm" in request.POST
+    form = GiveNumbersForm(
+        request.POST if submitted else None,
+        initial={"country": organisation.country, "number_type": NumberType.MOBILE},
+    )
+    preview = None
+    if form.is_valid():
+        requests = [
+            NumberRequest(
+                country=form.cleaned_data["country"],
+                number_type=form.cleaned_data["number_type"],
+                member=member,
+            )
+            for member in members
+        ]
+        if "_confirm" in request.POST:
+            try:
+                results = modeladmin.call_service(
+                    numbers_assign, organisation=organisation, actor=request.user, requests=requests
+                )
+            except ServiceRefused as exc:
+                modeladmin.message_user(request, exc.message, messages.ERROR)
+            else:
+                bought = sum(result.licence_purchased for result in results)
+                message = f"Gave {len(results)} member(s) a new number."
+                invoice = next((r.invoice for r in results if r.invoice is not None), None)
+                if invoice is not None:
+                    message += f" {bought} licence(s) bought on invoice {invoice.number}."
+                modeladmin.message_user(request, message, messages.SUCCESS)
+                return None
+        preview = numbers_assign_preview(organisation=organisation, requests=requests)
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(
+        request,
+        "admin/accounts/user/give_numbers.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "opts": modeladmin.opts,
+            "title": "Review the new numbers" if preview else "Give each member a new number",
+            "subtitle": None,
+            "media": modeladmin.media,
+            "changelist_url": reverse("admin:accounts_user_changelist"),
+            "form": form,
+            "members": members,
+            "organisation": organisation,
+            "preview": preview,
+            "statement": _batch_statement(preview, len(members)) if preview else "",
+            "can_confirm": preview is not None and preview.refusal is None,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
 def _show_numbers_on_the_member_page(site: admin.AdminSite) -> None:
     member_admin = site._registry.get(User)
     if member_admin is not None and MemberNumberInline not in member_admin.inlines:
         member_admin.inlines = (*member_admin.inlines, MemberNumberInline)
+        member_admin.actions = (*(member_admin.actions or ()), give_numbers)
 
 
 _show_numbers_on_the_member_page(admin.site)
