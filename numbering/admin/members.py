@@ -3,6 +3,8 @@ registered admin without changing it): the numbers a member holds, on their page
 on the members list that gives each selected member a new number (`numbers_assign`), after a
 review of which licences the numbers take and what the ones bought cost."""
 
+from types import MethodType
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -90,12 +92,14 @@ def _batch_statement(preview, count: int) -> str:
     return f"{count} new number{'s' if count != 1 else ''}: {'; '.join(parts)}.{charged}"
 
 
-@admin.action(description="Give each selected member a new number")
+def has_assign_numbers_permission(modeladmin, request) -> bool:
+    """Whoever may assign numbers (numbers.manage) sees the action."""
+    return request.user.has_perm("numbering.change_phonenumber")
+
+
+@admin.action(description="Give each selected member a new number", permissions=["assign_numbers"])
 def give_numbers(modeladmin, request, queryset):
     """Choose the country and type -> review (licences taken, bought, cost) -> confirm."""
-    if not request.user.has_perm("numbering.change_phonenumber"):
-        modeladmin.message_user(request, "You cannot assign numbers.", messages.ERROR)
-        return None
     members = list(queryset.select_related("organisation").order_by("name", "email"))
     if len({member.organisation_id for member in members}) != 1:
         modeladmin.message_user(request, "Select members of one organisation.", messages.ERROR)
@@ -159,6 +163,9 @@ def _show_numbers_on_the_member_page(site: admin.AdminSite) -> None:
     if member_admin is not None and MemberNumberInline not in member_admin.inlines:
         member_admin.inlines = (*member_admin.inlines, MemberNumberInline)
         member_admin.actions = (*(member_admin.actions or ()), give_numbers)
+        member_admin.has_assign_numbers_permission = MethodType(
+            has_assign_numbers_permission, member_admin
+        )
 
 
 _show_numbers_on_the_member_page(admin.site)
