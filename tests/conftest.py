@@ -9,6 +9,9 @@ def pytest_configure(config):
     # Hashing every factory user's password with PBKDF2 costs seconds per test; tests don't
     # need a slow hash (production settings are untouched).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # WhiteNoise serves STATIC_ROOT, which `collectstatic` fills for production; tests serve
+    # static files from the apps, and an empty root spares a warning on every request.
+    settings.STATIC_ROOT.mkdir(exist_ok=True)
 
 
 def _ensure_catalogue():
