@@ -126,6 +126,15 @@ def _picked_organisation(request) -> Organisation | None:
     return organisation_of(request) or organisation_from_param(request.GET.get("organisation"))
 
 
+@admin.display(description="invoice")
+def invoice_billed_on(modeladmin, obj):
+    """The invoice a charge or a usage record is on, linked; or "next invoice"."""
+    if obj.invoice_id is None:
+        return "next invoice"
+    url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
+    return format_html('<a href="{}">{}</a>', url, obj.invoice.number)
+
+
 # --- invoices ------------------------------------------------------------------------------------
 
 
@@ -670,12 +679,7 @@ class ChargeAdmin(ActionPagesMixin, TenantAdmin):
     def amount_with_currency(self, obj):
         return f"{obj.amount} {obj.organisation.currency}"
 
-    @admin.display(description="invoice")
-    def billed_on(self, obj):
-        if obj.invoice_id is None:
-            return "next invoice"
-        url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
-        return format_html('<a href="{}">{}</a>', url, obj.invoice.number)
+    billed_on = invoice_billed_on
 
     def add_view(self, request, form_url="", extra_context=None):
         """Order devices: form -> review with the exact amount -> device_order (rule 22)."""
@@ -789,12 +793,7 @@ class UsageRecordAdmin(TenantAdmin):
     def cost_with_currency(self, obj):
         return f"{obj.cost} {obj.organisation.currency}"
 
-    @admin.display(description="invoice")
-    def billed_on(self, obj):
-        if obj.invoice_id is None:
-            return "next invoice"
-        url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
-        return format_html('<a href="{}">{}</a>', url, obj.invoice.number)
+    billed_on = invoice_billed_on
 
     def changelist_view(self, request, extra_context=None):
         organisation = organisation_of(request)

@@ -106,15 +106,20 @@ class ExtensionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AddonInline(ReadOnlyInline):
+class HeldLicenceInline(ReadOnlyInline):
+    """Licences hanging off another row (a base licence's add-ons, a line's licences)."""
+
     model = Licence
-    fk_name = "base_licence"
-    verbose_name = "add-on"
-    verbose_name_plural = "add-ons"
     fields = ("licence_type", "status", "purchased_at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("licence_type")
+
+
+class AddonInline(HeldLicenceInline):
+    fk_name = "base_licence"
+    verbose_name = "add-on"
+    verbose_name_plural = "add-ons"
 
 
 @admin.register(Licence)
@@ -698,15 +703,10 @@ def _addon_availability(licence: Licence) -> list[dict]:
 # --- lines -----------------------------------------------------------------------------------
 
 
-class LineLicenceInline(ReadOnlyInline):
-    model = Licence
+class LineLicenceInline(HeldLicenceInline):
     fk_name = "line"
     verbose_name = "licence"
     verbose_name_plural = "licences held"
-    fields = ("licence_type", "status", "purchased_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("licence_type")
 
 
 @admin.register(Line)
