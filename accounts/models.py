@@ -131,9 +131,14 @@ class Organisation(models.Model):
 
     @property
     def invoice_prefix(self) -> str:
-        # 40 bits of the organisation's random id: invoice numbers are unique across
-        # organisations (a unique constraint), and 6 hex digits would collide by a few thousand.
-        return self.id.hex[:10].upper()
+        return invoice_prefix(self.id)
+
+
+def invoice_prefix(organisation_id: uuid.UUID) -> str:
+    """The start of an organisation's invoice numbers: 40 bits of its random id. Invoice numbers
+    are unique across organisations (a unique constraint); 6 hex digits would collide by a few
+    thousand organisations."""
+    return organisation_id.hex[:10].upper()
 
 
 class UserManager(BaseUserManager):

@@ -8,47 +8,63 @@ Idempotency: an organisation is due while `next_renewal_at` ≤ as-of; the renew
 the same transaction as the invoice, and the unique constraint (organisation, period_start) on
 renewal invoices refuses a second one even if something else went wrong.
 
-Throughput: a batch costs the same dozen queries whatever its size — licences, charges and usage
-are read, and invoices, lines and audit rows written, for the whole batch at once — so 10,000
-organisations renew in a few hundred statements (bench/renewal.py).
+Set-based: Python works out each organisation's dates (periods, time zones, anchor clamping;
+`billing.periods`, memoised) and, in the rare case of a commitment, its termination fees; one
+SQL statement (`_RENEW`) then does the rest for the whole batch — licences counted per type and
+priced, pending charges and usage claimed, lines numbered, tax rounded, invoices, lines and audit
+rows inserted, organisations moved on. A batch therefore costs three statements whatever its size
+(bench/renewal.py). `upcoming_quote` runs that same statement for one organisation in a savepoint
+and rolls it back, so the preview is the renewal's own arithmetic, not a second copy of it.
 """
 
+import functools
 import logging
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Sum
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.audit import audit_record_many
 from accounts.models import Organisation
 from billing.commitments import termination_fee
-from billing.models import (
-    Charge,
-    Commitment,
-    Invoice,
-    InvoiceKind,
-    InvoiceLineKind,
-    UsageRecord,
-)
+from billing.models import Commitment, InvoiceLine, InvoiceLineKind
 from billing.periods import Period, local_date, local_midnight, next_period, period_containing
 from billing.quotes import Quote, QuoteLine
-from billing.services import InvoiceDraft, invoices_issue_locked
-from licensing.models import Licence, LicencePrice, LicenceStatus, LicenceType
+from billing.services import invoice_number
+from licensing.models import Licence, LicencePrice, LicenceStatus
+from telecom.bulk import bound_cursor
 
 log = logging.getLogger(__name__)
 
 
-def renewal_period(organisation: Organisation) -> Period:
+class DueOrganisation(NamedTuple):
+    """What a renewal reads of an organisation it holds locked: the columns, not the model (a
+    batch of thousands is read this way). An `Organisation` instance has the same attributes."""
+
+    pk: uuid.UUID
+    billing_anchor: date
+    billing_frequency: str
+    timezone: str
+    next_renewal_at: datetime
+    last_invoice_sequence: int
+    currency: str
+    tax_rate: Decimal
+
+
+def renewal_period(organisation) -> Period:
     """The period whose start the organisation's next renewal bills."""
-    start = local_date(organisation.next_renewal_at, organisation.timezone)
-    return period_containing(
-        anchor=organisation.billing_anchor, frequency=organisation.billing_frequency, on=start
-    )
+    return _schedule(
+        organisation.billing_anchor,
+        organisation.billing_frequency,
+        organisation.timezone,
+        organisation.next_renewal_at or first_renewal_at(organisation),
+    ).period
 
 
 def first_renewal_at(organisation: Organisation) -> datetime:
@@ -61,60 +77,115 @@ def first_renewal_at(organisation: Organisation) -> datetime:
     return local_midnight(first.end, organisation.timezone)
 
 
-class _Catalogue:
-    """Licence types and prices, read once per batch (a few dozen rows)."""
+class _Schedule(NamedTuple):
+    period: Period
+    starts_at: datetime  # the period's first instant: charges made before it are billed
+    issued_on: date
+    following_at: datetime  # the next renewal: the following period's local midnight
 
-    def __init__(self) -> None:
-        self.types = {t.pk: t for t in LicenceType.objects.all()}
-        self.prices = {
-            (currency, type_id): (monthly, yearly)
-            for type_id, currency, monthly, yearly in LicencePrice.objects.values_list(
-                "licence_type_id", "currency", "monthly", "yearly"
-            )
-        }
 
-    def monthly(self, organisation: Organisation, type_id: int) -> Decimal:
-        return self.prices[organisation.currency, type_id][0]
-
-    def unit_price(self, organisation: Organisation, type_id: int) -> Decimal:
-        """The price of one licence for one of the organisation's periods."""
-        monthly, yearly = self.prices[organisation.currency, type_id]
-        return yearly if organisation.billing_frequency == "yearly" else monthly
+@functools.lru_cache(maxsize=4096)
+def _schedule(anchor: date, frequency: str, tz_name: str, renewal_at: datetime) -> _Schedule:
+    """A renewal's dates. Organisations sharing an anchor day, a frequency and a time zone share
+    them, so a batch of thousands computes a few dozen (the arguments are all immutable)."""
+    issued_on = local_date(renewal_at, tz_name)
+    period = period_containing(anchor=anchor, frequency=frequency, on=issued_on)
+    following = next_period(anchor=anchor, frequency=frequency, period=period)
+    return _Schedule(
+        period=period,
+        starts_at=local_midnight(period.start, tz_name),
+        issued_on=issued_on,
+        following_at=local_midnight(following.start, tz_name),
+    )
 
 
 @dataclass
 class _Renewal:
-    """One organisation's renewal in a batch: its period and what the invoice will carry."""
+    """One organisation's renewal in a batch."""
 
-    organisation: Organisation
-    period: Period
-    ending: Counter = field(default_factory=Counter)  # removals taking effect, by type id
-    usage: tuple[Decimal, int] | None = None  # (total, records) already claimed for the invoice
-    invoice_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    charges: list[Charge] = field(default_factory=list)
-    quote: Quote | None = None
+    organisation: DueOrganisation
+    schedule: _Schedule
+    invoice_id: uuid.UUID
+
+    @classmethod
+    def of(cls, organisation) -> "_Renewal":
+        return cls(
+            organisation=organisation,
+            schedule=_schedule(
+                organisation.billing_anchor,
+                organisation.billing_frequency,
+                organisation.timezone,
+                organisation.next_renewal_at,
+            ),
+            invoice_id=uuid.uuid4(),
+        )
 
 
-def _termination_fees(renewal: _Renewal, catalogue: _Catalogue) -> list[QuoteLine]:
-    """Rule 16 fees for licences whose removal takes effect at this period's start."""
-    if not renewal.ending:
-        return []
-    organisation, period = renewal.organisation, renewal.period
+def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter]:
+    """Removals take effect at period end (rule 14): terminate them before renewing.
+
+    One UPDATE for the batch; returns, per organisation that had any, the licences terminated
+    by type, for the termination fees (rule 16).
+    """
+    with bound_cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE licensing_licence AS l
+               SET status = %s, terminated_on = r.period_start
+              FROM unnest(%s::uuid[], %s::date[]) AS r(organisation_id, period_start)
+             WHERE l.organisation_id = r.organisation_id AND l.status = %s
+               AND l.removal_effective_on <= r.period_start
+            RETURNING l.id
+            """,
+            [
+                LicenceStatus.TERMINATED,
+                [r.organisation.pk for r in renewals],
+                [r.schedule.period.start for r in renewals],
+                LicenceStatus.REMOVAL_SCHEDULED,
+            ],
+        )
+        terminated = [pk for (pk,) in cursor.fetchall()]
+    if not terminated:
+        return {}
+    by_pk = {r.organisation.pk: r for r in renewals}
+    ending: dict[uuid.UUID, Counter] = defaultdict(Counter)
+    licences: dict[uuid.UUID, list[Licence]] = defaultdict(list)
+    for licence in Licence.objects.filter(pk__in=terminated).select_related("licence_type"):
+        ending[licence.organisation_id][licence.licence_type_id] += 1
+        licences[licence.organisation_id].append(licence)
+    organisations = Organisation.objects.in_bulk(list(licences))
+    for org_id, ended in licences.items():
+        audit_record_many(
+            organisation=organisations[org_id],
+            actor=None,
+            action="licence.terminated_at_end",
+            targets=sorted(ended, key=lambda licence: licence.pk),
+            changes={"effective_on": by_pk[org_id].schedule.period.start.isoformat()},
+        )
+    return ending
+
+
+def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
+    """Rule 16 fees for the licences `ending` (by type) at this period's start."""
+    organisation, period = renewal.organisation, renewal.schedule.period
+    currency = Organisation.objects.values_list("currency", flat=True).get(pk=organisation.pk)
     lines = []
     commitments = Commitment.objects.filter(
-        organisation=organisation,
-        licence_type_id__in=list(renewal.ending),
+        organisation_id=organisation.pk,
+        licence_type_id__in=list(ending),
         ends_on__gt=period.start,
     ).select_related("licence_type")
-    for commitment in commitments:
+    for commitment in commitments.order_by("licence_type__kind", "licence_type__sort_order"):
         remaining = Licence.objects.filter(
-            organisation=organisation,
+            organisation_id=organisation.pk,
             licence_type_id=commitment.licence_type_id,
             status=LicenceStatus.ACTIVE,
         ).count()
-        removed = renewal.ending[commitment.licence_type_id]
+        removed = ending[commitment.licence_type_id]
         fee = termination_fee(
-            monthly_price=catalogue.monthly(organisation, commitment.licence_type_id),
+            monthly_price=LicencePrice.objects.values_list("monthly", flat=True).get(
+                licence_type_id=commitment.licence_type_id, currency=currency
+            ),
             committed=commitment.quantity,
             remaining=remaining,
             removed=removed,
@@ -141,271 +212,253 @@ def _termination_fees(renewal: _Renewal, catalogue: _Catalogue) -> list[QuoteLin
     return lines
 
 
-def _quote_all(renewals: list[_Renewal]) -> None:
-    """Set each renewal's quote: licences in advance, then the pending charges.
+# The renewal of a batch, set-based. Its inputs are arrays, one element per organisation (the
+# `renewal` relation) plus one per termination fee line (`fee`); each organisation's invoice id is
+# chosen by the caller. The statement:
+# - skips a period already billed (an earlier run that could not advance: it is only advanced);
+# - counts licences per type (active, or scheduled for removal at a later period end; those due
+#   were terminated just before) and prices them for the organisation's currency and frequency,
+#   in the order of the catalogue (licences, then add-ons); a type with no price leaves the unit
+#   price NULL, which the NOT NULL column refuses: the batch fails rather than bill too little;
+# - claims the pending charges made before the period's first instant, and the usage of earlier
+#   periods, in the same statement that bills them, so a charge or usage recorded meanwhile is
+#   either on this invoice or left for the next one, never marked billed without being billed;
+# - numbers the lines (licences, termination fees, charges, usage), sums them, and rounds the
+#   tax on the subtotal half up to the cent (PostgreSQL's round() on numeric rounds half away
+#   from zero, as `telecom.money.tax_amount` does; tests/billing/test_renewal_sql.py pins both);
+# - inserts the invoice, its lines and its audit row; an organisation with nothing to bill gets
+#   no invoice and keeps its sequence;
+# - moves every organisation on to its next renewal, saving the sequence of those invoiced.
+_RENEW = """
+WITH renewal AS (
+    SELECT *
+      FROM unnest(
+               %(organisation)b::uuid[], %(currency)b::text[], %(tax_rate)b::numeric[],
+               %(frequency)b::text[], %(invoice)b::uuid[], %(sequence)b::integer[],
+               %(number)b::text[], %(issued_at)b::timestamptz[], %(issued_on)b::date[],
+               %(due_on)b::date[], %(period_start)b::date[], %(period_end)b::date[],
+               %(starts_at)b::timestamptz[], %(following_at)b::timestamptz[]
+           ) AS r(organisation_id, currency, tax_rate, billing_frequency, invoice_id, sequence,
+                  number, issued_at, issued_on, due_on, period_start, period_end, starts_at,
+                  following_at)
+),
+billable AS (
+    SELECT * FROM renewal AS r
+     WHERE NOT EXISTS (
+               SELECT 1 FROM billing_invoice AS i
+                WHERE i.organisation_id = r.organisation_id AND i.kind = 'renewal'
+                  AND i.period_start = r.period_start)
+),
+held AS (
+    SELECT r.invoice_id, l.licence_type_id, count(*)::integer AS quantity
+      FROM billable AS r
+      JOIN licensing_licence AS l ON l.organisation_id = r.organisation_id
+     WHERE l.status IN ('active', 'removal_scheduled')
+     GROUP BY r.invoice_id, l.licence_type_id
+),
+priced AS (
+    SELECT h.*, CASE r.billing_frequency WHEN 'yearly' THEN p.yearly
+                                         ELSE p.monthly END AS unit_price
+      FROM held AS h
+      JOIN billable AS r USING (invoice_id)
+      LEFT JOIN licensing_licenceprice AS p
+             ON p.licence_type_id = h.licence_type_id AND p.currency = r.currency
+),
+charged AS (
+    UPDATE billing_charge AS c SET invoice_id = r.invoice_id
+      FROM billable AS r
+     WHERE c.organisation_id = r.organisation_id AND c.invoice_id IS NULL
+       AND c.created_at < r.starts_at
+    RETURNING c.invoice_id, c.description, c.kind, c.licence_type_id, c.quantity, c.unit_price,
+              c.amount, c.created_at, c.id
+),
+used AS (
+    UPDATE billing_usagerecord AS u SET invoice_id = r.invoice_id
+      FROM billable AS r
+     WHERE u.organisation_id = r.organisation_id AND u.invoice_id IS NULL
+       AND u.period_start < r.period_start
+    RETURNING u.invoice_id, u.cost
+),
+line AS (
+    SELECT h.invoice_id, 1 AS part, t.kind AS sort_text, t.sort_order::bigint AS sort_number,
+           t.code AS sort_tie,
+           t.name || ' × ' || h.quantity || ', ' || to_char(r.period_start, 'DD Mon YYYY')
+               || ' to ' || to_char(r.period_end, 'DD Mon YYYY') AS description,
+           'licence' AS kind, h.licence_type_id, h.quantity, h.unit_price,
+           h.unit_price * h.quantity AS amount, r.period_start, r.period_end
+      FROM priced AS h
+      JOIN billable AS r USING (invoice_id)
+      JOIN licensing_licencetype AS t ON t.id = h.licence_type_id
+    UNION ALL
+    SELECT r.invoice_id, 2, '', f.position, '', f.description, 'termination_fee',
+           f.licence_type_id, f.quantity, f.unit_price, f.amount, r.period_start, NULL
+      FROM unnest(
+               %(fee_organisation)b::uuid[], %(fee_description)b::text[],
+               %(fee_licence_type)b::bigint[], %(fee_quantity)b::integer[],
+               %(fee_unit_price)b::numeric[], %(fee_amount)b::numeric[]
+           ) WITH ORDINALITY
+           AS f(organisation_id, description, licence_type_id, quantity, unit_price, amount,
+                position)
+      JOIN billable AS r USING (organisation_id)
+    UNION ALL
+    SELECT c.invoice_id, 3, '', (extract(epoch FROM c.created_at) * 1000000)::bigint,
+           c.id::text, c.description, c.kind, c.licence_type_id, c.quantity, c.unit_price,
+           c.amount, NULL, NULL
+      FROM charged AS c
+    UNION ALL
+    SELECT r.invoice_id, 4, '', 0, '',
+           'Calling credits used before ' || to_char(r.period_start, 'DD Mon YYYY')
+               || ' (' || count(*) || ' records)',
+           'usage', NULL, 1, sum(u.cost), sum(u.cost), NULL, NULL
+      FROM used AS u
+      JOIN billable AS r USING (invoice_id)
+     GROUP BY r.invoice_id, r.period_start
+),
+total AS (
+    SELECT r.invoice_id, s.subtotal, round(s.subtotal * r.tax_rate, 2) AS tax
+      FROM (SELECT invoice_id, sum(amount) AS subtotal FROM line GROUP BY invoice_id) AS s
+      JOIN billable AS r USING (invoice_id)
+),
+invoice AS (
+    INSERT INTO billing_invoice (
+        id, organisation_id, sequence, number, kind, status, issued_at, issued_on, due_on,
+        period_start, period_end, currency, tax_rate, subtotal, tax, total)
+    SELECT r.invoice_id, r.organisation_id, r.sequence, r.number, 'renewal', 'issued',
+           r.issued_at, r.issued_on, r.due_on, r.period_start, r.period_end, r.currency,
+           r.tax_rate, t.subtotal, t.tax, t.subtotal + t.tax
+      FROM billable AS r
+      JOIN total AS t USING (invoice_id)
+    RETURNING id, organisation_id, number, total, currency
+),
+invoice_line AS (
+    INSERT INTO billing_invoiceline (
+        invoice_id, position, description, kind, licence_type_id, quantity, unit_price,
+        period_start, period_end, amount)
+    SELECT invoice_id,
+           row_number() OVER (PARTITION BY invoice_id
+                              ORDER BY part, sort_text, sort_number, sort_tie),
+           description, kind, licence_type_id, quantity, unit_price, period_start, period_end,
+           amount
+      FROM line
+),
+audit AS (
+    INSERT INTO accounts_auditevent (
+        organisation_id, actor_label, action, target_type, target_id, target_label, created_at,
+        changes)
+    SELECT organisation_id, 'system', 'invoice.issued', 'invoice', id::text, number,
+           %(now)b,
+           jsonb_build_object('kind', 'renewal', 'total', total::text, 'currency', currency)
+      FROM invoice
+),
+advanced AS (
+    UPDATE accounts_organisation AS o
+       SET next_renewal_at = r.following_at,
+           last_invoice_sequence = CASE WHEN t.invoice_id IS NULL THEN o.last_invoice_sequence
+                                        ELSE r.sequence END
+      FROM renewal AS r
+      LEFT JOIN total AS t USING (invoice_id)
+     WHERE o.id = r.organisation_id AND o.id = ANY (%(organisation)b::uuid[])
+)
+SELECT invoice_id FROM total
+"""
 
-    Licences whose removal takes effect at the period's start (`ending`) are not renewed (they
-    are terminated first) and may owe a termination fee. Usage is what `_claim_usage` claimed,
-    or, for a preview, what is unbilled.
-    """
-    catalogue = _Catalogue()
-    by_pk = {r.organisation.pk: r for r in renewals}
-    counts: dict[object, Counter] = defaultdict(Counter)
-    for org_id, type_id, status, effective_on, n in (
-        Licence.objects.filter(
-            organisation__in=by_pk,
-            status__in=[LicenceStatus.ACTIVE, LicenceStatus.REMOVAL_SCHEDULED],
+
+def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
+    """Renew one period of each organisation, which the caller holds locked; return the ids of
+    the invoices issued (an organisation with nothing to bill, or whose period was already
+    billed, is only moved on)."""
+    if not renewals:
+        return set()
+    ending = _terminate_due_removals(renewals)
+    fees = [
+        (renewal.organisation.pk, line)
+        for renewal in renewals
+        if renewal.organisation.pk in ending
+        for line in _termination_fees(renewal, ending[renewal.organisation.pk])
+    ]
+    due_days = timedelta(days=settings.INVOICE_DUE_DAYS)
+    with bound_cursor() as cursor:
+        cursor.execute(
+            _RENEW,
+            {
+                "organisation": [r.organisation.pk for r in renewals],
+                "currency": [r.organisation.currency for r in renewals],
+                "tax_rate": [r.organisation.tax_rate for r in renewals],
+                "frequency": [r.organisation.billing_frequency for r in renewals],
+                "invoice": [r.invoice_id for r in renewals],
+                "sequence": [r.organisation.last_invoice_sequence + 1 for r in renewals],
+                "number": [
+                    invoice_number(r.organisation.pk, r.organisation.last_invoice_sequence + 1)
+                    for r in renewals
+                ],
+                "issued_at": [r.organisation.next_renewal_at for r in renewals],
+                "issued_on": [r.schedule.issued_on for r in renewals],
+                "due_on": [r.schedule.issued_on + due_days for r in renewals],
+                "period_start": [r.schedule.period.start for r in renewals],
+                "period_end": [r.schedule.period.last_day for r in renewals],
+                "starts_at": [r.schedule.starts_at for r in renewals],
+                "following_at": [r.schedule.following_at for r in renewals],
+                "fee_organisation": [pk for pk, _ in fees],
+                "fee_description": [line.description for _, line in fees],
+                "fee_licence_type": [line.licence_type.pk for _, line in fees],
+                "fee_quantity": [line.quantity for _, line in fees],
+                "fee_unit_price": [line.unit_price for _, line in fees],
+                "fee_amount": [line.amount for _, line in fees],
+                "now": timezone.now(),
+            },
         )
-        .order_by()
-        .values_list("organisation_id", "licence_type_id", "status", "removal_effective_on")
-        .annotate(n=Count("pk"))
-    ):
-        if status == LicenceStatus.ACTIVE or effective_on > by_pk[org_id].period.start:
-            counts[org_id][type_id] += n
-    for charge in Charge.objects.filter(organisation__in=by_pk, invoice__isnull=True):
-        renewal = by_pk[charge.organisation_id]
-        if charge.created_at < local_midnight(renewal.period.start, renewal.organisation.timezone):
-            renewal.charges.append(charge)
-    unclaimed = [r for r in renewals if r.usage is None]
-    for renewal in unclaimed:
-        renewal.usage = (Decimal("0.00"), 0)
-    if unclaimed:
-        for org_id, started, total, n in (
-            UsageRecord.objects.filter(
-                organisation__in=[r.organisation for r in unclaimed], invoice__isnull=True
-            )
-            .order_by()
-            .values_list("organisation_id", "period_start")
-            .annotate(total=Sum("cost"), n=Count("pk"))
-        ):
-            renewal = by_pk[org_id]
-            if started < renewal.period.start:
-                renewal.usage = (renewal.usage[0] + total, renewal.usage[1] + n)
-
-    for renewal in renewals:
-        organisation, period = renewal.organisation, renewal.period
-        lines = []
-        types = catalogue.types
-        held = counts[organisation.pk]
-        span = f"{period.start:%d %b %Y} to {period.last_day:%d %b %Y}"
-        for type_id in sorted(held, key=lambda t: (types[t].kind, types[t].sort_order)):
-            unit, quantity = catalogue.unit_price(organisation, type_id), held[type_id]
-            lines.append(
-                QuoteLine(
-                    description=f"{types[type_id].name} × {quantity}, {span}",
-                    kind=InvoiceLineKind.LICENCE,
-                    licence_type=types[type_id],
-                    quantity=quantity,
-                    unit_price=unit,
-                    amount=unit * quantity,
-                    period_start=period.start,
-                    period_end=period.last_day,
-                )
-            )
-        lines += _termination_fees(renewal, catalogue)
-        for charge in renewal.charges:
-            lines.append(
-                QuoteLine(
-                    description=charge.description,
-                    kind=charge.kind,
-                    quantity=charge.quantity,
-                    unit_price=charge.unit_price,
-                    amount=charge.amount,
-                    licence_type=catalogue.types.get(charge.licence_type_id),
-                )
-            )
-        total, records = renewal.usage
-        if records:
-            lines.append(
-                QuoteLine(
-                    description=(
-                        f"Calling credits used before {period.start:%d %b %Y} ({records} records)"
-                    ),
-                    kind=InvoiceLineKind.USAGE,
-                    quantity=1,
-                    unit_price=total,
-                    amount=total,
-                )
-            )
-        renewal.quote = Quote(
-            currency=organisation.currency, tax_rate=organisation.tax_rate, lines=lines
-        )
+        return {invoice_id for (invoice_id,) in cursor.fetchall()}
 
 
-def renewal_quote(
-    organisation: Organisation,
-    period: Period,
-    *,
-    ending: Counter | None = None,
-) -> Quote:
-    """The renewal invoice for `period`: licences in advance, then the pending charges.
-
-    `ending` counts, per licence type id, licences whose removal takes effect at this period's
-    start: they are not renewed (they are terminated first) and may owe a termination fee.
-    """
-    renewal = _Renewal(organisation=organisation, period=period, ending=ending or Counter())
-    _quote_all([renewal])
-    return renewal.quote
+def renewals_apply_locked(organisations) -> int:
+    """Renew one period of each organisation, which the caller holds locked (`Organisation`s
+    or `DueOrganisation`s); return how many invoices were issued."""
+    return len(_renew([_Renewal.of(o) for o in organisations]))
 
 
 def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) -> Quote:
-    """`GET /billing/upcoming/`: exactly what the next renewal would invoice, as of now."""
-    if organisation.next_renewal_at is None:
-        organisation.next_renewal_at = first_renewal_at(organisation)
-    period = renewal_period(organisation)
-    ending = Counter(
-        dict(
-            Licence.objects.filter(
-                organisation=organisation,
-                status=LicenceStatus.REMOVAL_SCHEDULED,
-                removal_effective_on__lte=period.start,
-            )
-            .order_by()
-            .values_list("licence_type_id")
-            .annotate(n=Count("pk"))
-        )
-    )
-    # What the job will see after terminating: evaluate fees as if the removals had happened.
-    with transaction.atomic():
-        sid = transaction.savepoint()
-        Licence.objects.filter(
-            organisation=organisation,
-            status=LicenceStatus.REMOVAL_SCHEDULED,
-            removal_effective_on__lte=period.start,
-        ).update(status=LicenceStatus.TERMINATED)
-        quote = renewal_quote(organisation, period, ending=ending)
-        transaction.savepoint_rollback(sid)
-    return quote
+    """`GET /billing/upcoming/`: exactly what the next renewal would invoice, as of now.
 
-
-def _terminate_due_removals(renewals: list[_Renewal]) -> None:
-    """Removals take effect at period end (rule 14): terminate them before renewing."""
-    by_pk = {r.organisation.pk: r for r in renewals}
-    due: dict[object, list[Licence]] = defaultdict(list)
-    for licence in (
-        Licence.objects.select_for_update(of=("self",))
-        .select_related("licence_type")
-        .filter(
-            organisation__in=by_pk,
-            status=LicenceStatus.REMOVAL_SCHEDULED,
-            removal_effective_on__lte=max(r.period.start for r in renewals),
-        )
-        .order_by("pk")
-    ):
-        if licence.removal_effective_on <= by_pk[licence.organisation_id].period.start:
-            due[licence.organisation_id].append(licence)
-    by_start: dict[date, list] = defaultdict(list)
-    for org_id, licences in due.items():
-        renewal = by_pk[org_id]
-        renewal.ending = Counter(licence.licence_type_id for licence in licences)
-        by_start[renewal.period.start] += [licence.pk for licence in licences]
-        audit_record_many(
-            organisation=renewal.organisation,
-            actor=None,
-            action="licence.terminated_at_end",
-            targets=licences,
-            changes={"effective_on": renewal.period.start.isoformat()},
-        )
-    for start, pks in by_start.items():
-        Licence.objects.filter(pk__in=pks).update(
-            status=LicenceStatus.TERMINATED, terminated_on=start
-        )
-
-
-def _claim_usage(renewals: list[_Renewal]) -> None:
-    """Mark the previous periods' unbilled usage as billed by each renewal's invoice, and sum it.
-
-    Claiming and summing in one statement means a usage record reported while this runs (usage
-    is recorded without the organisation's lock) is either on this invoice, counted, or left for
-    the next one, never marked billed without being billed. The invoice ids are chosen here; the
-    invoices are inserted later in this transaction (foreign keys are checked at commit). Plain
-    SQL because the ORM can only express the join as one CASE branch per organisation.
+    The renewal itself, run for this organisation in a savepoint and rolled back: the preview
+    cannot drift from what the job bills. It holds the organisation's row for a few milliseconds.
     """
-    usage = UsageRecord._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH claimed AS (
-                UPDATE {usage} AS u SET invoice_id = r.invoice_id
-                FROM unnest(%s::uuid[], %s::uuid[], %s::date[])
-                     AS r(organisation_id, invoice_id, period_start)
-                WHERE u.organisation_id = r.organisation_id AND u.invoice_id IS NULL
-                  AND u.period_start < r.period_start
-                RETURNING u.invoice_id, u.cost)
-            SELECT invoice_id, sum(cost), count(*) FROM claimed GROUP BY invoice_id
-            """,
-            [
-                [r.organisation.pk for r in renewals],
-                [r.invoice_id for r in renewals],
-                [r.period.start for r in renewals],
-            ],
+    with transaction.atomic():
+        # Locked, so that no invoice takes the sequence number the rolled-back one borrows.
+        due = DueOrganisation(
+            *Organisation.objects.select_for_update()
+            .values_list(*DueOrganisation._fields)
+            .get(pk=organisation.pk)
         )
-        claimed = {invoice_id: (total, n) for invoice_id, total, n in cursor.fetchall()}
-    for renewal in renewals:
-        renewal.usage = claimed.get(renewal.invoice_id, (Decimal("0.00"), 0))
-
-
-def _advance(renewals: list[_Renewal], invoiced: set) -> None:
-    """Move each organisation's next renewal to the following period's local midnight, and save
-    the invoice sequence of those `invoiced` in the same write."""
-    following: dict[tuple[datetime, bool], list] = defaultdict(list)
-    for renewal in renewals:
-        organisation = renewal.organisation
-        period = next_period(
-            anchor=organisation.billing_anchor,
-            frequency=organisation.billing_frequency,
-            period=renewal.period,
-        )
-        organisation.next_renewal_at = local_midnight(period.start, organisation.timezone)
-        following[organisation.next_renewal_at, organisation.pk in invoiced].append(organisation.pk)
-    # A batch shares a handful of instants (one per time zone and anchor day): one UPDATE each.
-    for (at, with_invoice), pks in following.items():
-        changes = {"next_renewal_at": at}
-        if with_invoice:
-            changes["last_invoice_sequence"] = F("last_invoice_sequence") + 1
-        Organisation.objects.filter(pk__in=pks).update(**changes)
-
-
-def renewals_apply_locked(organisations: list[Organisation]) -> list[Invoice]:
-    """Renew one period of each organisation, which the caller holds locked, in few queries."""
-    renewals = [_Renewal(organisation=o, period=renewal_period(o)) for o in organisations]
-    billed = set(
-        Invoice.objects.filter(
-            kind=InvoiceKind.RENEWAL,
-            organisation__in=organisations,
-            period_start__in={r.period.start for r in renewals},
-        ).values_list("organisation_id", "period_start")
+        if due.next_renewal_at is None:
+            due = due._replace(next_renewal_at=first_renewal_at(organisation))
+        renewal = _Renewal.of(due)
+        savepoint = transaction.savepoint()
+        try:
+            _renew([renewal])
+            lines = list(
+                InvoiceLine.objects.filter(invoice_id=renewal.invoice_id)
+                .select_related("licence_type")
+                .order_by("position")
+            )
+        finally:
+            transaction.savepoint_rollback(savepoint)
+    return Quote(
+        currency=organisation.currency,
+        tax_rate=organisation.tax_rate,
+        lines=[
+            QuoteLine(
+                description=line.description,
+                kind=line.kind,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                licence_type=line.licence_type,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for line in lines
+        ],
     )
-    # Already billed (by an earlier run that could not advance): only advance.
-    due = [r for r in renewals if (r.organisation.pk, r.period.start) not in billed]
-    invoices = []
-    if due:
-        _terminate_due_removals(due)
-        _claim_usage(due)
-        _quote_all(due)
-        due = [r for r in due if r.quote.lines]
-        invoices = invoices_issue_locked(
-            kind=InvoiceKind.RENEWAL,
-            actor=None,
-            save_sequences=False,  # saved by _advance, with the next renewal time
-            drafts=[
-                InvoiceDraft(
-                    organisation=r.organisation,
-                    quote=r.quote,
-                    period=r.period,
-                    at=r.organisation.next_renewal_at,
-                    id=r.invoice_id,
-                )
-                for r in due
-            ],
-        )
-        for renewal in due:
-            if renewal.charges:
-                Charge.objects.filter(pk__in=[c.pk for c in renewal.charges]).update(
-                    invoice_id=renewal.invoice_id
-                )
-    _advance(renewals, invoiced={invoice.organisation_id for invoice in invoices})
-    return invoices
 
 
 def renewals_due(*, at: datetime):
@@ -416,6 +469,13 @@ def renewals_due(*, at: datetime):
 def _next_due(at: datetime):
     # Oldest first, straight off the next_renewal_at index (no sort of every due row).
     return renewals_due(at=at).select_for_update(skip_locked=True).order_by("next_renewal_at")
+
+
+def _lock_due(at: datetime, size: int, *, exclude=(), pk=None) -> list[DueOrganisation]:
+    due = _next_due(at).exclude(pk__in=exclude)
+    if pk is not None:
+        due = due.filter(pk=pk)
+    return [DueOrganisation(*row) for row in due.values_list(*DueOrganisation._fields)[:size]]
 
 
 def renewals_run(*, at: datetime, limit: int | None = None, batch_size: int | None = None) -> int:
@@ -431,16 +491,16 @@ def renewals_run(*, at: datetime, limit: int | None = None, batch_size: int | No
     refused: set = set()
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
-        batch: list[Organisation] = []
+        batch: list[DueOrganisation] = []
         try:
             with transaction.atomic():
-                batch = list(_next_due(at).exclude(pk__in=refused)[:size])
-                if batch:
-                    renewals_apply_locked(batch)
+                batch = _lock_due(at, size, exclude=refused)
+                renewals_apply_locked(batch)
         except IntegrityError:
             # The database refused part of the batch (say, a second renewal invoice for a
-            # period): renew its organisations one by one, setting aside the refused one, which
-            # is logged, so that it can neither bill twice nor stall the others.
+            # period, or a licence type with no price): renew its organisations one by one,
+            # setting aside the refused one, which is logged, so that it can neither bill
+            # twice nor stall the others.
             _renew_each(at, [organisation.pk for organisation in batch], refused)
         if not batch:
             return done
@@ -452,9 +512,7 @@ def _renew_each(at: datetime, pks: list, refused: set) -> None:
     for pk in pks:
         try:
             with transaction.atomic():
-                organisation = _next_due(at).filter(pk=pk).first()
-                if organisation is not None:
-                    renewals_apply_locked([organisation])
+                renewals_apply_locked(_lock_due(at, 1, pk=pk))
         except IntegrityError:
             log.exception("renewal of organisation %s refused by the database", pk)
             refused.add(pk)
@@ -465,8 +523,8 @@ def organisation_renew(*, organisation_id, at: datetime) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            organisation = _next_due(at).filter(pk=organisation_id).first()
-            if organisation is None:
+            due = _lock_due(at, 1, pk=organisation_id)
+            if not due:
                 return done
-            renewals_apply_locked([organisation])
+            renewals_apply_locked(due)
         done += 1

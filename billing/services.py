@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, Organisation
+from accounts.models import AuditEvent, Organisation, invoice_prefix
 from billing.models import (
     Charge,
     ChargeKind,
@@ -55,6 +55,11 @@ def invoice_issue(
     return invoice
 
 
+def invoice_number(organisation_id: uuid.UUID, sequence: int) -> str:
+    """The number of an organisation's invoice `sequence` (gapless per organisation)."""
+    return f"{invoice_prefix(organisation_id)}-{sequence:06d}"
+
+
 @dataclass(frozen=True)
 class InvoiceDraft:
     """One invoice to issue: for an organisation the caller holds locked (select_for_update)."""
@@ -66,16 +71,12 @@ class InvoiceDraft:
     id: uuid.UUID | None = None  # given when rows must point at the invoice before it exists
 
 
-def invoices_issue_locked(
-    *, kind: str, drafts: list[InvoiceDraft], actor, save_sequences: bool = True
-) -> list[Invoice]:
-    """Issue many invoices in a few statements, for organisations the caller has locked.
+def invoices_issue_locked(*, kind: str, drafts: list[InvoiceDraft], actor) -> list[Invoice]:
+    """Issue invoices in a few statements (COPY), for organisations the caller has locked.
 
-    The bulk form of `invoice_issue` (the renewal job issues thousands at once): each
-    organisation's sequence advances under the caller's lock and is saved in the caller's
-    transaction, so numbers stay gapless; one audit row per invoice. A caller that updates the
-    organisations anyway may save `last_invoice_sequence` itself (`save_sequences=False`);
-    if it forgot, the unique (organisation, sequence) constraint would refuse the next invoice.
+    Each organisation's sequence advances under the caller's lock and is saved in the caller's
+    transaction, so numbers stay gapless; one audit row per invoice. (Renewals issue theirs in
+    SQL, `billing.renewal`, with the same numbers and audit rows.)
     """
     now = timezone.now()
     actor_id = actor.pk if getattr(actor, "pk", None) else None
@@ -91,7 +92,7 @@ def invoices_issue_locked(
                 id=draft.id or uuid.uuid4(),
                 organisation=org,
                 sequence=org.last_invoice_sequence,
-                number=f"{org.invoice_prefix}-{org.last_invoice_sequence:06d}",
+                number=invoice_number(org.pk, org.last_invoice_sequence),
                 kind=str(kind),
                 issued_at=draft.at,
                 issued_on=issued_on,
@@ -153,8 +154,6 @@ def invoices_issue_locked(
             for invoice in invoices
         ),
     )
-    if not save_sequences:
-        return invoices
     # Save the sequences as "+ n" for the n invoices each organisation got: one UPDATE per n
     # (nearly always just n = 1) instead of one per organisation.
     issued = Counter(draft.organisation.pk for draft in drafts)

@@ -3,6 +3,7 @@ UPDATE … FROM unnest(arrays). Renewals, mass configuration and batches of numb
 
 from collections.abc import Iterable
 
+import psycopg
 from django.db import connection
 
 
@@ -36,3 +37,18 @@ def update_from_arrays(model, fields: list[str], rows: list[tuple]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
+
+
+def bound_cursor():
+    """A cursor that sends parameters apart from the statement (server-side binding).
+
+    Django's cursors bind on the client: every element of a list becomes a quoted literal in
+    the SQL text, which costs a regular expression per element here and a parse per element on
+    the server. A statement fed by arrays of thousands of values (`unnest`) runs several times
+    faster this way. It is Django's cursor wrapper all the same: queries are logged, execute
+    wrappers apply and psycopg's errors become Django's."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)

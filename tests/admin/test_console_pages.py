@@ -52,7 +52,7 @@ def test_dashboard_says_why_the_organisation_is_restricted(client, world_a):
     Invoice.objects.filter(pk=world_a.invoice.pk).update(due_on=dt.date(2020, 1, 1))
     org = world_a.organisation
     org.payment_method_kind = org.payment_method_reference = ""
-    org.save()
+    org.save(update_fields=["payment_method_kind", "payment_method_reference"])
     client.force_login(world_a.owner)
     response = client.get(reverse("admin:index"))
     assert response.context["restriction_reasons"] == [
