@@ -228,8 +228,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 class AuditEvent(models.Model):
     """Who changed what and when (DESIGN.md section 5, "Audit"). Written by services only."""
 
+    # Indexed by the (organisation, -created_at) index below, which starts with it.
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        db_index=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
