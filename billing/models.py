@@ -103,8 +103,15 @@ class InvoiceLine(models.Model):
     position = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=300)
     kind = models.CharField(max_length=16, choices=InvoiceLineKind.choices)
+    # Not indexed: no page lists lines by licence type, and the index would cost every renewal
+    # tens of thousands of writes; deleting a licence type (refused once invoiced) scans.
     licence_type = models.ForeignKey(
-        "licensing.LicenceType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "licensing.LicenceType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
