@@ -78,6 +78,7 @@ def first_renewal_at(organisation: Organisation) -> datetime:
 
 
 class _Schedule(NamedTuple):
+    renewal_at: datetime  # when the renewal is due, and the invoice's time of issue
     period: Period
     starts_at: datetime  # the period's first instant: charges made before it are billed
     issued_on: date
@@ -92,6 +93,7 @@ def _schedule(anchor: date, frequency: str, tz_name: str, renewal_at: datetime) 
     period = period_containing(anchor=anchor, frequency=frequency, on=issued_on)
     following = next_period(anchor=anchor, frequency=frequency, period=period)
     return _Schedule(
+        renewal_at=renewal_at,
         period=period,
         starts_at=local_midnight(period.start, tz_name),
         issued_on=issued_on,
@@ -105,7 +107,6 @@ class _Renewal:
 
     organisation: DueOrganisation
     schedule: _Schedule
-    invoice_id: uuid.UUID
 
     @classmethod
     def of(cls, organisation) -> "_Renewal":
@@ -117,7 +118,6 @@ class _Renewal:
                 organisation.timezone,
                 organisation.next_renewal_at,
             ),
-            invoice_id=uuid.uuid4(),
         )
 
 
@@ -132,7 +132,7 @@ def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter
             """
             UPDATE licensing_licence AS l
                SET status = %s, terminated_on = r.period_start
-              FROM unnest(%s::uuid[], %s::date[]) AS r(organisation_id, period_start)
+              FROM unnest(%b::uuid[], %b::date[]) AS r(organisation_id, period_start)
              WHERE l.organisation_id = r.organisation_id AND l.status = %s
                AND l.removal_effective_on <= r.period_start
             RETURNING l.id
@@ -213,8 +213,8 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
 
 
 # The renewal of a batch, set-based. Its inputs are arrays, one element per organisation (the
-# `renewal` relation) plus one per termination fee line (`fee`); each organisation's invoice id is
-# chosen by the caller. The statement:
+# `renewal` relation, materialised once with each organisation's invoice id) plus one per
+# termination fee line (`fee`). The statement:
 # - skips a period already billed (an earlier run that could not advance: it is only advanced);
 # - counts licences per type (active, or scheduled for removal at a later period end; those due
 #   were terminated just before) and prices them for the organisation's currency and frequency,
@@ -230,17 +230,21 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
 #   no invoice and keeps its sequence;
 # - moves every organisation on to its next renewal, saving the sequence of those invoiced.
 _RENEW = """
-WITH renewal AS (
-    SELECT *
+WITH renewal AS MATERIALIZED (
+    SELECT r.*, gen_random_uuid() AS invoice_id,
+           (%(issued_at)b::timestamptz[])[r.schedule] AS issued_at,
+           (%(issued_on)b::date[])[r.schedule] AS issued_on,
+           (%(due_on)b::date[])[r.schedule] AS due_on,
+           (%(period_start)b::date[])[r.schedule] AS period_start,
+           (%(period_end)b::date[])[r.schedule] AS period_end,
+           (%(starts_at)b::timestamptz[])[r.schedule] AS starts_at,
+           (%(following_at)b::timestamptz[])[r.schedule] AS following_at
       FROM unnest(
                %(organisation)b::uuid[], %(currency)b::text[], %(tax_rate)b::numeric[],
-               %(frequency)b::text[], %(invoice)b::uuid[], %(sequence)b::integer[],
-               %(number)b::text[], %(issued_at)b::timestamptz[], %(issued_on)b::date[],
-               %(due_on)b::date[], %(period_start)b::date[], %(period_end)b::date[],
-               %(starts_at)b::timestamptz[], %(following_at)b::timestamptz[]
-           ) AS r(organisation_id, currency, tax_rate, billing_frequency, invoice_id, sequence,
-                  number, issued_at, issued_on, due_on, period_start, period_end, starts_at,
-                  following_at)
+               %(frequency)b::text[], %(sequence)b::integer[], %(number)b::text[],
+               %(schedule)b::integer[]
+           ) AS r(organisation_id, currency, tax_rate, billing_frequency, sequence, number,
+                  schedule)
 ),
 billable AS (
     SELECT * FROM renewal AS r
@@ -377,6 +381,10 @@ def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
         for line in _termination_fees(renewal, ending[renewal.organisation.pk])
     ]
     due_days = timedelta(days=settings.INVOICE_DUE_DAYS)
+    # Organisations that share a time zone, anchor day and renewal time share their dates: each
+    # distinct set is sent once (`schedule`), and each organisation says which is its own.
+    schedules: dict[_Schedule, int] = {}  # its position in the arrays, from 1
+    schedule_of = [schedules.setdefault(r.schedule, len(schedules) + 1) for r in renewals]
     with bound_cursor() as cursor:
         cursor.execute(
             _RENEW,
@@ -385,19 +393,19 @@ def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
                 "currency": [r.organisation.currency for r in renewals],
                 "tax_rate": [r.organisation.tax_rate for r in renewals],
                 "frequency": [r.organisation.billing_frequency for r in renewals],
-                "invoice": [r.invoice_id for r in renewals],
                 "sequence": [r.organisation.last_invoice_sequence + 1 for r in renewals],
                 "number": [
                     invoice_number(r.organisation.pk, r.organisation.last_invoice_sequence + 1)
                     for r in renewals
                 ],
-                "issued_at": [r.organisation.next_renewal_at for r in renewals],
-                "issued_on": [r.schedule.issued_on for r in renewals],
-                "due_on": [r.schedule.issued_on + due_days for r in renewals],
-                "period_start": [r.schedule.period.start for r in renewals],
-                "period_end": [r.schedule.period.last_day for r in renewals],
-                "starts_at": [r.schedule.starts_at for r in renewals],
-                "following_at": [r.schedule.following_at for r in renewals],
+                "schedule": schedule_of,
+                "issued_at": [schedule.renewal_at for schedule in schedules],
+                "issued_on": [schedule.issued_on for schedule in schedules],
+                "due_on": [schedule.issued_on + due_days for schedule in schedules],
+                "period_start": [schedule.period.start for schedule in schedules],
+                "period_end": [schedule.period.last_day for schedule in schedules],
+                "starts_at": [schedule.starts_at for schedule in schedules],
+                "following_at": [schedule.following_at for schedule in schedules],
                 "fee_organisation": [pk for pk, _ in fees],
                 "fee_description": [line.description for _, line in fees],
                 "fee_licence_type": [line.licence_type.pk for _, line in fees],
@@ -431,12 +439,11 @@ def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) ->
         )
         if due.next_renewal_at is None:
             due = due._replace(next_renewal_at=first_renewal_at(organisation))
-        renewal = _Renewal.of(due)
         savepoint = transaction.savepoint()
         try:
-            _renew([renewal])
+            issued = _renew([_Renewal.of(due)])
             lines = list(
-                InvoiceLine.objects.filter(invoice_id=renewal.invoice_id)
+                InvoiceLine.objects.filter(invoice_id__in=issued)
                 .select_related("licence_type")
                 .order_by("position")
             )
