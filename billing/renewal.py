@@ -59,15 +59,10 @@ class DueOrganisation(NamedTuple):
 
 def renewal_period(organisation) -> Period:
     """The period whose start the organisation's next renewal bills."""
-    return _schedule(
-        organisation.billing_anchor,
-        organisation.billing_frequency,
-        organisation.timezone,
-        organisation.next_renewal_at or first_renewal_at(organisation),
-    ).period
+    return _schedule_of(organisation).period
 
 
-def first_renewal_at(organisation: Organisation) -> datetime:
+def first_renewal_at(organisation) -> datetime:
     """The first renewal is at the end of the sign-up period (its start is paid pro rata)."""
     first = period_containing(
         anchor=organisation.billing_anchor,
@@ -101,6 +96,15 @@ def _schedule(anchor: date, frequency: str, tz_name: str, renewal_at: datetime) 
     )
 
 
+def _schedule_of(organisation) -> _Schedule:
+    return _schedule(
+        organisation.billing_anchor,
+        organisation.billing_frequency,
+        organisation.timezone,
+        organisation.next_renewal_at or first_renewal_at(organisation),
+    )
+
+
 @dataclass
 class _Renewal:
     """One organisation's renewal in a batch."""
@@ -110,15 +114,7 @@ class _Renewal:
 
     @classmethod
     def of(cls, organisation) -> "_Renewal":
-        return cls(
-            organisation=organisation,
-            schedule=_schedule(
-                organisation.billing_anchor,
-                organisation.billing_frequency,
-                organisation.timezone,
-                organisation.next_renewal_at,
-            ),
-        )
+        return cls(organisation=organisation, schedule=_schedule_of(organisation))
 
 
 def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter]:
@@ -437,8 +433,6 @@ def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) ->
             .values_list(*DueOrganisation._fields)
             .get(pk=organisation.pk)
         )
-        if due.next_renewal_at is None:
-            due = due._replace(next_renewal_at=first_renewal_at(organisation))
         savepoint = transaction.savepoint()
         try:
             issued = _renew([_Renewal.of(due)])
@@ -450,8 +444,8 @@ def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) ->
         finally:
             transaction.savepoint_rollback(savepoint)
     return Quote(
-        currency=organisation.currency,
-        tax_rate=organisation.tax_rate,
+        currency=due.currency,
+        tax_rate=due.tax_rate,
         lines=[
             QuoteLine(
                 description=line.description,
