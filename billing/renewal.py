@@ -234,7 +234,9 @@ WITH renewal AS MATERIALIZED (
            (%(period_start)b::date[])[r.schedule] AS period_start,
            (%(period_end)b::date[])[r.schedule] AS period_end,
            (%(starts_at)b::timestamptz[])[r.schedule] AS starts_at,
-           (%(following_at)b::timestamptz[])[r.schedule] AS following_at
+           (%(following_at)b::timestamptz[])[r.schedule] AS following_at,
+           (%(start_label)b::text[])[r.schedule] AS start_label,
+           (%(span)b::text[])[r.schedule] AS span
       FROM unnest(
                %(organisation)b::uuid[], %(currency)b::text[], %(tax_rate)b::numeric[],
                %(frequency)b::text[], %(sequence)b::integer[], %(number)b::text[],
@@ -282,8 +284,7 @@ used AS (
 line AS (
     SELECT h.invoice_id, 1 AS part, t.kind AS sort_text, t.sort_order::bigint AS sort_number,
            t.code AS sort_tie,
-           t.name || ' × ' || h.quantity || ', ' || to_char(r.period_start, 'DD Mon YYYY')
-               || ' to ' || to_char(r.period_end, 'DD Mon YYYY') AS description,
+           t.name || ' × ' || h.quantity || ', ' || r.span AS description,
            'licence' AS kind, h.licence_type_id, h.quantity, h.unit_price,
            h.unit_price * h.quantity AS amount, r.period_start, r.period_end
       FROM priced AS h
@@ -307,12 +308,12 @@ line AS (
       FROM charged AS c
     UNION ALL
     SELECT r.invoice_id, 4, '', 0, '',
-           'Calling credits used before ' || to_char(r.period_start, 'DD Mon YYYY')
+           'Calling credits used before ' || r.start_label
                || ' (' || count(*) || ' records)',
            'usage', NULL, 1, sum(u.cost), sum(u.cost), NULL, NULL
       FROM used AS u
       JOIN billable AS r USING (invoice_id)
-     GROUP BY r.invoice_id, r.period_start
+     GROUP BY r.invoice_id, r.start_label
 ),
 total AS (
     SELECT r.invoice_id, s.subtotal, round(s.subtotal * r.tax_rate, 2) AS tax
@@ -402,6 +403,11 @@ def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
                 "period_end": [schedule.period.last_day for schedule in schedules],
                 "starts_at": [schedule.starts_at for schedule in schedules],
                 "following_at": [schedule.following_at for schedule in schedules],
+                "start_label": [f"{schedule.period.start:%d %b %Y}" for schedule in schedules],
+                "span": [
+                    f"{schedule.period.start:%d %b %Y} to {schedule.period.last_day:%d %b %Y}"
+                    for schedule in schedules
+                ],
                 "fee_organisation": [pk for pk, _ in fees],
                 "fee_description": [line.description for _, line in fees],
                 "fee_licence_type": [line.licence_type.pk for _, line in fees],
