@@ -39,6 +39,7 @@ from billing.quotes import Quote, QuoteLine
 from billing.services import invoice_number
 from licensing.models import Licence, LicencePrice, LicenceStatus
 from telecom.bulk import bound_cursor
+from telecom.money import to_cents
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,6 @@ def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter
 def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
     """Rule 16 fees for the licences `ending` (by type) at this period's start."""
     organisation, period = renewal.organisation, renewal.schedule.period
-    currency = Organisation.objects.values_list("currency", flat=True).get(pk=organisation.pk)
     lines = []
     commitments = Commitment.objects.filter(
         organisation_id=organisation.pk,
@@ -180,7 +180,7 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
         removed = ending[commitment.licence_type_id]
         fee = termination_fee(
             monthly_price=LicencePrice.objects.values_list("monthly", flat=True).get(
-                licence_type_id=commitment.licence_type_id, currency=currency
+                licence_type_id=commitment.licence_type_id, currency=organisation.currency
             ),
             committed=commitment.quantity,
             remaining=remaining,
@@ -200,7 +200,7 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
                     kind=InvoiceLineKind.TERMINATION_FEE,
                     licence_type=commitment.licence_type,
                     quantity=below,
-                    unit_price=(fee / below).quantize(Decimal("0.01")),
+                    unit_price=to_cents(fee / below),
                     amount=fee,
                     period_start=period.start,
                 )
