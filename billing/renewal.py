@@ -162,6 +162,11 @@ def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter
     return ending
 
 
+def _line_order(licence_type) -> tuple:
+    """Base licences first, then add-ons, each in the catalogue's order (as `_RENEW` sorts)."""
+    return (licence_type.kind != "base", licence_type.sort_order, licence_type.code)
+
+
 def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
     """Rule 16 fees for the licences `ending` (by type) at this period's start."""
     organisation, period = renewal.organisation, renewal.schedule.period
@@ -171,7 +176,7 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
         licence_type_id__in=list(ending),
         ends_on__gt=period.start,
     ).select_related("licence_type")
-    for commitment in commitments.order_by("licence_type__kind", "licence_type__sort_order"):
+    for commitment in sorted(commitments, key=lambda c: _line_order(c.licence_type)):
         remaining = Licence.objects.filter(
             organisation_id=organisation.pk,
             licence_type_id=commitment.licence_type_id,
@@ -214,8 +219,9 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
 # - skips a period already billed (an earlier run that could not advance: it is only advanced);
 # - counts licences per type (active, or scheduled for removal at a later period end; those due
 #   were terminated just before) and prices them for the organisation's currency and frequency,
-#   in the order of the catalogue (licences, then add-ons); a type with no price leaves the unit
-#   price NULL, which the NOT NULL column refuses: the batch fails rather than bill too little;
+#   base licences first, then add-ons, each in the catalogue's order; a type with no price leaves
+#   the unit price NULL, which the NOT NULL column refuses: the batch fails rather than bill too
+#   little;
 # - claims the pending charges made before the period's first instant, and the usage of earlier
 #   periods, in the same statement that bills them, so a charge or usage recorded meanwhile is
 #   either on this invoice or left for the next one, never marked billed without being billed;
@@ -282,8 +288,8 @@ used AS (
     RETURNING u.invoice_id, u.cost
 ),
 line AS (
-    SELECT h.invoice_id, 1 AS part, t.kind AS sort_text, t.sort_order::bigint AS sort_number,
-           t.code AS sort_tie,
+    SELECT h.invoice_id, CASE t.kind WHEN 'base' THEN 1 ELSE 2 END AS part,
+           t.sort_order::bigint AS sort_number, t.code AS sort_tie,
            t.name || ' × ' || h.quantity || ', ' || r.span AS description,
            'licence' AS kind, h.licence_type_id, h.quantity, h.unit_price,
            h.unit_price * h.quantity AS amount, r.period_start, r.period_end
@@ -291,7 +297,7 @@ line AS (
       JOIN billable AS r USING (invoice_id)
       JOIN licensing_licencetype AS t ON t.id = h.licence_type_id
     UNION ALL
-    SELECT r.invoice_id, 2, '', f.position, '', f.description, 'termination_fee',
+    SELECT r.invoice_id, 3, f.position, '', f.description, 'termination_fee',
            f.licence_type_id, f.quantity, f.unit_price, f.amount, r.period_start, NULL
       FROM unnest(
                %(fee_organisation)b::uuid[], %(fee_description)b::text[],
@@ -302,12 +308,12 @@ line AS (
                 position)
       JOIN billable AS r USING (organisation_id)
     UNION ALL
-    SELECT c.invoice_id, 3, '', (extract(epoch FROM c.created_at) * 1000000)::bigint,
+    SELECT c.invoice_id, 4, (extract(epoch FROM c.created_at) * 1000000)::bigint,
            c.id::text, c.description, c.kind, c.licence_type_id, c.quantity, c.unit_price,
            c.amount, NULL, NULL
       FROM charged AS c
     UNION ALL
-    SELECT r.invoice_id, 4, '', 0, '',
+    SELECT r.invoice_id, 5, 0, '',
            'Calling credits used before ' || r.start_label
                || ' (' || count(*) || ' records)',
            'usage', NULL, 1, sum(u.cost), sum(u.cost), NULL, NULL
@@ -337,7 +343,7 @@ invoice_line AS (
         period_start, period_end, amount)
     SELECT invoice_id,
            row_number() OVER (PARTITION BY invoice_id
-                              ORDER BY part, sort_text, sort_number, sort_tie),
+                              ORDER BY part, sort_number, sort_tie),
            description, kind, licence_type_id, quantity, unit_price, period_start, period_end,
            amount
       FROM line
