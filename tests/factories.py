@@ -93,3 +93,20 @@ def stock(country: str = "FR", number_type: str = "mobile", count: int = 5, *, s
         ignore_conflicts=True,
     )
     return numbers
+
+
+def give_number(member, *, at=None, start: int = 0):
+    """Assign a French mobile of the local inventory to `member`, on a licence of its own, as if
+    the member assigned it themselves; return the number."""
+    from numbering import services as numbering_services
+
+    stock("FR", "mobile", 1, start=start)
+    return numbering_services.number_assign(
+        organisation=member.organisation,
+        actor=member,
+        country="FR",
+        number_type="mobile",
+        member=member,
+        licence=LicenceFactory(organisation=member.organisation),
+        at=at,
+    ).number

@@ -24,8 +24,8 @@ from tests.factories import (
     LicenceFactory,
     OrganisationFactory,
     UserFactory,
+    give_number,
     licence_type,
-    stock,
     token_for,
 )
 
@@ -60,19 +60,6 @@ def service_client() -> APIClient:
     return client
 
 
-def give_number(organisation, member, *, start=0):
-    """Assign a French mobile to `member` through a licence of their own."""
-    stock("FR", "mobile", 1, start=start)
-    return numbering_services.number_assign(
-        organisation=organisation,
-        actor=member,
-        country="FR",
-        number_type="mobile",
-        member=member,
-        licence=LicenceFactory(organisation=organisation),
-    ).number
-
-
 def usage_body(number, *, cost="1.25", kind="call", started_at=None, **extra):
     started_at = started_at or timezone.now() - dt.timedelta(minutes=5)
     return {
@@ -100,8 +87,8 @@ def org(db):
     """Organisation A: one member of each role; the user and the owner each hold a number."""
     organisation = OrganisationFactory(name="Org A")
     members = {role: UserFactory(organisation=organisation, role=role) for role in ROLES}
-    members["user_number"] = give_number(organisation, members["user"], start=0)
-    members["owner_number"] = give_number(organisation, members["owner"], start=1)
+    members["user_number"] = give_number(members["user"], start=0)
+    members["owner_number"] = give_number(members["owner"], start=1)
     members["organisation"] = organisation
     return members
 
@@ -113,7 +100,7 @@ def org_b(db):
     return {
         "organisation": organisation,
         "owner": owner,
-        "number": give_number(organisation, owner, start=10),
+        "number": give_number(owner, start=10),
     }
 
 
@@ -280,7 +267,7 @@ def test_concurrent_usage_never_crosses_the_cap():
     """30 usages of 9.00 at once against a 250.00 cap: 27 fit (243.00), 3 are refused."""
     organisation = OrganisationFactory()
     member = UserFactory(organisation=organisation, role="user")
-    number = give_number(organisation, member)
+    number = give_number(member)
     key = service_token_create(name="telephony-race")[1]
     started = timezone.now() - dt.timedelta(minutes=1)
 
@@ -620,7 +607,7 @@ def test_upcoming_is_what_the_renewal_then_invoices(api_client_for, db):
     for _ in range(3):
         LicenceFactory(organisation=organisation)
     LicenceFactory(organisation=organisation, licence_type=licence_type("room_phone"))
-    number = give_number(organisation, owner)  # a fourth user_standard licence
+    number = give_number(owner)  # a fourth user_standard licence
     licensing_services.licences_schedule_removal(
         organisation=organisation,
         licence_type=licence_type("user_standard"),

@@ -12,9 +12,14 @@ from billing.models import Commitment, Invoice, InvoiceKind, UsageRecord
 from billing.renewal import first_renewal_at, renewals_run, upcoming_quote
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicenceStatus
-from numbering import services as numbering_services
 from telecom import errors
-from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type, stock
+from tests.factories import (
+    LicenceFactory,
+    OrganisationFactory,
+    UserFactory,
+    give_number,
+    licence_type,
+)
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
@@ -221,15 +226,7 @@ def test_no_fee_when_the_removal_stays_at_or_above_the_commitment():
 def test_usage_up_to_the_cap_then_refused_and_billed_next_period():
     org = make_org(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
-    stock("FR", "mobile", 2)
-    number = numbering_services.number_assign(
-        organisation=org,
-        actor=owner,
-        country="FR",
-        number_type="mobile",
-        member=owner,
-        licence=LicenceFactory(organisation=org),
-    ).number
+    number = give_number(owner)
     during = dt.datetime(2026, 11, 15, 9, tzinfo=PARIS)
 
     for cost in ("100.00", "149.99", "0.01"):

@@ -18,9 +18,14 @@ from billing.models import Charge, Invoice, UsageRecord
 from billing.renewal import first_renewal_at, renewals_run, upcoming_quote
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicencePrice, LicenceStatus
-from numbering import services as numbering_services
 from telecom.money import tax_amount
-from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type, stock
+from tests.factories import (
+    LicenceFactory,
+    OrganisationFactory,
+    UserFactory,
+    give_number,
+    licence_type,
+)
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
@@ -71,16 +76,7 @@ def busy_org():
         quantity=1,
         actor=owner,
     )
-    stock("FR", "mobile", 1)
-    number = numbering_services.number_assign(
-        organisation=org,
-        actor=owner,
-        country="FR",
-        number_type="mobile",
-        member=owner,
-        licence=LicenceFactory(organisation=org),
-        at=NOV_10,
-    ).number
+    number = give_number(owner, at=NOV_10)
     billing_services.usage_record(
         number=number, kind="call", direction="outbound", started_at=NOV_10, cost=Decimal("1.25")
     )

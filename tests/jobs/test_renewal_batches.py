@@ -16,8 +16,13 @@ from billing.quotes import Quote
 from billing.renewal import first_renewal_at, renewals_run
 from licensing import services as licensing_services
 from licensing.models import Device
-from numbering import services as numbering_services
-from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type, stock
+from tests.factories import (
+    LicenceFactory,
+    OrganisationFactory,
+    UserFactory,
+    give_number,
+    licence_type,
+)
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
@@ -69,16 +74,7 @@ def mixed():
     )
     usage = make_org(licences=0)
     caller = UserFactory(organisation=usage, role="owner")
-    stock("FR", "mobile", 1)
-    number = numbering_services.number_assign(
-        organisation=usage,
-        actor=caller,
-        country="FR",
-        number_type="mobile",
-        member=caller,
-        licence=LicenceFactory(organisation=usage),
-        at=nov_10,
-    ).number
+    number = give_number(caller, at=nov_10)
     for cost in ("1.25", "2.50"):
         billing_services.usage_record(
             number=number, kind="call", direction="outbound", started_at=nov_10, cost=Decimal(cost)
@@ -192,17 +188,8 @@ def test_an_organisation_the_database_refuses_is_set_aside_and_the_rest_renewed(
 def test_usage_reported_after_the_renewal_waits_for_the_next_one():
     org = make_org(licences=0)
     owner = UserFactory(organisation=org, role="owner")
-    stock("FR", "mobile", 1)
     nov_20 = dt.datetime(2026, 11, 20, tzinfo=PARIS)
-    number = numbering_services.number_assign(
-        organisation=org,
-        actor=owner,
-        country="FR",
-        number_type="mobile",
-        member=owner,
-        licence=LicenceFactory(organisation=org),
-        at=nov_20,
-    ).number
+    number = give_number(owner, at=nov_20)
     renewals_run(at=DEC_1)
 
     late = billing_services.usage_record(

@@ -11,7 +11,7 @@ from accounts.models import AuditEvent
 from billing.models import Invoice
 from numbering import services as numbering_services
 from numbering.models import NumberStatus
-from tests.factories import LicenceFactory, UserFactory, stock
+from tests.factories import UserFactory, give_number
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +27,8 @@ def organisation(due_organisations):
     """Due for its 1 Nov and 1 Dec periods (Paris), holding a number deleted on 10 Oct."""
     [organisation] = due_organisations(1)
     owner = UserFactory(organisation=organisation, role="owner")
-    stock("FR", "mobile", 1)
     october_10 = dt.datetime(2026, 10, 10, 12, tzinfo=dt.UTC)
-    number = numbering_services.number_assign(
-        organisation=organisation,
-        actor=owner,
-        country="FR",
-        number_type="mobile",
-        member=owner,
-        licence=LicenceFactory(organisation=organisation),
-        at=october_10,
-    ).number
+    number = give_number(owner, at=october_10)
     numbering_services.number_delete(number=number, actor=owner, at=october_10)
     return organisation
 
