@@ -110,3 +110,16 @@ def give_number(member, *, at=None, start: int = 0):
         licence=LicenceFactory(organisation=member.organisation),
         at=at,
     ).number
+
+
+def renewing_organisation(anchor=None, **kwargs):
+    """An organisation that signed up on `anchor` (1 Nov 2026 by default) with its first renewal
+    scheduled, as sign-up schedules it."""
+    import datetime as dt
+
+    from billing.renewal import first_renewal_at
+
+    organisation = OrganisationFactory(billing_anchor=anchor or dt.date(2026, 11, 1), **kwargs)
+    organisation.next_renewal_at = first_renewal_at(organisation)
+    organisation.save(update_fields=["next_renewal_at"])
+    return organisation

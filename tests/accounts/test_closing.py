@@ -18,7 +18,7 @@ from accounts.models import AuditEvent, MemberStatus
 from accounts.selectors import organisation_status
 from billing import services as billing_services
 from billing.models import Commitment, Invoice, InvoiceKind
-from billing.renewal import first_renewal_at, renewals_run
+from billing.renewal import renewals_run
 from billing.selectors import invoice_list
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicenceStatus
@@ -38,6 +38,7 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
     licence_type,
+    renewing_organisation,
     stock,
     token_for,
 )
@@ -51,10 +52,7 @@ DEC_1 = dt.datetime(2026, 12, 1, 0, 0, tzinfo=PARIS)  # the period end: the firs
 
 @pytest.fixture
 def org():
-    org = OrganisationFactory(billing_anchor=dt.date(2026, 11, 1))
-    org.next_renewal_at = first_renewal_at(org)
-    org.save(update_fields=["next_renewal_at"])
-    return org
+    return renewing_organisation()
 
 
 @pytest.fixture

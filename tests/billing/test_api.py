@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.service_tokens import service_token_create
 from billing.models import Charge, UsageCounter, UsageRecord
-from billing.renewal import first_renewal_at, renewals_run
+from billing.renewal import renewals_run
 from billing.services import usage_used
 from licensing import services as licensing_services
 from licensing.models import DevicePrice
@@ -26,6 +26,7 @@ from tests.factories import (
     UserFactory,
     give_number,
     licence_type,
+    renewing_organisation,
     token_for,
 )
 
@@ -599,9 +600,7 @@ def test_platform_staff_read_any_organisations_billing(api_client_for, org, refs
 
 @time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=PARIS), tick=False)
 def test_upcoming_is_what_the_renewal_then_invoices(api_client_for, db):
-    organisation = OrganisationFactory(billing_anchor=dt.date(2026, 11, 1))
-    organisation.next_renewal_at = first_renewal_at(organisation)
-    organisation.save(update_fields=["next_renewal_at"])
+    organisation = renewing_organisation()
     owner = UserFactory(organisation=organisation, role="owner")
     finance = UserFactory(organisation=organisation, role="finance")
     for _ in range(3):

@@ -12,9 +12,14 @@ import pytest
 from billing import services as billing_services
 from billing.models import Invoice
 from billing.pdf import invoice_pdf
-from billing.renewal import first_renewal_at, renewals_run
+from billing.renewal import renewals_run
 from licensing.models import Device
-from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type
+from tests.factories import (
+    LicenceFactory,
+    UserFactory,
+    licence_type,
+    renewing_organisation,
+)
 
 pytestmark = pytest.mark.django_db
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -22,9 +27,7 @@ A4_POINTS = (595.28, 841.89)
 
 
 def test_a_renewal_invoice_renders_as_one_clean_a4_page():
-    org = OrganisationFactory(name="Société Exemple", billing_anchor=dt.date(2026, 11, 1))
-    org.next_renewal_at = first_renewal_at(org)
-    org.save(update_fields=["next_renewal_at"])
+    org = renewing_organisation(name="Société Exemple")
     for code, count in (("user_standard", 3), ("phone_system", 2), ("call_recording", 1)):
         for _ in range(count):
             LicenceFactory(organisation=org, licence_type=licence_type(code))

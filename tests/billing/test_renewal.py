@@ -9,27 +9,20 @@ import pytest
 from accounts.selectors import organisation_is_restricted
 from billing import services as billing_services
 from billing.models import Commitment, Invoice, InvoiceKind, UsageRecord
-from billing.renewal import first_renewal_at, renewals_run, upcoming_quote
+from billing.renewal import renewals_run, upcoming_quote
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicenceStatus
 from telecom import errors
 from tests.factories import (
     LicenceFactory,
-    OrganisationFactory,
     UserFactory,
     give_number,
     licence_type,
+    renewing_organisation,
 )
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
-
-
-def make_org(anchor: dt.date, **kwargs):
-    org = OrganisationFactory(billing_anchor=anchor, **kwargs)
-    org.next_renewal_at = first_renewal_at(org)
-    org.save(update_fields=["next_renewal_at"])
-    return org
 
 
 def licences(org, n, code="user_standard"):
@@ -43,7 +36,7 @@ def renewal_invoices(org):
 
 
 def test_month_with_a_removal_and_a_restore():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 3)
     nov_10 = dt.datetime(2026, 11, 10, 12, tzinfo=PARIS)
@@ -73,7 +66,7 @@ def test_month_with_a_removal_and_a_restore():
 
 
 def test_running_twice_bills_the_period_once():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     licences(org, 2)
     at = dt.datetime(2026, 12, 1, 8, tzinfo=PARIS)
 
@@ -84,7 +77,7 @@ def test_running_twice_bills_the_period_once():
 
 
 def test_missed_periods_are_each_billed_once_in_order():
-    org = make_org(dt.date(2026, 9, 1))
+    org = renewing_organisation(dt.date(2026, 9, 1))
     licences(org, 1)
 
     renewals_run(at=dt.datetime(2026, 12, 5, tzinfo=PARIS))
@@ -98,7 +91,7 @@ def test_missed_periods_are_each_billed_once_in_order():
 
 
 def test_yearly_renewal():
-    org = make_org(dt.date(2026, 1, 12), billing_frequency="yearly")
+    org = renewing_organisation(dt.date(2026, 1, 12), billing_frequency="yearly")
     licences(org, 3)
 
     renewals_run(at=dt.datetime(2027, 1, 12, 0, 0, tzinfo=PARIS))
@@ -131,7 +124,7 @@ def test_yearly_renewal():
     ],
 )
 def test_anchor_days_29_30_31_across_february(anchor, starts):
-    org = make_org(anchor)
+    org = renewing_organisation(anchor)
     licences(org, 1)
 
     for start in starts:
@@ -152,7 +145,7 @@ def test_anchor_days_29_30_31_across_february(anchor, starts):
     ],  # UTC-11
 )
 def test_far_from_utc_renews_at_local_midnight(zone, utc_due):
-    org = make_org(dt.date(2026, 11, 1), timezone=zone)
+    org = renewing_organisation(dt.date(2026, 11, 1), timezone=zone)
     licences(org, 1)
 
     assert renewals_run(at=utc_due - dt.timedelta(seconds=1)) == 0
@@ -164,7 +157,7 @@ def test_far_from_utc_renews_at_local_midnight(zone, utc_due):
 
 
 def test_commitment_fee_in_review_and_on_the_invoice():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 10)
     Commitment.objects.create(
@@ -202,7 +195,7 @@ def test_commitment_fee_in_review_and_on_the_invoice():
 
 
 def test_no_fee_when_the_removal_stays_at_or_above_the_commitment():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 12)
     Commitment.objects.create(
@@ -224,7 +217,7 @@ def test_no_fee_when_the_removal_stays_at_or_above_the_commitment():
 
 
 def test_usage_up_to_the_cap_then_refused_and_billed_next_period():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     number = give_number(owner)
     during = dt.datetime(2026, 11, 15, 9, tzinfo=PARIS)
@@ -248,7 +241,7 @@ def test_usage_up_to_the_cap_then_refused_and_billed_next_period():
 
 
 def test_device_orders_on_the_next_invoice():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 1)
     billing_services.device_order(
@@ -268,7 +261,7 @@ def test_device_orders_on_the_next_invoice():
 
 
 def test_tax_rounds_half_up_on_the_subtotal():
-    org = make_org(dt.date(2026, 11, 1), tax_rate=Decimal("0.0550"))
+    org = renewing_organisation(dt.date(2026, 11, 1), tax_rate=Decimal("0.0550"))
     licences(org, 1)
 
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
@@ -279,7 +272,7 @@ def test_tax_rounds_half_up_on_the_subtotal():
 
 
 def test_upcoming_preview_matches_the_renewal_exactly():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 4)
     licences(org, 2, "phone_system")
@@ -310,7 +303,7 @@ def test_upcoming_preview_matches_the_renewal_exactly():
 
 
 def test_overdue_restricts_and_payment_lifts_it():
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     licences(org, 1)
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
     [invoice] = renewal_invoices(org)
@@ -330,7 +323,7 @@ def test_overdue_restricts_and_payment_lifts_it():
 def test_void_and_reissue_never_edits_the_issued_invoice():
     from billing.quotes import Quote, QuoteLine
 
-    org = make_org(dt.date(2026, 11, 1))
+    org = renewing_organisation(dt.date(2026, 11, 1))
     licences(org, 1)
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
     [invoice] = renewal_invoices(org)

@@ -15,29 +15,22 @@ from hypothesis import strategies as st
 from accounts.models import AuditEvent, Organisation
 from billing import services as billing_services
 from billing.models import Charge, Invoice, UsageRecord
-from billing.renewal import first_renewal_at, renewals_run, upcoming_quote
+from billing.renewal import renewals_run, upcoming_quote
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicencePrice, LicenceStatus
 from telecom.money import tax_amount
 from tests.factories import (
     LicenceFactory,
-    OrganisationFactory,
     UserFactory,
     give_number,
     licence_type,
+    renewing_organisation,
 )
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
 NOV_10 = dt.datetime(2026, 11, 10, 12, tzinfo=PARIS)
 DEC_1 = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
-
-
-def make_org(**kwargs) -> Organisation:
-    org = OrganisationFactory(billing_anchor=dt.date(2026, 11, 1), **kwargs)
-    org.next_renewal_at = first_renewal_at(org)
-    org.save(update_fields=["next_renewal_at"])
-    return org
 
 
 @given(
@@ -59,7 +52,7 @@ def test_the_statement_rounds_tax_as_the_python_side_does(subtotal, rate):
 @pytest.fixture
 def busy_org():
     """An organisation whose renewal would do everything: terminate, fee, charge, usage."""
-    org = make_org(tax_rate=Decimal("0.0550"))
+    org = renewing_organisation(tax_rate=Decimal("0.0550"))
     owner = UserFactory(organisation=org, role="owner")
     for _ in range(4):
         LicenceFactory(organisation=org, licence_type=licence_type("user_standard"))
@@ -143,7 +136,7 @@ def test_the_invoice_audit_row_says_what_was_issued(busy_org):
 
 
 def test_a_licence_type_with_no_price_is_refused_not_billed_short(caplog):
-    priced, unpriced = make_org(currency="EUR"), make_org(currency="GBP")
+    priced, unpriced = renewing_organisation(currency="EUR"), renewing_organisation(currency="GBP")
     for org in (priced, unpriced):
         LicenceFactory(organisation=org, licence_type=licence_type("user_standard"))
         LicenceFactory(organisation=org, licence_type=licence_type("phone_system"))

@@ -13,15 +13,15 @@ from accounts.models import Organisation
 from billing import services as billing_services
 from billing.models import Commitment, Invoice, UsageRecord
 from billing.quotes import Quote
-from billing.renewal import first_renewal_at, renewals_run
+from billing.renewal import renewals_run
 from licensing import services as licensing_services
 from licensing.models import Device
 from tests.factories import (
     LicenceFactory,
-    OrganisationFactory,
     UserFactory,
     give_number,
     licence_type,
+    renewing_organisation,
 )
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +30,7 @@ DEC_1 = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 
 
 def make_org(anchor=dt.date(2026, 11, 1), licences=2, **kwargs) -> Organisation:
-    org = OrganisationFactory(billing_anchor=anchor, **kwargs)
-    org.next_renewal_at = first_renewal_at(org)
-    org.save(update_fields=["next_renewal_at"])
+    org = renewing_organisation(anchor, **kwargs)
     for _ in range(licences):
         LicenceFactory(organisation=org, licence_type=licence_type("user_standard"))
     return org
