@@ -142,7 +142,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "telecom.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"signup": os.environ.get("SIGNUP_THROTTLE", "20/hour")},
+    # Per client address. Token requests are password guesses to a brute-force attacker.
+    "DEFAULT_THROTTLE_RATES": {
+        "signup": os.environ.get("SIGNUP_THROTTLE", "20/hour"),
+        "auth_token": os.environ.get("AUTH_TOKEN_THROTTLE", "10/minute"),
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -159,7 +163,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The cache holds the API throttles' counts: in Redis they are shared by every process and
+# machine; the in-process cache (no Redis configured) counts for its own process only.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "telecom",
+        }
+    }
 
 # Celery. Tasks are acknowledged late and re-queued when a worker dies, so every task must be
 # idempotent (they are: see billing/tasks.py). A task may run for at most CELERY_TASK_TIME_LIMIT;

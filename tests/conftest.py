@@ -12,6 +12,16 @@ def pytest_configure(config):
     # WhiteNoise serves STATIC_ROOT, which `collectstatic` fills for production; tests serve
     # static files from the apps, and an empty root spares a warning on every request.
     settings.STATIC_ROOT.mkdir(exist_ok=True)
+    # Throttle counts stay in each test process (not in the Redis the workers share) and are
+    # cleared before every test, so one test's requests never throttle another's.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 def _ensure_catalogue():

@@ -63,10 +63,13 @@ class SignupView(APIView):
 
 
 class TokenView(APIView):
-    """Public: `{"email", "password"}` → `{"token"}` for an active member."""
+    """Public: `{"email", "password"}` → `{"token"}` for an active member. Throttled per client
+    address (AUTH_TOKEN_THROTTLE), so passwords cannot be guessed at speed."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth_token"
 
     @extend_schema(
         request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[]

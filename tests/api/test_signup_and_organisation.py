@@ -173,6 +173,21 @@ def test_token_login_refuses_invited_and_deactivated_members(anon_client, organi
         assert response.status_code == 400
 
 
+def test_token_login_is_throttled_so_passwords_cannot_be_guessed_at_speed(anon_client, owner):
+    guesses = [{"email": "owner@org-a.example", "password": f"guess-{i}"} for i in range(10)]
+    statuses = [
+        anon_client.post("/api/v1/auth/token/", guess, format="json").status_code
+        for guess in guesses
+    ]
+    right = {"email": "owner@org-a.example", "password": "correct-horse-battery"}
+    refused = anon_client.post("/api/v1/auth/token/", right, format="json")
+
+    assert statuses == [400] * 10
+    assert refused.status_code == 429  # even the right password, until the minute is over
+    assert refused.json()["code"] == "throttled"
+    assert "token" not in refused.json()
+
+
 def test_token_login_requires_both_fields(anon_client, db):
     response = anon_client.post("/api/v1/auth/token/", {"email": "x@example.com"}, format="json")
 
