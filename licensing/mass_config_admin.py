@@ -10,6 +10,7 @@ Hooked into `LicenceAdmin.get_urls` (`mass_config_urls`); the page needs licence
 """
 
 import uuid
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -47,12 +48,34 @@ class MassConfigurationConfirmForm(forms.Form):
     token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
 
 
+# A reviewed file not confirmed within a day is deleted by a daily job (its session has
+# probably ended; confirming needs the same session). Reviewing again takes a minute.
+REVIEWED_FILES_KEPT = timedelta(days=1)
+_REVIEWED_DIR = "mass_config"
+
+
+def reviewed_files_discard(*, at: datetime) -> int:
+    """Delete the reviewed files that were not confirmed within REVIEWED_FILES_KEPT of `at`;
+    return how many. For the daily job `licensing.discard_unconfirmed_uploads`."""
+    try:
+        _, names = default_storage.listdir(_REVIEWED_DIR)
+    except FileNotFoundError:
+        return 0
+    discarded = 0
+    for name in names:
+        path = f"{_REVIEWED_DIR}/{name}"
+        if default_storage.get_modified_time(path) <= at - REVIEWED_FILES_KEPT:
+            default_storage.delete(path)
+            discarded += 1
+    return discarded
+
+
 def _session_key(token: str) -> str:
     return f"mass_config:{token}"
 
 
 def _stored_path(token: str) -> str:
-    return f"mass_config/{token}.csv"
+    return f"{_REVIEWED_DIR}/{token}.csv"
 
 
 def _keep_for_confirm(request, organisation: Organisation, data: bytes, filename: str) -> str:

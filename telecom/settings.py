@@ -226,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=35),
     },
     "accounts.finish-closing": {"task": "accounts.finish_closing", "schedule": crontab(minute=45)},
+    "licensing.discard-unconfirmed-uploads": {
+        "task": "licensing.discard_unconfirmed_uploads",
+        "schedule": crontab(minute=55, hour=0),
+    },
 }
 # How many `billing.renewals_work` tasks each hourly dispatch sends: the workers that share the
 # due organisations (SKIP LOCKED), so at most this many worker processes renew at once.

@@ -1,8 +1,10 @@
 """The console's mass configuration page (rule 23): sample, dry-run report, confirm, apply."""
 
 import datetime as dt
+import os
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -10,9 +12,11 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Invoice
 from licensing import mass_config
+from licensing import tasks as licensing_tasks
 from licensing.models import Licence
 from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
 from tests.factories import OrganisationFactory, UserFactory
@@ -191,3 +195,21 @@ def test_roles_without_licences_manage_are_refused(client, org, people, inventor
 
     assert [p.status_code for p in pages] == [status] * 3
     assert snapshot.unchanged()
+
+
+def test_reviewed_files_never_confirmed_are_deleted_after_a_day(
+    console, people, inventory, settings
+):
+    sample = mass_config.sample_csv().encode()
+    for _ in range(2):
+        console.post(reverse(PAGE), {"file": upload(sample), "_review": "1"})
+    old, recent = Path(settings.MEDIA_ROOT, "mass_config").iterdir()
+    now = timezone.now().timestamp()
+    for path, age in ((old, 24 * 3600 + 60), (recent, 23 * 3600)):
+        os.utime(path, (now - age, now - age))
+
+    discarded = licensing_tasks.discard_unconfirmed_uploads.run(as_of=timezone.now().isoformat())
+
+    assert discarded == 1
+    assert not old.exists() and recent.exists()
+    assert licensing_tasks.discard_unconfirmed_uploads.run() == 0
