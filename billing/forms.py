@@ -18,8 +18,7 @@ from billing.models import Invoice, InvoiceLineKind
 from billing.quotes import Quote, QuoteLine
 from licensing.models import Device, LicenceType
 from telecom.money import to_cents
-
-MAX_DEVICE_QUANTITY = 1000  # as billing.services.device_order accepts
+from telecom.quantities import MAX_QUANTITY
 
 
 class DateRangeForm(forms.Form):
@@ -148,10 +147,10 @@ class DeviceOrderForm(forms.Form):
     quantity = forms.IntegerField(
         initial=1,
         min_value=1,
-        max_value=MAX_DEVICE_QUANTITY,
+        max_value=MAX_QUANTITY,
         error_messages={
             "min_value": "Order at least one device: the quantity must be 1 or more.",
-            "max_value": f"At most {MAX_DEVICE_QUANTITY} devices in one order.",
+            "max_value": f"At most {MAX_QUANTITY} devices in one order.",
         },
     )
 

@@ -32,6 +32,7 @@ from licensing.models import DevicePrice
 from telecom.bulk import copy_rows
 from telecom.errors import CallingCreditCapReached, InvoiceNotPayable
 from telecom.locks import organisation_for_update
+from telecom.quantities import validate_quantity
 
 
 @transaction.atomic
@@ -276,14 +277,7 @@ def usage_used(organisation: Organisation, *, at: datetime | None = None) -> Dec
 @transaction.atomic
 def device_order(*, organisation: Organisation, device, quantity: int, actor) -> Charge:
     """A one-off charge for devices, billed on the next invoice (rule 22)."""
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 1000:
-        raise ValidationError(
-            {
-                "quantity": ValidationError(
-                    "Quantity must be a whole number from 1 to 1000.", code="invalid"
-                )
-            }
-        )
+    validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
     unit_price = DevicePrice.objects.get(device=device, currency=org.currency).unit_price
     charge = Charge.objects.create(

@@ -33,8 +33,9 @@ from licensing.models import (
 from licensing.selectors import free_licences, licence_type_price
 from telecom import errors
 from telecom.locks import organisation_for_update
+from telecom.quantities import MAX_QUANTITY, validate_quantity
 
-MAX_PURCHASE_QUANTITY = 1000
+MAX_PURCHASE_QUANTITY = MAX_QUANTITY
 FREE_LICENCE_SCAN = 50  # free licences looked at before buying when some cannot serve
 HELD_NUMBER_STATUSES = ("assigned", "porting")  # numbering.models.HELD_STATUSES
 
@@ -70,25 +71,6 @@ class AllocationResult:
 
 
 # --- checks ---------------------------------------------------------------------------------
-
-
-def _validate_quantity(quantity) -> None:
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        raise ValidationError(
-            {
-                "quantity": ValidationError(
-                    "Quantity must be a whole number of at least 1.", code="min_value"
-                )
-            }
-        )
-    if quantity > MAX_PURCHASE_QUANTITY:
-        raise ValidationError(
-            {
-                "quantity": ValidationError(
-                    f"Quantity must be at most {MAX_PURCHASE_QUANTITY}.", code="max_value"
-                )
-            }
-        )
 
 
 def ensure_not_restricted(organisation: Organisation, *, at: datetime | None = None) -> None:
@@ -175,7 +157,7 @@ def licences_purchase_quote(
     at: datetime | None = None,
 ) -> Quote:
     """The review shown before buying (rule 13): what is restored, what is bought, what it costs."""
-    _validate_quantity(quantity)
+    validate_quantity(quantity)
     scheduled = Licence.objects.filter(
         organisation=organisation,
         licence_type=licence_type,
@@ -257,7 +239,7 @@ def licences_purchase(
     at: datetime | None = None,
 ) -> PurchaseResult:
     """Rule 13: restore scheduled removals of the type first (free), then buy the rest pro rata."""
-    _validate_quantity(quantity)
+    validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
     _ensure_open(org)
     scheduled = list(
@@ -396,7 +378,7 @@ def licences_removal_quote(
     at: datetime | None = None,
 ) -> RemovalResult:
     """The removal review: which licences, from when, and any termination fee. Writes nothing."""
-    _validate_quantity(quantity)
+    validate_quantity(quantity)
     candidates = list(_removal_candidates(organisation, licence_type)[:quantity])
     if len(candidates) < quantity:
         raise errors.NotEnoughUnassignedLicences(
@@ -418,7 +400,7 @@ def licences_schedule_removal(
     at: datetime | None = None,
 ) -> RemovalResult:
     """Rule 14: schedule N unassigned licences for removal at the end of the current period."""
-    _validate_quantity(quantity)
+    validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
     candidates = list(
         _removal_candidates(org, licence_type).select_for_update(of=("self",))[:quantity]

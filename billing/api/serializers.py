@@ -18,9 +18,8 @@ from billing.models import (
 from billing.selectors import organisation_today
 from licensing.models import Device, DevicePrice
 from numbering.models import NumberStatus, PhoneNumber
+from telecom.quantities import MAX_QUANTITY
 
-# billing.services.device_order accepts 1 to 1000 devices in one order.
-MAX_DEVICE_QUANTITY = 1000
 # A day: no call lasts longer, and a bigger value is a unit mistake (milliseconds).
 MAX_DURATION_SECONDS = 86_400
 
@@ -147,7 +146,7 @@ class DeviceCodeField(serializers.SlugRelatedField):
 
 class DeviceOrderCreateSerializer(serializers.Serializer):
     device = DeviceCodeField(help_text="A code of GET /api/v1/devices/.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_DEVICE_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 # --- usage (rule 21) ------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.selectors import organisation_is_restricted
 from billing import services as billing_services
-from billing.models import Commitment, Invoice, InvoiceKind, UsageRecord
+from billing.models import Charge, Commitment, Invoice, InvoiceKind, UsageRecord
 from billing.renewal import renewals_run, upcoming_quote
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicenceStatus
@@ -258,6 +259,26 @@ def test_device_orders_on_the_next_invoice():
         Decimal("258.00"),
     )
     assert invoice.subtotal == Decimal("277.00")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "code"),
+    [(0, "min_value"), (-2, "min_value"), ("2", "min_value"), (1001, "max_value")],
+)
+def test_a_device_order_of_a_bad_quantity_is_refused_and_changes_nothing(quantity, code):
+    org = renewing_organisation()
+    owner = UserFactory(organisation=org, role="owner")
+
+    with pytest.raises(ValidationError) as refused:
+        billing_services.device_order(
+            organisation=org,
+            device=Device.objects.get(code="ip_desk_phone"),
+            quantity=quantity,
+            actor=owner,
+        )
+
+    assert refused.value.error_dict["quantity"][0].code == code
+    assert not Charge.objects.filter(organisation=org).exists()
 
 
 def test_tax_rounds_half_up_on_the_subtotal():
