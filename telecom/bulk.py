@@ -1,5 +1,6 @@
 """Set-based writes the ORM has no statement for: many rows in one COPY, many updates in one
-UPDATE … FROM unnest(arrays). Renewals, mass configuration and batches of numbers use them."""
+UPDATE … FROM unnest(arrays), and a cursor for statements fed by large arrays. Invoices, mass
+configuration, batches of numbers and renewals use them."""
 
 from collections.abc import Iterable
 
