@@ -150,3 +150,19 @@ def test_a_licence_type_with_no_price_is_refused_not_billed_short(caplog):
     assert not Invoice.objects.filter(organisation=unpriced).exists()
     assert Organisation.objects.get(pk=unpriced.pk).next_renewal_at == unpriced.next_renewal_at
     assert Invoice.objects.get(organisation=priced).lines.count() == 2
+
+
+def test_a_period_already_billed_is_only_moved_on():
+    org = renewing_organisation()
+    LicenceFactory(organisation=org, licence_type=licence_type("user_standard"))
+    due_at = org.next_renewal_at
+    renewals_run(at=DEC_1)
+    # As if an earlier run had billed the period but not moved the organisation on.
+    Organisation.objects.filter(pk=org.pk).update(next_renewal_at=due_at)
+
+    assert renewals_run(at=DEC_1) == 1
+
+    org.refresh_from_db()
+    assert Invoice.objects.filter(organisation=org, kind="renewal").count() == 1
+    assert org.last_invoice_sequence == 1
+    assert org.next_renewal_at > DEC_1
