@@ -540,6 +540,13 @@ def _reserve(requests: list[NumberRequest]) -> list[str]:
     ]
 
 
+def _choose(org, slots: _Slots, *, member, line, lock: bool, **wanted) -> _Pick:
+    """Rules 5 and 2 for one more number: refused at the plan's cap, else the licence it goes
+    on (`_pick_licence`; `wanted` are its number_type, licence_type and licence)."""
+    ensure_under_plan_cap(org, member, held=slots.numbers_held(member, line))
+    return _pick_licence(org, slots, member=member, line=line, lock=lock, **wanted)
+
+
 def _plan(org, slots: _Slots, requests: list[NumberRequest], *, lock: bool) -> list[tuple]:
     """Rules 5, 2 and 1 for each request in order, recorded in `slots` (a batch's later numbers
     see its earlier ones): `(licence, source)` for each, `source` as `_Pick` says."""
@@ -547,8 +554,7 @@ def _plan(org, slots: _Slots, requests: list[NumberRequest], *, lock: bool) -> l
     for index, request in enumerate(requests):
         with _for_request(requests, index):
             member, line = request.member, request.line
-            ensure_under_plan_cap(org, member, held=slots.numbers_held(member, line))
-            pick = _pick_licence(
+            pick = _choose(
                 org,
                 slots,
                 member=member,
@@ -749,8 +755,7 @@ def number_assign_preview(
     try:
         ensure_not_restricted(organisation, at=at)
         slots = _Slots(organisation, [(member, line)])
-        ensure_under_plan_cap(organisation, member, held=slots.numbers_held(member, line))
-        pick = _pick_licence(
+        pick = _choose(
             organisation,
             slots,
             member=member,
