@@ -1,13 +1,10 @@
-import json
 import uuid
-from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -29,7 +26,6 @@ from billing.periods import Period
 from billing.quotes import Quote
 from billing.selectors import organisation_period, organisation_today
 from licensing.models import DevicePrice
-from telecom.bulk import copy_rows
 from telecom.errors import CallingCreditCapReached, InvoiceNotPayable
 from telecom.locks import organisation_for_update
 from telecom.quantities import validate_quantity
@@ -49,167 +45,59 @@ def invoice_issue(
 
     The number is taken under the organisation's row lock, so concurrent issues for one
     organisation queue here and get consecutive numbers; a rollback gives its number back.
+    (Renewals issue theirs in SQL, `billing.renewal`, with the same numbers and audit rows.)
     """
     org = organisation_for_update(organisation.pk)
-    draft = InvoiceDraft(organisation=org, quote=quote, period=period, at=at or timezone.now())
-    [invoice] = invoices_issue_locked(kind=kind, drafts=[draft], actor=actor)
+    at = at or timezone.now()
+    org.last_invoice_sequence += 1
+    issued_on = organisation_today(org, at=at)
+    subtotal, tax = quote.subtotal, quote.tax  # each a sum over the lines
+    invoice = Invoice.objects.create(
+        organisation=org,
+        sequence=org.last_invoice_sequence,
+        number=invoice_number(org.pk, org.last_invoice_sequence),
+        kind=kind,
+        issued_at=at,
+        issued_on=issued_on,
+        due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
+        period_start=period.start if period else None,
+        period_end=period.last_day if period else None,
+        currency=quote.currency,
+        tax_rate=quote.tax_rate,
+        subtotal=subtotal,
+        tax=tax,
+        total=subtotal + tax,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            kind=line.kind,
+            licence_type=line.licence_type,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            amount=line.amount,
+        )
+        for position, line in enumerate(quote.lines, start=1)
+    )
+    org.save(update_fields=["last_invoice_sequence"])
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="invoice.issued",
+        target=invoice,
+        changes={"kind": str(kind), "total": str(invoice.total), "currency": invoice.currency},
+    )
     return invoice
 
 
 def invoice_number(organisation_id: uuid.UUID, sequence: int) -> str:
     """The number of an organisation's invoice `sequence` (gapless per organisation)."""
     return f"{invoice_prefix(organisation_id)}-{sequence:06d}"
-
-
-@dataclass(frozen=True)
-class InvoiceDraft:
-    """One invoice to issue: for an organisation the caller holds locked (select_for_update)."""
-
-    organisation: Organisation
-    quote: Quote
-    period: Period | None
-    at: datetime
-    id: uuid.UUID | None = None  # given when rows must point at the invoice before it exists
-
-
-def invoices_issue_locked(*, kind: str, drafts: list[InvoiceDraft], actor) -> list[Invoice]:
-    """Issue invoices in a few statements (COPY), for organisations the caller has locked.
-
-    Each organisation's sequence advances under the caller's lock and is saved in the caller's
-    transaction, so numbers stay gapless; one audit row per invoice. (Renewals issue theirs in
-    SQL, `billing.renewal`, with the same numbers and audit rows.)
-    """
-    now = timezone.now()
-    actor_id = actor.pk if getattr(actor, "pk", None) else None
-    actor_label = str(actor) if actor is not None else "system"
-    invoices = []
-    for draft in drafts:
-        org = draft.organisation
-        org.last_invoice_sequence += 1
-        issued_on = organisation_today(org, at=draft.at)
-        subtotal, tax = draft.quote.subtotal, draft.quote.tax  # each a sum over the lines
-        invoices.append(
-            Invoice(
-                id=draft.id or uuid.uuid4(),
-                organisation=org,
-                sequence=org.last_invoice_sequence,
-                number=invoice_number(org.pk, org.last_invoice_sequence),
-                kind=str(kind),
-                issued_at=draft.at,
-                issued_on=issued_on,
-                due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
-                period_start=draft.period.start if draft.period else None,
-                period_end=draft.period.last_day if draft.period else None,
-                currency=draft.quote.currency,
-                tax_rate=draft.quote.tax_rate,
-                subtotal=subtotal,
-                tax=tax,
-                total=subtotal + tax,
-                created_by_id=actor_id,
-            )
-        )
-    copy_rows(
-        Invoice,
-        _INVOICE_COLUMNS,
-        ([getattr(invoice, column) for column in _INVOICE_COLUMNS] for invoice in invoices),
-    )
-    for invoice in invoices:
-        invoice._state.adding, invoice._state.db = False, connection.alias
-    copy_rows(
-        InvoiceLine,
-        _LINE_COLUMNS,
-        (
-            (
-                invoice.pk,
-                position,
-                line.description,
-                str(line.kind),
-                getattr(line.licence_type, "pk", None),
-                line.quantity,
-                line.unit_price,
-                line.period_start,
-                line.period_end,
-                line.amount,
-            )
-            for invoice, draft in zip(invoices, drafts, strict=True)
-            for position, line in enumerate(draft.quote.lines, start=1)
-        ),
-    )
-    copy_rows(
-        AuditEvent,
-        _AUDIT_COLUMNS,
-        (
-            (
-                invoice.organisation_id,
-                actor_id,
-                actor_label,
-                "invoice.issued",
-                "invoice",
-                str(invoice.pk),
-                invoice.number,
-                now,
-                json.dumps(
-                    {"kind": str(kind), "total": str(invoice.total), "currency": invoice.currency}
-                ),
-            )
-            for invoice in invoices
-        ),
-    )
-    # Save the sequences as "+ n" for the n invoices each organisation got: one UPDATE per n
-    # (nearly always just n = 1) instead of one per organisation.
-    issued = Counter(draft.organisation.pk for draft in drafts)
-    by_count: dict[int, list] = defaultdict(list)
-    for pk, n in issued.items():
-        by_count[n].append(pk)
-    for n, pks in by_count.items():
-        Organisation.objects.filter(pk__in=pks).update(
-            last_invoice_sequence=F("last_invoice_sequence") + n
-        )
-    return invoices
-
-
-_INVOICE_COLUMNS = [
-    "id",
-    "organisation_id",
-    "sequence",
-    "number",
-    "kind",
-    "status",
-    "issued_at",
-    "issued_on",
-    "due_on",
-    "period_start",
-    "period_end",
-    "currency",
-    "tax_rate",
-    "subtotal",
-    "tax",
-    "total",
-    "created_by_id",
-]
-_LINE_COLUMNS = [
-    "invoice_id",
-    "position",
-    "description",
-    "kind",
-    "licence_type_id",
-    "quantity",
-    "unit_price",
-    "period_start",
-    "period_end",
-    "amount",
-]
-_AUDIT_COLUMNS = [
-    "organisation_id",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "created_at",
-    "changes",
-]
 
 
 # --- usage and calling credits (rule 21) -------------------------------------------------------
