@@ -37,6 +37,21 @@ def test_the_user_role_cannot_sign_in_with_a_password(client, world_a):
     assert "_auth_user_id" not in client.session
 
 
+def test_the_console_refuses_an_address_after_ten_wrong_passwords(client, world_a):
+    def sign_in(password):
+        return client.post(
+            reverse("admin:login"), {"username": world_a.owner.email, "password": password}
+        )
+
+    for attempt in range(10):
+        assert "_auth_user_id" not in sign_in(f"guess-{attempt}").wsgi_request.session
+    locked = sign_in("correct-horse-battery")
+
+    assert locked.status_code == 200
+    assert "Too many failed sign-ins for this address" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_an_owner_signs_in_with_a_password(client, world_a):
     response = client.post(
         reverse("admin:login"),

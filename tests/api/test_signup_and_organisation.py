@@ -188,6 +188,26 @@ def test_token_login_is_throttled_so_passwords_cannot_be_guessed_at_speed(anon_c
     assert "token" not in refused.json()
 
 
+def test_token_login_refuses_an_address_after_ten_wrong_passwords(anon_client, owner, monkeypatch):
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth_token": "100/minute"})
+    for attempt in range(10):
+        anon_client.post(
+            "/api/v1/auth/token/",
+            {"email": "owner@org-a.example", "password": f"guess-{attempt}"},
+            format="json",
+        )
+
+    locked = anon_client.post(
+        "/api/v1/auth/token/",
+        {"email": "owner@org-a.example", "password": "correct-horse-battery"},
+        format="json",
+    )
+
+    assert locked.status_code == 400
+    assert locked.json()["fields"]["non_field_errors"][0]["code"] == "sign_in_locked"
+    assert "token" not in locked.json()
+
+
 def test_token_login_requires_both_fields(anon_client, db):
     response = anon_client.post("/api/v1/auth/token/", {"email": "x@example.com"}, format="json")
 

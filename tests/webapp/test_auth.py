@@ -62,6 +62,41 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client,
     assert "_auth_user_id" not in client.session
 
 
+def sign_in(client, email, password, address="203.0.113.7"):
+    return client.post(
+        reverse("webapp:login"), {"username": email, "password": password}, REMOTE_ADDR=address
+    )
+
+
+def test_after_ten_wrong_passwords_the_address_is_refused_for_a_while(client, member):
+    for attempt in range(10):
+        wrong = sign_in(client, member.email, f"guess-{attempt}")
+        assert "do not match an active account" in wrong.content.decode()
+
+    locked = sign_in(client, member.email, "correct-horse-battery")
+
+    assert locked.status_code == 200
+    assert "Too many failed sign-ins for this address" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Another client address is not held back by this one's guesses.
+    assert sign_in(client, member.email, "correct-horse-battery", "198.51.100.2").status_code == 302
+    # A quarter of an hour later, the address may try again.
+    with time_machine.travel(dt.timedelta(minutes=16)):
+        client.logout()
+        assert sign_in(client, member.email, "correct-horse-battery").status_code == 302
+
+
+def test_a_successful_sign_in_clears_the_failed_attempts(client, member):
+    for attempt in range(9):
+        sign_in(client, member.email, f"guess-{attempt}")
+    assert sign_in(client, member.email, "correct-horse-battery").status_code == 302
+    client.logout()
+    for attempt in range(9):
+        sign_in(client, member.email, f"guess-{attempt}")
+
+    assert sign_in(client, member.email, "correct-horse-battery").status_code == 302
+
+
 @pytest.mark.parametrize("status", [MemberStatus.INVITED, MemberStatus.DEACTIVATED])
 def test_invited_and_deactivated_members_cannot_sign_in(client, organisation, status):
     UserFactory(organisation=organisation, email="x@org-a.example", status=status)
