@@ -61,6 +61,7 @@ from telecom.admin import (
     ReadOnlyInline,
     ServiceRefused,
     TenantAdmin,
+    YesNoFilter,
     is_platform_staff,
     organisation_from_param,
     organisation_of,
@@ -138,21 +139,15 @@ def invoice_billed_on(modeladmin, obj):
 # --- invoices ------------------------------------------------------------------------------------
 
 
-class OverdueFilter(admin.SimpleListFilter):
+class OverdueFilter(YesNoFilter):
     """Issued and past due, by each invoice's organisation's local date."""
 
     title = "overdue"
     parameter_name = "overdue"
+    options = (("yes", "Overdue"), ("no", "Not overdue"))
 
-    def lookups(self, request, model_admin):
-        return (("yes", "Overdue"), ("no", "Not overdue"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(overdue_q())
-        if self.value() == "no":
-            return queryset.exclude(overdue_q())
-        return queryset
+    def condition(self) -> Q:
+        return overdue_q()
 
 
 class IssuedRangeFilter(admin.ListFilter):
@@ -621,19 +616,13 @@ class CommitmentAdmin(TenantAdmin):
 # --- charges: device orders (rule 22) and termination fees (rule 16) ----------------------------
 
 
-class BilledFilter(admin.SimpleListFilter):
+class BilledFilter(YesNoFilter):
     title = "billed"
     parameter_name = "billed"
+    options = (("no", "Waiting for the next invoice"), ("yes", "Billed"))
 
-    def lookups(self, request, model_admin):
-        return (("no", "Waiting for the next invoice"), ("yes", "Billed"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(invoice__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(invoice__isnull=False)
-        return queryset
+    def condition(self) -> Q:
+        return Q(invoice__isnull=False)
 
 
 @admin.register(Charge)

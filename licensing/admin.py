@@ -57,6 +57,7 @@ from telecom.admin import (
     ReadOnlyInline,
     ServiceRefused,
     TenantAdmin,
+    YesNoFilter,
     is_platform_staff,
     organisation_of,
 )
@@ -91,19 +92,13 @@ class AssignmentFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ExtensionFilter(admin.SimpleListFilter):
+class ExtensionFilter(YesNoFilter):
     title = "extension"
     parameter_name = "has_extension"
+    options = (("yes", "With an extension"), ("no", "Without"))
 
-    def lookups(self, request, model_admin):
-        return (("yes", "With an extension"), ("no", "Without"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(extension__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(extension__isnull=True)
-        return queryset
+    def condition(self) -> Q:
+        return Q(extension__isnull=False)
 
 
 class HeldLicenceInline(ReadOnlyInline):

@@ -395,6 +395,25 @@ def audit_events_of(obj, *, organisation: Organisation | None) -> QuerySet:
     return events.order_by("-created_at", "-id")
 
 
+class YesNoFilter(admin.SimpleListFilter):
+    """A list filter of two choices: the rows meeting `condition()`, or the others."""
+
+    options = (("yes", "Yes"), ("no", "No"))
+
+    def condition(self) -> Q:
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return self.options
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(self.condition())
+        if self.value() == "no":
+            return queryset.exclude(self.condition())
+        return queryset
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An inline that only shows rows (they change through services, never through the form)."""
 
