@@ -1,6 +1,5 @@
 """The console's mass configuration page (rule 23): sample, dry-run report, confirm, apply."""
 
-import datetime as dt
 import os
 import re
 from decimal import Decimal
@@ -19,7 +18,7 @@ from licensing import mass_config
 from licensing import tasks as licensing_tasks
 from licensing.models import Licence
 from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import UserFactory
 from tests.mass_config.test_mass_config import HEADER, NOV_1, SAMPLE_NUMBERS, Snapshot, csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -35,39 +34,8 @@ def nov_1(settings, tmp_path):
 
 
 @pytest.fixture
-def org():
-    return OrganisationFactory(
-        country="US",
-        currency="USD",
-        timezone="America/New_York",
-        billing_anchor=dt.date(2026, 1, 1),
-        tax_rate=Decimal("0"),
-    )
-
-
-@pytest.fixture
-def admin_user(org):
-    return UserFactory(organisation=org, role="admin", name="Ada Admin")
-
-
-@pytest.fixture
-def people(org):
-    return {
-        name: UserFactory(organisation=org, name=name, email=f"{name.lower()}@acme.example")
-        for name in ("John", "Alice", "Lucie", "Hallie")
-    }
-
-
-@pytest.fixture
-def inventory(db):
-    InventoryNumber.objects.bulk_create(
-        InventoryNumber(e164=e164, country="US", number_type="landline") for e164 in SAMPLE_NUMBERS
-    )
-
-
-@pytest.fixture
-def console(client, admin_user):
-    client.force_login(admin_user)
+def console(client, admin):
+    client.force_login(admin)
     return client
 
 

@@ -1,6 +1,5 @@
 """API.md "Licences": POST /api/v1/licences/mass-configuration/ (rule 23), dry run and apply."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from billing.models import Invoice
 from licensing import mass_config
 from licensing.models import Licence
-from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
+from numbering.models import NumberStatus, PhoneNumber
 from tests.factories import OrganisationFactory, UserFactory
 from tests.mass_config.test_mass_config import HEADER, NOV_1, SAMPLE_NUMBERS, Snapshot, csv_bytes
 
@@ -33,38 +32,6 @@ def nov_1(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with time_machine.travel(NOV_1, tick=False):
         yield
-
-
-@pytest.fixture
-def org():
-    return OrganisationFactory(
-        country="US",
-        currency="USD",
-        timezone="America/New_York",
-        billing_anchor=dt.date(2026, 1, 1),
-        tax_rate=Decimal("0"),
-    )
-
-
-@pytest.fixture
-def admin(org):
-    return UserFactory(organisation=org, role="admin", name="Ada Admin")
-
-
-@pytest.fixture
-def people(org):
-    return {
-        name: UserFactory(organisation=org, name=name, email=f"{name.lower()}@acme.example")
-        for name in ("John", "Alice", "Lucie", "Hallie")
-    }
-
-
-@pytest.fixture
-def inventory(db):
-    InventoryNumber.objects.bulk_create(
-        InventoryNumber(e164=e164, country="US", number_type="landline") for e164 in SAMPLE_NUMBERS
-    )
-    return SAMPLE_NUMBERS
 
 
 def upload(data: bytes, name="extensions.csv"):

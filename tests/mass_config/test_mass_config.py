@@ -45,38 +45,6 @@ SAMPLE_ADDONS = {
 }
 
 
-@pytest.fixture
-def org():
-    return OrganisationFactory(
-        country="US",
-        currency="USD",
-        timezone="America/New_York",
-        billing_anchor=dt.date(2026, 1, 1),
-        tax_rate=Decimal("0"),
-    )
-
-
-@pytest.fixture
-def admin(org):
-    return UserFactory(organisation=org, role="admin", name="Ada Admin")
-
-
-@pytest.fixture
-def people(org):
-    return {
-        name: UserFactory(organisation=org, name=name, email=f"{name.lower()}@acme.example")
-        for name in ("John", "Alice", "Lucie", "Hallie")
-    }
-
-
-@pytest.fixture
-def inventory(db):
-    InventoryNumber.objects.bulk_create(
-        InventoryNumber(e164=e164, country="US", number_type="landline") for e164 in SAMPLE_NUMBERS
-    )
-    return SAMPLE_NUMBERS
-
-
 def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
     return ("\r\n".join([header, *rows]) + "\r\n").encode()
 
