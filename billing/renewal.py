@@ -214,14 +214,15 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
 
 
 # The renewal of a batch, set-based. Its inputs are arrays, one element per organisation (the
-# `renewal` relation, materialised once with each organisation's invoice id) plus one per
-# termination fee line (`fee`). The statement:
+# `renewal` relation, materialised once with each organisation's invoice id), one per distinct
+# schedule of dates (picked by subscript: a join would hide the batch's size from the planner,
+# whose plans then go wrong), and one per termination fee line (`fee`). The statement:
 # - skips a period already billed (an earlier run that could not advance: it is only advanced);
 # - counts licences per type (active, or scheduled for removal at a later period end; those due
 #   were terminated just before) and prices them for the organisation's currency and frequency,
 #   base licences first, then add-ons, each in the catalogue's order; a type with no price leaves
-#   the unit price NULL, which the NOT NULL column refuses: the batch fails rather than bill too
-#   little;
+#   the unit price NULL, which the NOT NULL column refuses: that organisation is set aside
+#   (`renewals_run`) rather than billed too little;
 # - claims the pending charges made before the period's first instant, and the usage of earlier
 #   periods, in the same statement that bills them, so a charge or usage recorded meanwhile is
 #   either on this invoice or left for the next one, never marked billed without being billed;
