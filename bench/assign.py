@@ -132,8 +132,9 @@ def assign_all(organisation, *, members: int, single: int, batch: int, prebuy: b
 
     from accounts.models import User
     from licensing.models import LicenceType
-    from licensing.services import MAX_PURCHASE_QUANTITY, licences_purchase
+    from licensing.services import licences_purchase
     from numbering.services import NumberRequest, number_assign, numbers_assign
+    from telecom.quantities import MAX_QUANTITY
 
     everyone = list(User.objects.filter(organisation=organisation).order_by("email"))
     owner = next(m for m in everyone if m.role == "owner")
@@ -142,7 +143,7 @@ def assign_all(organisation, *, members: int, single: int, batch: int, prebuy: b
         standard = LicenceType.objects.get(code="user_standard")
         left = len(everyone)
         while left:
-            quantity = min(left, MAX_PURCHASE_QUANTITY)
+            quantity = min(left, MAX_QUANTITY)
             licences_purchase(
                 organisation=organisation, licence_type=standard, quantity=quantity, actor=owner
             )

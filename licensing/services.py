@@ -33,9 +33,8 @@ from licensing.models import (
 from licensing.selectors import free_licences, licence_type_price
 from telecom import errors
 from telecom.locks import organisation_for_update
-from telecom.quantities import MAX_QUANTITY, validate_quantity
+from telecom.quantities import validate_quantity
 
-MAX_PURCHASE_QUANTITY = MAX_QUANTITY
 FREE_LICENCE_SCAN = 50  # free licences looked at before buying when some cannot serve
 HELD_NUMBER_STATUSES = ("assigned", "porting")  # numbering.models.HELD_STATUSES
 

@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from accounts.models import User
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line, LineKind
-from licensing.services import MAX_PURCHASE_QUANTITY
 from telecom.api import TenantPrimaryKeyRelatedField
+from telecom.quantities import MAX_QUANTITY
 
 
 class LicenceTypeCodeField(serializers.SlugRelatedField):
@@ -157,7 +157,7 @@ class LicenceSerializer(serializers.ModelSerializer):
 
 class LicenceQuantitySerializer(serializers.Serializer):
     type = LicenceTypeCodeField()
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_PURCHASE_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class QuoteLineSerializer(serializers.Serializer):
