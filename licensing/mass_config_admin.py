@@ -10,7 +10,6 @@ Hooked into `LicenceAdmin.get_urls` (`mass_config_urls`); the page needs licence
 """
 
 import uuid
-from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -30,6 +29,7 @@ from licensing.mass_config import (
     sample_csv,
 )
 from licensing.mass_config.reading import max_bytes
+from licensing.mass_config.reviewed import reviewed_path
 from telecom.admin import organisation_of
 
 
@@ -48,40 +48,14 @@ class MassConfigurationConfirmForm(forms.Form):
     token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
 
 
-# A reviewed file not confirmed within a day is deleted by a daily job (its session has
-# probably ended; confirming needs the same session). Reviewing again takes a minute.
-REVIEWED_FILES_KEPT = timedelta(days=1)
-_REVIEWED_DIR = "mass_config"
-
-
-def reviewed_files_discard(*, at: datetime) -> int:
-    """Delete the reviewed files that were not confirmed within REVIEWED_FILES_KEPT of `at`;
-    return how many. For the daily job `licensing.discard_unconfirmed_uploads`."""
-    try:
-        _, names = default_storage.listdir(_REVIEWED_DIR)
-    except FileNotFoundError:
-        return 0
-    discarded = 0
-    for name in names:
-        path = f"{_REVIEWED_DIR}/{name}"
-        if default_storage.get_modified_time(path) <= at - REVIEWED_FILES_KEPT:
-            default_storage.delete(path)
-            discarded += 1
-    return discarded
-
-
 def _session_key(token: str) -> str:
     return f"mass_config:{token}"
-
-
-def _stored_path(token: str) -> str:
-    return f"{_REVIEWED_DIR}/{token}.csv"
 
 
 def _keep_for_confirm(request, organisation: Organisation, data: bytes, filename: str) -> str:
     """Store the reviewed bytes; only this session may confirm them, once."""
     token = uuid.uuid4().hex
-    default_storage.save(_stored_path(token), ContentFile(data))
+    default_storage.save(reviewed_path(token), ContentFile(data))
     request.session[_session_key(token)] = {
         "organisation": str(organisation.pk),
         "filename": filename,
@@ -91,11 +65,11 @@ def _keep_for_confirm(request, organisation: Organisation, data: bytes, filename
 
 def _take_reviewed(request, token: str) -> tuple[Organisation, bytes, str] | None:
     reviewed = request.session.pop(_session_key(token), None)
-    if reviewed is None or not default_storage.exists(_stored_path(token)):
+    if reviewed is None or not default_storage.exists(reviewed_path(token)):
         return None
-    with default_storage.open(_stored_path(token), "rb") as stored:
+    with default_storage.open(reviewed_path(token), "rb") as stored:
         data = stored.read()
-    default_storage.delete(_stored_path(token))
+    default_storage.delete(reviewed_path(token))
     own = organisation_of(request)
     if own is not None and str(own.pk) != reviewed["organisation"]:
         return None

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from licensing.mass_config_admin import reviewed_files_discard
+from licensing.mass_config.reviewed import reviewed_files_discard
 from telecom.celery import JOB_OPTIONS, as_of_from_iso
 
 
