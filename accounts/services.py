@@ -510,6 +510,6 @@ def organisations_finish_closing(*, at: datetime, limit: int | None = None) -> i
             )
             if org is None:
                 return done
-            renewals_apply_locked([org])
+            renewals_apply_locked([org], at=at)
         done += 1
     return done

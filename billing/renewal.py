@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_record_many
@@ -74,10 +75,11 @@ def first_renewal_at(organisation) -> datetime:
 
 
 class _Schedule(NamedTuple):
-    renewal_at: datetime  # when the renewal is due, and the invoice's time of issue
+    renewal_at: datetime  # when the renewal is due (its invoice is issued then, or when it runs)
+    tz_name: str
     period: Period
-    starts_at: datetime  # the period's first instant: charges made before it are billed
-    issued_on: date
+    starts_at: datetime  # the period's first instant: what was held then, and charges before it
+    issued_on: date  # the renewal's own day (an invoice issued late is dated when it is issued)
     following_at: datetime  # the next renewal: the following period's local midnight
 
 
@@ -90,6 +92,7 @@ def _schedule(anchor: date, frequency: str, tz_name: str, renewal_at: datetime) 
     following = next_period(anchor=anchor, frequency=frequency, period=period)
     return _Schedule(
         renewal_at=renewal_at,
+        tz_name=tz_name,
         period=period,
         starts_at=local_midnight(period.start, tz_name),
         issued_on=issued_on,
@@ -162,6 +165,17 @@ def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter
     return ending
 
 
+def in_force_at(schedule: _Schedule):
+    """The licences a renewal bills: in force at the period's first instant, that is bought
+    before it and with no removal effective at or before the period's first day (docs/rules.md,
+    "renewal counts what was held"). The renewal statement's `held` CTE says the same in SQL;
+    tests/billing/test_renewal_held.py checks the two against each other."""
+    start = schedule.period.start
+    return Licence.objects.filter(purchased_at__lt=schedule.starts_at).exclude(
+        Q(removal_effective_on__lte=start) | Q(terminated_on__lte=start)
+    )
+
+
 def _line_order(licence_type) -> tuple:
     """Base licences first, then add-ons, each in the catalogue's order (as `_RENEW` sorts)."""
     return (licence_type.kind != "base", licence_type.sort_order, licence_type.code)
@@ -177,11 +191,11 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
         ends_on__gt=period.start,
     ).select_related("licence_type")
     for commitment in sorted(commitments, key=lambda c: _line_order(c.licence_type)):
-        remaining = Licence.objects.filter(
-            organisation_id=organisation.pk,
-            licence_type_id=commitment.licence_type_id,
-            status=LicenceStatus.ACTIVE,
-        ).count()
+        remaining = (
+            in_force_at(renewal.schedule)
+            .filter(organisation_id=organisation.pk, licence_type_id=commitment.licence_type_id)
+            .count()
+        )
         removed = ending[commitment.licence_type_id]
         fee = termination_fee(
             monthly_price=LicencePrice.objects.values_list("monthly", flat=True).get(
@@ -218,8 +232,12 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
 # schedule of dates (picked by subscript: a join would hide the batch's size from the planner,
 # whose plans then go wrong), and one per termination fee line (`fee`). The statement:
 # - skips a period already billed (an earlier run that could not advance: it is only advanced);
-# - counts licences per type (active, or scheduled for removal at a later period end; those due
-#   were terminated just before) and prices them for the organisation's currency and frequency,
+# - counts, per type, the licences in force at the period's first instant (`in_force_at`, whose
+#   words the `held` CTE repeats in SQL: bought before that instant, no removal effective at or
+#   before the period's first day), whatever their status now and whenever the job runs, so a
+#   licence bought on the first day (paid in full by its purchase) or during a missed period is
+#   not billed for it, and a missed period is billed as it would have been on time; it prices them
+#   for the organisation's currency and frequency,
 #   base licences first, then add-ons, each in the catalogue's order; a type with no price leaves
 #   the unit price NULL, which the NOT NULL column refuses: that organisation is set aside
 #   (`renewals_run`) rather than billed too little;
@@ -262,7 +280,9 @@ held AS (
     SELECT r.invoice_id, l.licence_type_id, count(*)::integer AS quantity
       FROM billable AS r
       JOIN licensing_licence AS l ON l.organisation_id = r.organisation_id
-     WHERE l.status IN ('active', 'removal_scheduled')
+     WHERE l.purchased_at < r.starts_at
+       AND (l.removal_effective_on IS NULL OR l.removal_effective_on > r.period_start)
+       AND (l.terminated_on IS NULL OR l.terminated_on > r.period_start)
      GROUP BY r.invoice_id, l.licence_type_id
 ),
 priced AS (
@@ -371,10 +391,18 @@ SELECT invoice_id FROM total
 """
 
 
-def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
-    """Renew one period of each organisation, which the caller holds locked; return the ids of
-    the invoices issued (an organisation with nothing to bill, or whose period was already
-    billed, is only moved on)."""
+def _issue_dates(schedule: _Schedule, at: datetime | None) -> tuple[datetime, date]:
+    """When a renewal's invoice is issued: at the renewal's time, or, when the job runs later
+    (an outage, a catch-up of missed periods), when it runs; its due date counts from then, so
+    our own delay never makes an invoice overdue on issue (rule 18)."""
+    issued_at = schedule.renewal_at if at is None else max(schedule.renewal_at, at)
+    return issued_at, local_date(issued_at, schedule.tz_name)
+
+
+def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.UUID]:
+    """Renew one period of each organisation, which the caller holds locked, as of `at` (the
+    job's time; None: on time); return the ids of the invoices issued (an organisation with
+    nothing to bill, or whose period was already billed, is only moved on)."""
     if not renewals:
         return set()
     ending = _terminate_due_removals(renewals)
@@ -389,6 +417,7 @@ def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
     # distinct set is sent once (`schedule`), and each organisation says which is its own.
     schedules: dict[_Schedule, int] = {}  # its position in the arrays, from 1
     schedule_of = [schedules.setdefault(r.schedule, len(schedules) + 1) for r in renewals]
+    issued = [_issue_dates(schedule, at) for schedule in schedules]
     with bound_cursor() as cursor:
         cursor.execute(
             _RENEW,
@@ -403,9 +432,9 @@ def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
                     for r in renewals
                 ],
                 "schedule": schedule_of,
-                "issued_at": [schedule.renewal_at for schedule in schedules],
-                "issued_on": [schedule.issued_on for schedule in schedules],
-                "due_on": [schedule.issued_on + due_days for schedule in schedules],
+                "issued_at": [issued_at for issued_at, _ in issued],
+                "issued_on": [issued_on for _, issued_on in issued],
+                "due_on": [issued_on + due_days for _, issued_on in issued],
                 "period_start": [schedule.period.start for schedule in schedules],
                 "period_end": [schedule.period.last_day for schedule in schedules],
                 "starts_at": [schedule.starts_at for schedule in schedules],
@@ -427,10 +456,10 @@ def _renew(renewals: list[_Renewal]) -> set[uuid.UUID]:
         return {invoice_id for (invoice_id,) in cursor.fetchall()}
 
 
-def renewals_apply_locked(organisations) -> int:
+def renewals_apply_locked(organisations, *, at: datetime | None = None) -> int:
     """Renew one period of each organisation, which the caller holds locked (`Organisation`s
-    or `DueOrganisation`s); return how many invoices were issued."""
-    return len(_renew([_Renewal.of(o) for o in organisations]))
+    or `DueOrganisation`s), as of `at`; return how many invoices were issued."""
+    return len(_renew([_Renewal.of(o) for o in organisations], at=at))
 
 
 def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) -> Quote:
@@ -509,7 +538,7 @@ def renewals_run(*, at: datetime, limit: int | None = None, batch_size: int | No
         try:
             with transaction.atomic():
                 batch = _lock_due(at, size, exclude=refused)
-                renewals_apply_locked(batch)
+                renewals_apply_locked(batch, at=at)
         except IntegrityError:
             # The database refused part of the batch (say, a second renewal invoice for a
             # period, or a licence type with no price): renew its organisations one by one,
@@ -526,7 +555,7 @@ def _renew_each(at: datetime, pks: list, refused: set) -> None:
     for pk in pks:
         try:
             with transaction.atomic():
-                renewals_apply_locked(_lock_due(at, 1, pk=pk))
+                renewals_apply_locked(_lock_due(at, 1, pk=pk), at=at)
         except IntegrityError:
             log.exception("renewal of organisation %s refused by the database", pk)
             refused.add(pk)
@@ -540,5 +569,5 @@ def organisation_renew(*, organisation_id, at: datetime) -> int:
             due = _lock_due(at, 1, pk=organisation_id)
             if not due:
                 return done
-            renewals_apply_locked(due)
+            renewals_apply_locked(due, at=at)
         done += 1

@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import MemberStatus, Organisation, User
 from accounts.roles import Role
+from billing.periods import local_midnight
 from licensing.models import Licence, LicenceType, Line, LineKind
 
 
@@ -67,6 +68,13 @@ class LicenceFactory(factory.django.DjangoModelFactory):
 
     organisation = factory.SubFactory(OrganisationFactory)
     licence_type = factory.LazyFunction(lambda: licence_type("user_standard"))
+    # Held since the organisation signed up (the renewal bills what was held at a period's
+    # start), whatever today's date: a test that needs a later purchase says when.
+    purchased_at = factory.LazyAttribute(
+        lambda licence: local_midnight(
+            licence.organisation.billing_anchor, licence.organisation.timezone
+        )
+    )
 
 
 class LineFactory(factory.django.DjangoModelFactory):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pypdfium2
 import pytest
+import time_machine
 
 from billing import services as billing_services
 from billing.models import Invoice
@@ -31,12 +32,13 @@ def test_a_renewal_invoice_renders_as_one_clean_a4_page():
     for code, count in (("user_standard", 3), ("phone_system", 2), ("call_recording", 1)):
         for _ in range(count):
             LicenceFactory(organisation=org, licence_type=licence_type(code))
-    billing_services.device_order(
-        organisation=org,
-        device=Device.objects.get(code="ip_desk_phone"),
-        quantity=2,
-        actor=UserFactory(organisation=org, role="owner"),
-    )
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC), tick=False):
+        billing_services.device_order(
+            organisation=org,
+            device=Device.objects.get(code="ip_desk_phone"),
+            quantity=2,
+            actor=UserFactory(organisation=org, role="owner"),
+        )
     renewals_run(at=dt.datetime(2026, 12, 1, 12, tzinfo=ZoneInfo("Europe/Paris")))
     invoice = Invoice.objects.get(organisation=org, kind="renewal")
     # Base licences first, add-ons after them, then the charges.

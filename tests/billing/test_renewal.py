@@ -5,6 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from accounts.selectors import organisation_is_restricted
@@ -245,9 +246,13 @@ def test_device_orders_on_the_next_invoice():
     org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 1)
-    billing_services.device_order(
-        organisation=org, device=Device.objects.get(code="ip_desk_phone"), quantity=2, actor=owner
-    )
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=PARIS), tick=False):
+        billing_services.device_order(
+            organisation=org,
+            device=Device.objects.get(code="ip_desk_phone"),
+            quantity=2,
+            actor=owner,
+        )
 
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
 

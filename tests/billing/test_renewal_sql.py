@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
@@ -63,12 +64,13 @@ def busy_org():
         actor=owner,
         at=NOV_10,
     )
-    billing_services.device_order(
-        organisation=org,
-        device=Device.objects.get(code="ip_desk_phone"),
-        quantity=1,
-        actor=owner,
-    )
+    with time_machine.travel(NOV_10, tick=False):  # ordered before the period starts
+        billing_services.device_order(
+            organisation=org,
+            device=Device.objects.get(code="ip_desk_phone"),
+            quantity=1,
+            actor=owner,
+        )
     number = give_number(owner, at=NOV_10)
     billing_services.usage_record(
         number=number, kind="call", direction="outbound", started_at=NOV_10, cost=Decimal("1.25")

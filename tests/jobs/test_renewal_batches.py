@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from accounts.models import Organisation
@@ -64,12 +65,13 @@ def mixed():
         at=nov_10,
     )
     devices = make_org()
-    billing_services.device_order(
-        organisation=devices,
-        device=Device.objects.get(code="ip_desk_phone"),
-        quantity=2,
-        actor=UserFactory(organisation=devices, role="owner"),
-    )
+    with time_machine.travel(nov_10, tick=False):  # ordered before the period starts
+        billing_services.device_order(
+            organisation=devices,
+            device=Device.objects.get(code="ip_desk_phone"),
+            quantity=2,
+            actor=UserFactory(organisation=devices, role="owner"),
+        )
     usage = make_org(licences=0)
     caller = UserFactory(organisation=usage, role="owner")
     number = give_number(caller, at=nov_10)

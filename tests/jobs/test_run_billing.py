@@ -39,7 +39,8 @@ def test_runs_every_due_job_as_of_the_time_given_then_finds_nothing(organisation
         "  renewal periods processed: 2",
         "  closed organisations finished: 0",
         "  porting requests moved on: 0",
-        "  invoices flagged overdue: 1",  # the 1 Nov invoice, due 15 Nov
+        # The 1 Nov invoice is issued late, today, so it is due 14 days from today, not overdue.
+        "  invoices flagged overdue: 0",
         "  quarantined numbers released: 1",  # quarantined until 9 Nov
     ]
     assert run_billing("--as-of", "2026-12-01T06:00:00+00:00")[1:] == [
@@ -52,7 +53,13 @@ def test_runs_every_due_job_as_of_the_time_given_then_finds_nothing(organisation
     assert sorted(
         Invoice.objects.filter(organisation=organisation).values_list("period_start", flat=True)
     ) == [dt.date(2026, 11, 1), dt.date(2026, 12, 1)]
-    assert AuditEvent.objects.filter(action="invoice.overdue").count() == 1
+    assert set(
+        Invoice.objects.filter(organisation=organisation).values_list("due_on", flat=True)
+    ) == {dt.date(2026, 12, 15)}
+    assert run_billing("--as-of", "2026-12-16T06:00:00+00:00")[4] == (
+        "  invoices flagged overdue: 2"
+    )
+    assert AuditEvent.objects.filter(action="invoice.overdue").count() == 2
     assert organisation.numbers.get().status == NumberStatus.RELEASED
 
 
