@@ -34,11 +34,11 @@ from django.utils import timezone
 from accounts.audit import audit_record_many
 from accounts.models import Organisation
 from billing.commitments import termination_fee
-from billing.models import Commitment, InvoiceLine, InvoiceLineKind
+from billing.models import Commitment, InvoiceLineKind
 from billing.periods import Period, local_date, local_midnight, next_period, period_containing
 from billing.quotes import Quote, QuoteLine
 from billing.services import invoice_number
-from licensing.models import Licence, LicencePrice, LicenceStatus
+from licensing.models import Licence, LicencePrice, LicenceStatus, LicenceType
 from telecom.bulk import bound_cursor
 from telecom.money import to_cents
 
@@ -165,6 +165,17 @@ def _terminate_due_removals(renewals: list[_Renewal]) -> dict[uuid.UUID, Counter
     return ending
 
 
+def _removals_taking_effect(renewal: _Renewal) -> Counter:
+    """What `_terminate_due_removals` would terminate for one organisation, read only."""
+    return Counter(
+        Licence.objects.filter(
+            organisation_id=renewal.organisation.pk,
+            status=LicenceStatus.REMOVAL_SCHEDULED,
+            removal_effective_on__lte=renewal.schedule.period.start,
+        ).values_list("licence_type_id", flat=True)
+    )
+
+
 def in_force_at(schedule: _Schedule):
     """The licences a renewal bills: in force at the period's first instant, that is bought
     before it and with no removal effective at or before the period's first day (docs/rules.md,
@@ -250,7 +261,7 @@ def _termination_fees(renewal: _Renewal, ending: Counter) -> list[QuoteLine]:
 # - inserts the invoice, its lines and its audit row; an organisation with nothing to bill gets
 #   no invoice and keeps its sequence;
 # - moves every organisation on to its next renewal, saving the sequence of those invoiced.
-_RENEW = """
+_PRICED = """
 WITH renewal AS MATERIALIZED (
     SELECT r.*, gen_random_uuid() AS invoice_id,
            (%(issued_at)b::timestamptz[])[r.schedule] AS issued_at,
@@ -293,6 +304,10 @@ priced AS (
       LEFT JOIN licensing_licenceprice AS p
              ON p.licence_type_id = h.licence_type_id AND p.currency = r.currency
 ),
+"""
+
+# Claiming the charges and usage the invoice bills: marked with the invoice in the same statement.
+_CLAIMS = """
 charged AS (
     UPDATE billing_charge AS c SET invoice_id = r.invoice_id
       FROM billable AS r
@@ -308,6 +323,26 @@ used AS (
        AND u.period_start < r.period_start
     RETURNING u.invoice_id, u.cost
 ),
+"""
+
+# The same selection, read only (the upcoming invoice).
+_CLAIMS_READ = """
+charged AS (
+    SELECT r.invoice_id, c.description, c.kind, c.licence_type_id, c.quantity, c.unit_price,
+           c.amount, c.created_at, c.id
+      FROM billing_charge AS c
+      JOIN billable AS r ON c.organisation_id = r.organisation_id
+     WHERE c.invoice_id IS NULL AND c.created_at < r.starts_at
+),
+used AS (
+    SELECT r.invoice_id, u.cost
+      FROM billing_usagerecord AS u
+      JOIN billable AS r ON u.organisation_id = r.organisation_id
+     WHERE u.invoice_id IS NULL AND u.period_start < r.period_start
+),
+"""
+
+_LINES = """
 line AS (
     SELECT h.invoice_id, CASE t.kind WHEN 'base' THEN 1 ELSE 2 END AS part,
            t.sort_order::bigint AS sort_number, t.code AS sort_tie,
@@ -347,6 +382,9 @@ total AS (
       FROM (SELECT invoice_id, sum(amount) AS subtotal FROM line GROUP BY invoice_id) AS s
       JOIN billable AS r USING (invoice_id)
 ),
+"""
+
+_WRITE = """
 invoice AS (
     INSERT INTO billing_invoice (
         id, organisation_id, sequence, number, kind, status, issued_at, issued_on, due_on,
@@ -390,6 +428,18 @@ advanced AS (
 SELECT invoice_id FROM total
 """
 
+# What the preview reads instead of writing: the lines in the order the invoice numbers them.
+_READ = """
+SELECT row_number() OVER (PARTITION BY invoice_id ORDER BY part, sort_number, sort_tie),
+       description, kind, licence_type_id, quantity, unit_price, period_start, period_end,
+       amount
+  FROM line
+ ORDER BY 1
+"""
+
+_RENEW = _PRICED + _CLAIMS + _LINES + _WRITE
+_RENEW_READ_ONLY = _PRICED + _CLAIMS_READ + _LINES.rstrip().rstrip(",") + "\n" + _READ
+
 
 def _issue_dates(schedule: _Schedule, at: datetime | None) -> tuple[datetime, date]:
     """When a renewal's invoice is issued: at the renewal's time, or, when the job runs later
@@ -399,13 +449,9 @@ def _issue_dates(schedule: _Schedule, at: datetime | None) -> tuple[datetime, da
     return issued_at, local_date(issued_at, schedule.tz_name)
 
 
-def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.UUID]:
-    """Renew one period of each organisation, which the caller holds locked, as of `at` (the
-    job's time; None: on time); return the ids of the invoices issued (an organisation with
-    nothing to bill, or whose period was already billed, is only moved on)."""
-    if not renewals:
-        return set()
-    ending = _terminate_due_removals(renewals)
+def _parameters(renewals: list[_Renewal], ending: dict, *, at: datetime | None) -> dict:
+    """The statement's inputs for a batch: one element per organisation, one per distinct
+    schedule of dates, one per termination fee line."""
     fees = [
         (renewal.organisation.pk, line)
         for renewal in renewals
@@ -418,41 +464,48 @@ def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.
     schedules: dict[_Schedule, int] = {}  # its position in the arrays, from 1
     schedule_of = [schedules.setdefault(r.schedule, len(schedules) + 1) for r in renewals]
     issued = [_issue_dates(schedule, at) for schedule in schedules]
+    return {
+        "organisation": [r.organisation.pk for r in renewals],
+        "currency": [r.organisation.currency for r in renewals],
+        "tax_rate": [r.organisation.tax_rate for r in renewals],
+        "frequency": [r.organisation.billing_frequency for r in renewals],
+        "sequence": [r.organisation.last_invoice_sequence + 1 for r in renewals],
+        "number": [
+            invoice_number(r.organisation.pk, r.organisation.last_invoice_sequence + 1)
+            for r in renewals
+        ],
+        "schedule": schedule_of,
+        "issued_at": [issued_at for issued_at, _ in issued],
+        "issued_on": [issued_on for _, issued_on in issued],
+        "due_on": [issued_on + due_days for _, issued_on in issued],
+        "period_start": [schedule.period.start for schedule in schedules],
+        "period_end": [schedule.period.last_day for schedule in schedules],
+        "starts_at": [schedule.starts_at for schedule in schedules],
+        "following_at": [schedule.following_at for schedule in schedules],
+        "start_label": [f"{schedule.period.start:%d %b %Y}" for schedule in schedules],
+        "span": [
+            f"{schedule.period.start:%d %b %Y} to {schedule.period.last_day:%d %b %Y}"
+            for schedule in schedules
+        ],
+        "fee_organisation": [pk for pk, _ in fees],
+        "fee_description": [line.description for _, line in fees],
+        "fee_licence_type": [line.licence_type.pk for _, line in fees],
+        "fee_quantity": [line.quantity for _, line in fees],
+        "fee_unit_price": [line.unit_price for _, line in fees],
+        "fee_amount": [line.amount for _, line in fees],
+        "now": timezone.now(),
+    }
+
+
+def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.UUID]:
+    """Renew one period of each organisation, which the caller holds locked, as of `at` (the
+    job's time; None: on time); return the ids of the invoices issued (an organisation with
+    nothing to bill, or whose period was already billed, is only moved on)."""
+    if not renewals:
+        return set()
+    ending = _terminate_due_removals(renewals)
     with bound_cursor() as cursor:
-        cursor.execute(
-            _RENEW,
-            {
-                "organisation": [r.organisation.pk for r in renewals],
-                "currency": [r.organisation.currency for r in renewals],
-                "tax_rate": [r.organisation.tax_rate for r in renewals],
-                "frequency": [r.organisation.billing_frequency for r in renewals],
-                "sequence": [r.organisation.last_invoice_sequence + 1 for r in renewals],
-                "number": [
-                    invoice_number(r.organisation.pk, r.organisation.last_invoice_sequence + 1)
-                    for r in renewals
-                ],
-                "schedule": schedule_of,
-                "issued_at": [issued_at for issued_at, _ in issued],
-                "issued_on": [issued_on for _, issued_on in issued],
-                "due_on": [issued_on + due_days for _, issued_on in issued],
-                "period_start": [schedule.period.start for schedule in schedules],
-                "period_end": [schedule.period.last_day for schedule in schedules],
-                "starts_at": [schedule.starts_at for schedule in schedules],
-                "following_at": [schedule.following_at for schedule in schedules],
-                "start_label": [f"{schedule.period.start:%d %b %Y}" for schedule in schedules],
-                "span": [
-                    f"{schedule.period.start:%d %b %Y} to {schedule.period.last_day:%d %b %Y}"
-                    for schedule in schedules
-                ],
-                "fee_organisation": [pk for pk, _ in fees],
-                "fee_description": [line.description for _, line in fees],
-                "fee_licence_type": [line.licence_type.pk for _, line in fees],
-                "fee_quantity": [line.quantity for _, line in fees],
-                "fee_unit_price": [line.unit_price for _, line in fees],
-                "fee_amount": [line.amount for _, line in fees],
-                "now": timezone.now(),
-            },
-        )
+        cursor.execute(_RENEW, _parameters(renewals, ending, at=at))
         return {invoice_id for (invoice_id,) in cursor.fetchall()}
 
 
@@ -465,41 +518,45 @@ def renewals_apply_locked(organisations, *, at: datetime | None = None) -> int:
 def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) -> Quote:
     """`GET /billing/upcoming/`: exactly what the next renewal would invoice, as of now.
 
-    The renewal itself, run for this organisation in a savepoint and rolled back: the preview
-    cannot drift from what the job bills. It holds the organisation's row for a few milliseconds.
+    The renewal's own statement in its read-only form (`_RENEW_READ_ONLY`: the same licences,
+    prices, charges, usage, fees, order and rounding, selected instead of written), so the preview
+    cannot drift from what the job bills. It takes no lock and writes nothing: a dashboard never
+    waits behind a renewal.
     """
-    with transaction.atomic():
-        # Locked, so that no invoice takes the sequence number the rolled-back one borrows.
-        due = DueOrganisation(
-            *Organisation.objects.select_for_update()
-            .values_list(*DueOrganisation._fields)
-            .get(pk=organisation.pk)
-        )
-        savepoint = transaction.savepoint()
-        try:
-            issued = _renew([_Renewal.of(due)])
-            lines = list(
-                InvoiceLine.objects.filter(invoice_id__in=issued)
-                .select_related("licence_type")
-                .order_by("position")
-            )
-        finally:
-            transaction.savepoint_rollback(savepoint)
+    due = DueOrganisation(
+        *Organisation.objects.values_list(*DueOrganisation._fields).get(pk=organisation.pk)
+    )
+    renewal = _Renewal.of(due)
+    ending = {due.pk: _removals_taking_effect(renewal)}
+    with bound_cursor() as cursor:
+        cursor.execute(_RENEW_READ_ONLY, _parameters([renewal], ending, at=None))
+        rows = cursor.fetchall()
+    licence_types = LicenceType.objects.in_bulk({row[3] for row in rows if row[3]})
     return Quote(
         currency=due.currency,
         tax_rate=due.tax_rate,
         lines=[
             QuoteLine(
-                description=line.description,
-                kind=line.kind,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-                licence_type=line.licence_type,
-                period_start=line.period_start,
-                period_end=line.period_end,
+                description=description,
+                kind=kind,
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=amount,
+                licence_type=licence_types.get(licence_type_id),
+                period_start=period_start,
+                period_end=period_end,
             )
-            for line in lines
+            for (
+                _position,
+                description,
+                kind,
+                licence_type_id,
+                quantity,
+                unit_price,
+                period_start,
+                period_end,
+                amount,
+            ) in rows
         ],
     )
 

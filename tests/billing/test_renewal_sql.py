@@ -6,6 +6,7 @@ import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 import time_machine
 from django.db import connection
@@ -168,3 +169,31 @@ def test_a_period_already_billed_is_only_moved_on():
     assert Invoice.objects.filter(organisation=org, kind="renewal").count() == 1
     assert org.last_invoice_sequence == 1
     assert org.next_renewal_at > DEC_1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_takes_no_lock_and_writes_nothing(busy_org):
+    """A dashboard never waits behind a renewal: the preview reads while another transaction
+    holds the organisation's row, and sends no write, lock or savepoint."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    expected = upcoming_quote(busy_org)
+    holder = psycopg.connect(**connection.get_connection_params(), autocommit=False)
+    try:
+        holder.execute(
+            "SELECT 1 FROM accounts_organisation WHERE id = %s FOR UPDATE", [busy_org.pk]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        with CaptureQueriesContext(connection) as queries:
+            preview = upcoming_quote(busy_org)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert preview.total == expected.total
+    assert [line.amount for line in preview.lines] == [line.amount for line in expected.lines]
+    statements = " ".join(query["sql"].upper() for query in queries.captured_queries)
+    for word in ("INSERT ", "UPDATE ", "DELETE ", "SAVEPOINT", "FOR UPDATE", "FOR SHARE"):
+        assert word not in statements
+
