@@ -196,4 +196,3 @@ def test_the_preview_takes_no_lock_and_writes_nothing(busy_org):
     statements = " ".join(query["sql"].upper() for query in queries.captured_queries)
     for word in ("INSERT ", "UPDATE ", "DELETE ", "SAVEPOINT", "FOR UPDATE", "FOR SHARE"):
         assert word not in statements
-
