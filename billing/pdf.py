@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape
 
 import phonenumbers
 from django.conf import settings
-from phonenumbers import geocoder
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -149,8 +148,14 @@ def format_period(start: date | None, end: date | None) -> str:
     return f"{format_date(start)} – {format_date(end)}" if end else format_date(start)
 
 
+@cache
 def country_name(code: str) -> str:
-    """ISO 3166 code → English name (from phonenumbers' data), the code when unknown."""
+    """ISO 3166 code → English name (from phonenumbers' data), the code when unknown.
+
+    The geocoder is imported here, on the first invoice rendered, not with this module: its data
+    costs about 100 MB and a second of start-up, which every Django process paid before."""
+    from phonenumbers import geocoder
+
     example = phonenumbers.example_number(code.upper()) if code else None
     name = geocoder.country_name_for_number(example, "en") if example else ""
     return f"{name} ({code.upper()})" if name else code.upper()
