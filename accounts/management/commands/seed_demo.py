@@ -74,6 +74,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _create(self, spec):
+        spec = dict(spec)  # ORGANISATIONS stays as written: a second call in one process works
         members = spec.pop("members")
         org, owner, _ = accounts_services.organisation_signup(owner_password=DEMO_PASSWORD, **spec)
         # Start the period some days ago so that purchases show a real pro rata.
