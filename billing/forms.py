@@ -14,7 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Organisation
-from billing.models import Invoice, InvoiceLineKind
+from billing.models import Invoice, InvoiceLineKind, RecordedPaymentMethod
 from billing.quotes import Quote, QuoteLine
 from licensing.models import Device, LicenceType
 from telecom.money import to_cents
@@ -38,20 +38,21 @@ class DateRangeForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    """What the payment backend's default (a manual record) stores with the payment."""
+    """Platform staff record a payment received: how it was paid and its reference, both
+    required (billing.services.invoice_record_payment checks them again)."""
 
     method = forms.ChoiceField(
-        choices=[
-            ("bank_transfer", "Bank transfer"),
-            ("card", "Card"),
-            ("sepa_debit", "SEPA direct debit"),
-            ("cheque", "Cheque"),
-            ("other", "Other"),
-        ],
-        initial="bank_transfer",
+        choices=RecordedPaymentMethod.choices,
+        initial=RecordedPaymentMethod.BANK_TRANSFER,
+        error_messages={"required": "Say how the invoice was paid."},
     )
     reference = forms.CharField(
-        max_length=100, required=False, help_text="The bank's or the processor's reference."
+        max_length=100,
+        help_text="The bank's or the processor's reference.",
+        error_messages={
+            "required": "Give the bank's or the processor's reference of the payment, so it "
+            "can be traced."
+        },
     )
 
 

@@ -265,6 +265,16 @@ class UsageCounter(models.Model):
         ]
 
 
+class RecordedPaymentMethod(models.TextChoices):
+    """How a payment recorded by platform staff was made (the console's and the API's choices)."""
+
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card"
+    SEPA_DEBIT = "sepa_debit", "SEPA direct debit"
+    CHEQUE = "cheque", "Cheque"
+    OTHER = "other", "Other"
+
+
 class Payment(models.Model):
     """A payment received for an invoice, recorded by the payment backend."""
 

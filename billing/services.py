@@ -19,6 +19,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     Payment,
+    RecordedPaymentMethod,
     UsageCounter,
     UsageRecord,
 )
@@ -202,9 +203,15 @@ def invoice_record_payment(
 ) -> Invoice:
     """Record that an issued invoice was paid in full. Paying lifts the restriction (rule 18).
 
-    `actor` is platform staff, a finance member, or None for the payment backend itself.
+    `actor` is platform staff, or None for the payment backend itself: no customer role ever
+    changes an invoice's payment status. Staff name how it was paid (one of
+    `RECORDED_PAYMENT_METHODS`) and the bank's or processor's reference, so the payment can be
+    traced; the backend's own records carry what the provider gives.
     """
-    _ensure_may_record_payment(actor)
+    if actor is not None and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform staff may record a payment.")
+    method, reference = (method or "").strip(), (reference or "").strip()
+    _validate_payment_record(actor, method=method, reference=reference)
     organisation_for_update(invoice.organisation_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
@@ -302,16 +309,31 @@ def invoices_flag_overdue(*, at: datetime | None = None) -> int:
     return flagged
 
 
-def _ensure_may_record_payment(actor) -> None:
-    from accounts.roles import Cap, has_capability
-
-    if getattr(actor, "pk", None) and not has_capability(actor, Cap.PAYMENTS_RECORD):
-        raise PermissionDenied("Only finance or platform staff may record a payment.")
+def _validate_payment_record(actor, *, method: str, reference: str) -> None:
+    errors = {}
+    by_person = actor is not None
+    if not method:
+        errors["method"] = ValidationError(
+            "Say how the invoice was paid (bank transfer, card, ...).", code="required"
+        )
+    elif by_person and method not in RecordedPaymentMethod.values:
+        errors["method"] = ValidationError(
+            f"“{method}” is not a payment method; use one of "
+            f"{', '.join(RecordedPaymentMethod.values)}.",
+            code="invalid_choice",
+        )
+    if by_person and not reference:
+        errors["reference"] = ValidationError(
+            "Give the bank's or the processor's reference of the payment, so it can be traced.",
+            code="required",
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 def _ensure_platform_staff(actor, what: str) -> None:
     """Platform staff, or None for the system itself (jobs, the payment backend)."""
-    if getattr(actor, "pk", None) and not actor.is_superuser:
+    if actor is not None and not getattr(actor, "is_superuser", False):
         raise PermissionDenied(f"Only platform staff may {what}.")
 
 
