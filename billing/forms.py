@@ -17,7 +17,7 @@ from accounts.models import Organisation
 from billing.models import Invoice, InvoiceLineKind, RecordedPaymentMethod
 from billing.quotes import Quote, QuoteLine
 from licensing.models import Device, LicenceType
-from telecom.money import to_cents
+from telecom.money import MAX_AMOUNT, to_cents
 from telecom.quantities import MAX_QUANTITY
 
 
@@ -76,6 +76,24 @@ class CorrectedLineForm(forms.Form):
     period_start = forms.DateField(required=False, widget=forms.HiddenInput)
     period_end = forms.DateField(required=False, widget=forms.HiddenInput)
 
+    def clean(self):
+        data = super().clean()
+        quantity, unit_price = data.get("quantity"), data.get("unit_price")
+        if (
+            quantity is not None
+            and unit_price is not None
+            and abs(to_cents(unit_price * quantity)) > MAX_AMOUNT
+        ):
+            self.add_error(
+                "quantity",
+                ValidationError(
+                    f"This line would come to more than {MAX_AMOUNT}, more than an invoice can "
+                    "hold.",
+                    code="out_of_range",
+                ),
+            )
+        return data
+
     def quote_line(self) -> QuoteLine:
         data = self.cleaned_data
         return QuoteLine(
@@ -100,6 +118,11 @@ class _CorrectedLinesFormSet(forms.BaseFormSet):
         if not kept:
             raise ValidationError("A corrected invoice has at least one line.", code="no_lines")
         subtotal = sum((f.quote_line().amount for f in kept), Decimal("0.00"))
+        if subtotal * 2 > MAX_AMOUNT:  # with its tax (a rate under 100 %)
+            raise ValidationError(
+                "The corrected invoice would come to more than an invoice can hold.",
+                code="out_of_range",
+            )
         if subtotal < 0:
             raise ValidationError(
                 "The corrected subtotal is negative; an invoice cannot be.", code="negative"

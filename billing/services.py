@@ -125,6 +125,8 @@ def usage_record(
             {"cost": ValidationError("Cost cannot be negative.", code="min_value")}
         )
     organisation = number.organisation
+    _validate_usage_start(organisation, started_at)
+    # The record belongs to the period of its start, by the organisation's local date.
     period = organisation_period(organisation, at=started_at)
     counter, _ = UsageCounter.objects.get_or_create(
         organisation=organisation, period_start=period.start
@@ -154,10 +156,83 @@ def usage_record(
     )
 
 
+# How far ahead of our clock the telephony platform's may run; a later start is a mistake.
+USAGE_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _validate_usage_start(organisation: Organisation, started_at: datetime) -> None:
+    """A usage starts within the organisation's life: not before its first billing period began
+    (local midnight of its anchor day, the day it signed up), nor more than a few minutes
+    ahead of now. Either would be counted in a period that does not hold it."""
+    from billing.periods import local_midnight
+
+    began = local_midnight(organisation.billing_anchor, organisation.timezone)
+    if started_at < began:
+        raise ValidationError(
+            {
+                "started_at": ValidationError(
+                    f"This usage starts before the organisation's account began "
+                    f"({began.isoformat()}).",
+                    code="before_organisation",
+                )
+            }
+        )
+    latest = timezone.now() + USAGE_CLOCK_SKEW
+    if started_at > latest:
+        raise ValidationError(
+            {
+                "started_at": ValidationError(
+                    f"This usage starts in the future (after {latest.isoformat()}); "
+                    "send it once it has started.",
+                    code="in_the_future",
+                )
+            }
+        )
+
+
 def usage_used(organisation: Organisation, *, at: datetime | None = None) -> Decimal:
     period = organisation_period(organisation, at=at)
     row = UsageCounter.objects.filter(organisation=organisation, period_start=period.start).first()
     return row.used if row else Decimal("0.00")
+
+
+def calling_credit_cap_validate(
+    organisation: Organisation, cap: Decimal, *, lock: bool = False
+) -> None:
+    """Rule 21: a cap is a non-negative amount, and not below what the current period has
+    already used (that usage happened; a lower cap would be crossed before it was set).
+
+    With `lock` (inside the service's transaction) the period's counter row is locked, so a
+    usage being recorded now is counted before the comparison or waits until the cap is set.
+    """
+    if cap is None or cap < 0:
+        raise ValidationError(
+            {
+                "calling_credit_cap": ValidationError(
+                    "The calling-credit cap cannot be negative.", code="min_value"
+                )
+            }
+        )
+    if lock:
+        period = organisation_period(organisation)
+        counter = (
+            UsageCounter.objects.select_for_update()
+            .filter(organisation=organisation, period_start=period.start)
+            .first()
+        )
+        used = counter.used if counter else Decimal("0.00")
+    else:
+        used = usage_used(organisation)
+    if cap < used:
+        raise ValidationError(
+            {
+                "calling_credit_cap": ValidationError(
+                    f"This period has already used {used} {organisation.currency} of calling "
+                    f"credit; the cap cannot be set below that ({cap} {organisation.currency}).",
+                    code="below_used",
+                )
+            }
+        )
 
 
 # --- device orders (rule 22) ---------------------------------------------------------------------

@@ -1036,3 +1036,95 @@ def test_billing_pages_query_count_is_the_same_for_5_and_50_rows(
     assert response.status_code == 200
     if "changelist" in name and not params.get("kind__exact"):
         assert response.context["cl"].result_count >= 12
+
+
+# --- bounds (issue 11 section 6): a field error, never a 500 nor a constraint's name -------------
+
+
+def change_form_data(response) -> dict:
+    """The change page's form and inline formsets, as the browser would post them."""
+    data = organisation_form_data(response)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for key, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{key}"] = value
+        for form in formset.forms:
+            for name in form.fields:
+                value = form[name].value()
+                if value is not None:
+                    data[form.add_prefix(name)] = value.pk if hasattr(value, "pk") else value
+    return data
+
+
+def test_staff_cannot_set_a_yearly_price_no_invoice_could_hold(pinned, client, staff):
+    from licensing.models import LicencePrice, LicenceType
+
+    room = LicenceType.objects.get(code="room_phone")
+    prices = list(LicencePrice.objects.filter(licence_type=room).order_by("pk").values())
+    client.force_login(staff)
+    change_url = url("licensing_licencetype_change", room.pk)
+    data = change_form_data(client.get(change_url))
+    index = next(i for i in range(10) if data.get(f"prices-{i}-currency") == "EUR")
+    data[f"prices-{index}-yearly"] = "99999999.99"
+
+    response = client.post(change_url, data)
+
+    assert response.status_code == 200
+    inline = response.context["inline_admin_formsets"][0].formset
+    assert inline.forms[index].errors == {
+        "yearly": ["A price is at most 99999.99: invoices could not hold more."]
+    }
+    assert list(LicencePrice.objects.filter(licence_type=room).order_by("pk").values()) == prices
+
+
+@pytest.mark.parametrize(
+    ("cap", "message"),
+    [
+        ("-5.00", "The calling-credit cap cannot be negative."),
+        (
+            "1.00",
+            "This period has already used 1.25 EUR of calling credit; the cap cannot be set "
+            "below that (1.00 EUR).",
+        ),
+    ],
+)
+def test_staff_get_a_sentence_for_a_cap_below_zero_or_below_the_periods_usage(
+    pinned, client, staff, world_a, cap, message
+):
+    org = world_a.organisation
+    client.force_login(staff)
+    change_url = url("accounts_organisation_change", org.pk)
+    data = {**organisation_form_data(client.get(change_url)), "calling_credit_cap": cap}
+    before = db_state()
+
+    response = client.post(change_url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"calling_credit_cap": [message]}
+    assert "organisation_cap_not_negative" not in page_text(response)
+    assert db_state() == before
+
+
+def test_a_corrected_line_no_invoice_could_hold_is_a_field_error(pinned, client, staff, world_a):
+    client.force_login(staff)
+    before = db_state()
+    response = client.post(
+        url("billing_invoice_reissue", world_a.invoice.pk),
+        {
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "100",
+            "lines-0-description": "Too much",
+            "lines-0-kind": "licence",
+            "lines-0-quantity": "100000",
+            "lines-0-unit_price": "9999999999.99",
+            "reason": "typo",
+            "_confirm": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert [e.code for e in response.context["formset"].forms[0].errors.as_data()["quantity"]] == [
+        "out_of_range"
+    ]
+    assert db_state() == before
