@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
@@ -57,7 +58,10 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilterSet
     search_fields = ["number", "lines__description"]
-    capabilities = {"read": Cap.INVOICES_READ, "payments": Cap.PAYMENTS_RECORD}
+    capabilities = {
+        "read": Cap.INVOICES_READ,
+        "payments": None,  # platform staff only: checked on the invoice, after the 404
+    }
 
     def get_queryset(self):
         return self.scope(invoice_list(organisation=None))
@@ -74,6 +78,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         """Platform staff: record that the invoice was paid in full (a transfer received), with
         its method and reference. Customer roles never change an invoice's payment status: 403."""
         invoice = self.get_object()
+        if not has_capability(request.user, Cap.PAYMENTS_RECORD):
+            raise PermissionDenied("Only platform staff may record a payment.")
         serializer = PaymentRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         invoice = services.invoice_record_payment(
