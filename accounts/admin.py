@@ -5,7 +5,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -31,6 +31,7 @@ from accounts.services import (
 )
 from billing.models import Invoice, InvoiceStatus
 from billing.selectors import organisation_period
+from billing.services import calling_credit_cap_validate
 from licensing.models import Licence, LicenceKind, LicenceStatus
 from telecom.admin import (
     ReadOnlyInline,
@@ -46,11 +47,26 @@ PAYMENT_FIELDS = ("payment_method_kind", "payment_method_reference")
 # --- organisation ------------------------------------------------------------------------------
 
 
+class OrganisationForm(forms.ModelForm):
+    """The organisation page's form; platform staff's cap is checked against the period's usage
+    here too, so a refusal is an error on the field (the service checks it again, locked)."""
+
+    def clean_calling_credit_cap(self):
+        cap = self.cleaned_data["calling_credit_cap"]
+        if "calling_credit_cap" in self.changed_data:
+            try:
+                calling_credit_cap_validate(self.instance, cap)
+            except ValidationError as exc:
+                raise ValidationError(exc.error_dict["calling_credit_cap"]) from exc
+        return cap
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(TenantAdmin):
     """An owner changes their organisation's settings; platform staff also its cap and tax rate."""
 
     tenant_field = "pk"
+    form = OrganisationForm
     list_display = (
         "name",
         "country",

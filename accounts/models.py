@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -85,7 +86,12 @@ class Organisation(models.Model):
     )
     payment_method_reference = models.CharField(max_length=100, blank=True)
     calling_credit_cap = models.DecimalField(
-        max_digits=12, decimal_places=2, default=Decimal(settings.DEFAULT_CALLING_CREDIT_CAP)
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(settings.DEFAULT_CALLING_CREDIT_CAP),
+        validators=[
+            MinValueValidator(Decimal("0"), message="The calling-credit cap cannot be negative.")
+        ],
     )
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
     last_invoice_sequence = models.PositiveIntegerField(default=0, editable=False)

@@ -1,6 +1,7 @@
 """Roles map to capabilities here, and only here. The API and the admin both ask this module.
 
-The matrix is API.md's "Roles" table. Platform staff (superusers) hold every capability.
+The matrix is API.md's "Roles" table. Platform staff (superusers) hold every capability; a
+capability no role lists below (recording a payment, changing the catalogue) is theirs alone.
 """
 
 from enum import StrEnum
@@ -23,7 +24,9 @@ class Cap(StrEnum):
     NUMBERS_MANAGE = "numbers.manage"  # assign, reassign, change, delete numbers; porting
     NUMBERS_READ_ALL = "numbers.read_all"
     INVOICES_READ = "invoices.read"  # read, PDF, CSV export
-    PAYMENTS_RECORD = "payments.record"  # finance records payments received (rule 18)
+    # Marking an invoice paid by hand (a transfer received): platform staff only. No customer
+    # role ever changes an invoice's payment status; the payment backend records its own.
+    PAYMENTS_RECORD = "payments.record"
     DEVICES_ORDER = "devices.order"
     USAGE_READ_ALL = "usage.read_all"
     AUDIT_READ = "audit.read"
@@ -44,7 +47,7 @@ _MANAGE = {Cap.MEMBERS_MANAGE, Cap.LICENCES_MANAGE, Cap.NUMBERS_MANAGE, Cap.DEVI
 CAPABILITIES: dict[Role, frozenset[Cap]] = {
     Role.OWNER: frozenset(_STAFF_READ | _MANAGE | {Cap.ORGANISATION_CHANGE}),
     Role.ADMIN: frozenset(_STAFF_READ | _MANAGE),
-    Role.FINANCE: frozenset(_STAFF_READ | {Cap.PAYMENTS_RECORD}),
+    Role.FINANCE: frozenset(_STAFF_READ),
     Role.USER: frozenset({Cap.ORGANISATION_READ}),
 }
 

@@ -161,6 +161,10 @@ def organisation_update_limits(*, organisation: Organisation, actor, **changes) 
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     org = organisation_for_update(organisation.pk)
+    if "calling_credit_cap" in changes:
+        from billing.services import calling_credit_cap_validate
+
+        calling_credit_cap_validate(org, changes["calling_credit_cap"], lock=True)
     before = {field: str(getattr(org, field)) for field in changes}
     for field, value in changes.items():
         setattr(org, field, value)

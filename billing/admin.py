@@ -1,9 +1,10 @@
 """Console pages for billing: invoices, commitments, charges (device orders) and usage.
 
-An issued invoice is never edited (DESIGN.md section 4): its page offers the PDF, a payment record
-(finance and platform staff, rule 18), and for platform staff a void or a void-and-reissue with
-corrected lines. Finance exports invoice lines as CSV, for selected invoices or a date range
-(billing.exports). Every page reads through the tenancy base and writes through one service.
+An issued invoice is never edited (DESIGN.md section 4): its page offers the PDF to everyone who
+reads invoices, and to platform staff alone a payment record (rule 18: no customer role ever marks
+an invoice paid), a void or a void-and-reissue with corrected lines. Finance exports invoice
+lines as CSV, for selected invoices or a date range (billing.exports). Every page reads through
+the tenancy base and writes through one service.
 """
 
 from __future__ import annotations
@@ -274,7 +275,8 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         return False
 
     def can_record_payment(self, request) -> bool:
-        """Finance and platform staff (issue 4); owners and admins read invoices only."""
+        """Platform staff only: customer roles (owner, admin, finance) read invoices, never mark
+        one paid (accounts.roles, Cap.PAYMENTS_RECORD)."""
         return has_capability(request.user, Cap.PAYMENTS_RECORD)
 
     # --- columns ----------------------------------------------------------------------------
@@ -441,7 +443,8 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             renewal_on=renewal_period(organisation).start,
         )
 
-    # Payments (rule 18): finance or platform staff confirm, invoice_record_payment records.
+    # Payments (rule 18): platform staff name the method and reference, invoice_record_payment
+    # records.
 
     def payment_view(self, request, object_id):
         invoice, missing = self.object_or_missing(request, object_id)

@@ -14,10 +14,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Organisation
-from billing.models import Invoice, InvoiceLineKind
+from billing.models import Invoice, InvoiceLineKind, RecordedPaymentMethod
 from billing.quotes import Quote, QuoteLine
 from licensing.models import Device, LicenceType
-from telecom.money import to_cents
+from telecom.money import MAX_AMOUNT, to_cents
 from telecom.quantities import MAX_QUANTITY
 
 
@@ -38,20 +38,21 @@ class DateRangeForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    """What the payment backend's default (a manual record) stores with the payment."""
+    """Platform staff record a payment received: how it was paid and its reference, both
+    required (billing.services.invoice_record_payment checks them again)."""
 
     method = forms.ChoiceField(
-        choices=[
-            ("bank_transfer", "Bank transfer"),
-            ("card", "Card"),
-            ("sepa_debit", "SEPA direct debit"),
-            ("cheque", "Cheque"),
-            ("other", "Other"),
-        ],
-        initial="bank_transfer",
+        choices=RecordedPaymentMethod.choices,
+        initial=RecordedPaymentMethod.BANK_TRANSFER,
+        error_messages={"required": "Say how the invoice was paid."},
     )
     reference = forms.CharField(
-        max_length=100, required=False, help_text="The bank's or the processor's reference."
+        max_length=100,
+        help_text="The bank's or the processor's reference.",
+        error_messages={
+            "required": "Give the bank's or the processor's reference of the payment, so it "
+            "can be traced."
+        },
     )
 
 
@@ -74,6 +75,24 @@ class CorrectedLineForm(forms.Form):
     )
     period_start = forms.DateField(required=False, widget=forms.HiddenInput)
     period_end = forms.DateField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        quantity, unit_price = data.get("quantity"), data.get("unit_price")
+        if (
+            quantity is not None
+            and unit_price is not None
+            and abs(to_cents(unit_price * quantity)) > MAX_AMOUNT
+        ):
+            self.add_error(
+                "quantity",
+                ValidationError(
+                    f"This line would come to more than {MAX_AMOUNT}, more than an invoice can "
+                    "hold.",
+                    code="out_of_range",
+                ),
+            )
+        return data
 
     def quote_line(self) -> QuoteLine:
         data = self.cleaned_data
@@ -99,6 +118,11 @@ class _CorrectedLinesFormSet(forms.BaseFormSet):
         if not kept:
             raise ValidationError("A corrected invoice has at least one line.", code="no_lines")
         subtotal = sum((f.quote_line().amount for f in kept), Decimal("0.00"))
+        if subtotal * 2 > MAX_AMOUNT:  # with its tax (a rate under 100 %)
+            raise ValidationError(
+                "The corrected invoice would come to more than an invoice can hold.",
+                code="out_of_range",
+            )
         if subtotal < 0:
             raise ValidationError(
                 "The corrected subtotal is negative; an invoice cannot be.", code="negative"

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Currency, Organisation
+from telecom.money import AMOUNT_MAX_DIGITS
 
 
 class InvoiceKind(models.TextChoices):
@@ -42,9 +43,10 @@ class Invoice(models.Model):
     period_end = models.DateField(null=True, blank=True, help_text="Last day, inclusive.")
     currency = models.CharField(max_length=3, choices=Currency.choices)
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
-    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
-    tax = models.DecimalField(max_digits=12, decimal_places=2)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    # Amounts: numeric(AMOUNT_MAX_DIGITS, 2), wide enough for every invoice (telecom.money).
+    subtotal = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    tax = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    total = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     replaces = models.OneToOneField(
@@ -117,7 +119,7 @@ class InvoiceLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True, help_text="Last day, inclusive.")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
 
     class Meta:
         ordering = ["invoice", "position"]
@@ -177,7 +179,7 @@ class Charge(models.Model):
     )
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -265,12 +267,22 @@ class UsageCounter(models.Model):
         ]
 
 
+class RecordedPaymentMethod(models.TextChoices):
+    """How a payment recorded by platform staff was made (the console's and the API's choices)."""
+
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card"
+    SEPA_DEBIT = "sepa_debit", "SEPA direct debit"
+    CHEQUE = "cheque", "Cheque"
+    OTHER = "other", "Other"
+
+
 class Payment(models.Model):
     """A payment received for an invoice, recorded by the payment backend."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="payment")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     paid_at = models.DateTimeField(default=timezone.now)
     method = models.CharField(max_length=32, blank=True)
     reference = models.CharField(max_length=100, blank=True)

@@ -19,6 +19,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     Payment,
+    RecordedPaymentMethod,
     UsageCounter,
     UsageRecord,
 )
@@ -124,6 +125,8 @@ def usage_record(
             {"cost": ValidationError("Cost cannot be negative.", code="min_value")}
         )
     organisation = number.organisation
+    _validate_usage_start(organisation, started_at)
+    # The record belongs to the period of its start, by the organisation's local date.
     period = organisation_period(organisation, at=started_at)
     counter, _ = UsageCounter.objects.get_or_create(
         organisation=organisation, period_start=period.start
@@ -153,10 +156,83 @@ def usage_record(
     )
 
 
+# How far ahead of our clock the telephony platform's may run; a later start is a mistake.
+USAGE_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _validate_usage_start(organisation: Organisation, started_at: datetime) -> None:
+    """A usage starts within the organisation's life: not before its first billing period began
+    (local midnight of its anchor day, the day it signed up), nor more than a few minutes
+    ahead of now. Either would be counted in a period that does not hold it."""
+    from billing.periods import local_midnight
+
+    began = local_midnight(organisation.billing_anchor, organisation.timezone)
+    if started_at < began:
+        raise ValidationError(
+            {
+                "started_at": ValidationError(
+                    f"This usage starts before the organisation's account began "
+                    f"({began.isoformat()}).",
+                    code="before_organisation",
+                )
+            }
+        )
+    latest = timezone.now() + USAGE_CLOCK_SKEW
+    if started_at > latest:
+        raise ValidationError(
+            {
+                "started_at": ValidationError(
+                    f"This usage starts in the future (after {latest.isoformat()}); "
+                    "send it once it has started.",
+                    code="in_the_future",
+                )
+            }
+        )
+
+
 def usage_used(organisation: Organisation, *, at: datetime | None = None) -> Decimal:
     period = organisation_period(organisation, at=at)
     row = UsageCounter.objects.filter(organisation=organisation, period_start=period.start).first()
     return row.used if row else Decimal("0.00")
+
+
+def calling_credit_cap_validate(
+    organisation: Organisation, cap: Decimal, *, lock: bool = False
+) -> None:
+    """Rule 21: a cap is a non-negative amount, and not below what the current period has
+    already used (that usage happened; a lower cap would be crossed before it was set).
+
+    With `lock` (inside the service's transaction) the period's counter row is locked, so a
+    usage being recorded now is counted before the comparison or waits until the cap is set.
+    """
+    if cap is None or cap < 0:
+        raise ValidationError(
+            {
+                "calling_credit_cap": ValidationError(
+                    "The calling-credit cap cannot be negative.", code="min_value"
+                )
+            }
+        )
+    if lock:
+        period = organisation_period(organisation)
+        counter = (
+            UsageCounter.objects.select_for_update()
+            .filter(organisation=organisation, period_start=period.start)
+            .first()
+        )
+        used = counter.used if counter else Decimal("0.00")
+    else:
+        used = usage_used(organisation)
+    if cap < used:
+        raise ValidationError(
+            {
+                "calling_credit_cap": ValidationError(
+                    f"This period has already used {used} {organisation.currency} of calling "
+                    f"credit; the cap cannot be set below that ({cap} {organisation.currency}).",
+                    code="below_used",
+                )
+            }
+        )
 
 
 # --- device orders (rule 22) ---------------------------------------------------------------------
@@ -202,9 +278,15 @@ def invoice_record_payment(
 ) -> Invoice:
     """Record that an issued invoice was paid in full. Paying lifts the restriction (rule 18).
 
-    `actor` is platform staff, a finance member, or None for the payment backend itself.
+    `actor` is platform staff, or None for the payment backend itself: no customer role ever
+    changes an invoice's payment status. Staff name how it was paid (one of
+    `RECORDED_PAYMENT_METHODS`) and the bank's or processor's reference, so the payment can be
+    traced; the backend's own records carry what the provider gives.
     """
-    _ensure_may_record_payment(actor)
+    if actor is not None and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform staff may record a payment.")
+    method, reference = (method or "").strip(), (reference or "").strip()
+    _validate_payment_record(actor, method=method, reference=reference)
     organisation_for_update(invoice.organisation_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.ISSUED:
@@ -302,16 +384,31 @@ def invoices_flag_overdue(*, at: datetime | None = None) -> int:
     return flagged
 
 
-def _ensure_may_record_payment(actor) -> None:
-    from accounts.roles import Cap, has_capability
-
-    if getattr(actor, "pk", None) and not has_capability(actor, Cap.PAYMENTS_RECORD):
-        raise PermissionDenied("Only finance or platform staff may record a payment.")
+def _validate_payment_record(actor, *, method: str, reference: str) -> None:
+    errors = {}
+    by_person = actor is not None
+    if not method:
+        errors["method"] = ValidationError(
+            "Say how the invoice was paid (bank transfer, card, ...).", code="required"
+        )
+    elif by_person and method not in RecordedPaymentMethod.values:
+        errors["method"] = ValidationError(
+            f"“{method}” is not a payment method; use one of "
+            f"{', '.join(RecordedPaymentMethod.values)}.",
+            code="invalid_choice",
+        )
+    if by_person and not reference:
+        errors["reference"] = ValidationError(
+            "Give the bank's or the processor's reference of the payment, so it can be traced.",
+            code="required",
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 def _ensure_platform_staff(actor, what: str) -> None:
     """Platform staff, or None for the system itself (jobs, the payment backend)."""
-    if getattr(actor, "pk", None) and not actor.is_superuser:
+    if actor is not None and not getattr(actor, "is_superuser", False):
         raise PermissionDenied(f"Only platform staff may {what}.")
 
 

@@ -24,6 +24,7 @@ from licensing.mass_config import (
     sample_csv,
 )
 from telecom.api import TenantViewSet
+from telecom.money import AMOUNT_MAX_DIGITS
 
 
 class MassConfigurationSerializer(serializers.Serializer):
@@ -43,7 +44,7 @@ class MassConfigurationSummarySerializer(serializers.Serializer):
     addons_attached = serializers.IntegerField()
     addons_detached = serializers.IntegerField()
     licences_purchased = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     currency = serializers.CharField()
 
 

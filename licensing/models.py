@@ -1,11 +1,14 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Currency, Organisation
+from telecom.money import MAX_UNIT_PRICE
 
 
 class LicenceKind(models.TextChoices):
@@ -44,11 +47,23 @@ class LicenceType(models.Model):
         return self.name
 
 
+def _price_bounds() -> list:
+    """A unit price in the catalogue: from 0 to MAX_UNIT_PRICE, so every invoice amount fits its
+    column (telecom.money). The check constraints below hold the same bounds in the database."""
+    return [
+        MinValueValidator(Decimal("0"), message="A price cannot be negative."),
+        MaxValueValidator(
+            MAX_UNIT_PRICE,
+            message=f"A price is at most {MAX_UNIT_PRICE}: invoices could not hold more.",
+        ),
+    ]
+
+
 class LicencePrice(models.Model):
     licence_type = models.ForeignKey(LicenceType, on_delete=models.CASCADE, related_name="prices")
     currency = models.CharField(max_length=3, choices=Currency.choices)
-    monthly = models.DecimalField(max_digits=10, decimal_places=2)
-    yearly = models.DecimalField(max_digits=10, decimal_places=2)
+    monthly = models.DecimalField(max_digits=10, decimal_places=2, validators=_price_bounds())
+    yearly = models.DecimalField(max_digits=10, decimal_places=2, validators=_price_bounds())
 
     class Meta:
         constraints = [
@@ -57,6 +72,10 @@ class LicencePrice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(monthly__gte=0) & Q(yearly__gte=0), name="licence_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly__lte=MAX_UNIT_PRICE) & Q(yearly__lte=MAX_UNIT_PRICE),
+                name="licence_price_at_most_max",
             ),
         ]
 
@@ -78,12 +97,15 @@ class Device(models.Model):
 class DevicePrice(models.Model):
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="prices")
     currency = models.CharField(max_length=3, choices=Currency.choices)
-    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2, validators=_price_bounds())
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["device", "currency"], name="device_price_unique"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="device_price_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__lte=MAX_UNIT_PRICE), name="device_price_at_most_max"
+            ),
         ]
 
 

@@ -8,9 +8,28 @@ from __future__ import annotations
 
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, Inexact
 
-__all__ = ["CENT", "money", "tax_amount", "to_cents"]
+__all__ = [
+    "AMOUNT_MAX_DIGITS",
+    "CENT",
+    "MAX_AMOUNT",
+    "MAX_UNIT_PRICE",
+    "money",
+    "tax_amount",
+    "to_cents",
+]
 
 CENT = Decimal("0.01")
+
+# The bounds that keep every invoice amount inside its column (docs/rules.md#rule-22 for devices,
+# the catalogue for licences). A unit price in the catalogue (a licence's monthly or yearly
+# price, a device's) is at most MAX_UNIT_PRICE; one purchase or order is at most MAX_QUANTITY
+# (telecom.quantities) units, so its line is under 10^8 and its total, with a tax rate under
+# 100 %, under 2 x 10^8. Invoice amounts (subtotal, tax, total, a line's or a charge's amount, a
+# payment) are numeric(AMOUNT_MAX_DIGITS, 2): a renewal, which bills every licence held, would
+# need more than 10^8 licences at the highest price to overflow it.
+MAX_UNIT_PRICE = Decimal("99999.99")
+AMOUNT_MAX_DIGITS = 16
+MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - 2) - CENT
 
 # Multiplying two Decimals is exact when the precision can hold every digit; the default
 # context (28 digits, half-even) would silently round a long product before our own rounding.

@@ -11,6 +11,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceLineKind,
     InvoiceStatus,
+    RecordedPaymentMethod,
     UsageDirection,
     UsageKind,
     UsageRecord,
@@ -98,6 +99,23 @@ class InvoiceExportQuerySerializer(serializers.Serializer):
                 }
             )
         return attrs
+
+
+class PaymentRecordSerializer(serializers.Serializer):
+    """Platform staff record a payment received for an invoice: both fields are required."""
+
+    method = serializers.ChoiceField(
+        choices=RecordedPaymentMethod.choices,
+        error_messages={"required": "Say how the invoice was paid."},
+    )
+    reference = serializers.CharField(
+        max_length=100,
+        help_text="The bank's or the processor's reference of the payment.",
+        error_messages={
+            "required": "Give the bank's or the processor's reference of the payment.",
+            "blank": "Give the bank's or the processor's reference of the payment.",
+        },
+    )
 
 
 # --- device orders (rule 22) ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
@@ -16,6 +17,7 @@ from billing.api.serializers import (
     DeviceOrderSerializer,
     InvoiceExportQuerySerializer,
     InvoiceSerializer,
+    PaymentRecordSerializer,
     UsageCreateSerializer,
     UsageRecordSerializer,
 )
@@ -56,10 +58,34 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilterSet
     search_fields = ["number", "lines__description"]
-    capabilities = {"read": Cap.INVOICES_READ}
+    capabilities = {
+        "read": Cap.INVOICES_READ,
+        "payments": None,  # platform staff only: checked on the invoice, after the 404
+    }
 
     def get_queryset(self):
         return self.scope(invoice_list(organisation=None))
+
+    @extend_schema(
+        request=PaymentRecordSerializer,
+        responses={
+            200: InvoiceSerializer,
+            409: OpenApiResponse(description="invoice_not_payable: it is not issued (any more)."),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def payments(self, request, pk=None):
+        """Platform staff: record that the invoice was paid in full (a transfer received), with
+        its method and reference. Customer roles never change an invoice's payment status: 403."""
+        invoice = self.get_object()
+        if not has_capability(request.user, Cap.PAYMENTS_RECORD):
+            raise PermissionDenied("Only platform staff may record a payment.")
+        serializer = PaymentRecordSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invoice = services.invoice_record_payment(
+            invoice=invoice, actor=request.user, **serializer.validated_data
+        )
+        return Response(InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
 
     def handle_exception(self, exc):
         # Errors are API.md's JSON even when the client asked for a PDF or a CSV.

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from accounts.models import User
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line, LineKind
 from telecom.api import TenantPrimaryKeyRelatedField
+from telecom.money import AMOUNT_MAX_DIGITS
 from telecom.quantities import MAX_QUANTITY
 
 
@@ -163,19 +164,19 @@ class LicenceQuantitySerializer(serializers.Serializer):
 class QuoteLineSerializer(serializers.Serializer):
     description = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     period_start = serializers.DateField(allow_null=True)
     period_end = serializers.DateField(allow_null=True, help_text="Last day, inclusive.")
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
 
 
 class QuoteSerializer(serializers.Serializer):
     restored = serializers.IntegerField()
     purchased = serializers.IntegerField()
     lines = QuoteLineSerializer(many=True)
-    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
-    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    total = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     currency = serializers.CharField()
 
 
@@ -200,7 +201,7 @@ class PurchaseResultSerializer(serializers.Serializer):
     def get_invoice(self, result) -> str | None:
         return str(result.invoice.pk) if result.invoice else None
 
-    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    @extend_schema_field(serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2))
     def get_total(self, result) -> str:
         return f"{result.total:.2f}"
 
@@ -210,7 +211,7 @@ class RemovalResultSerializer(serializers.Serializer):
     effective_on = serializers.DateField(
         help_text="The first day on which the licences are gone (the next period's start)."
     )
-    termination_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+    termination_fee = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_licences(self, result) -> list[str]:

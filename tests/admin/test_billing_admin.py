@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Organisation
+from accounts.selectors import organisation_restriction_reasons
 from billing import services as billing
 from billing.exports import EXPORT_COLUMNS
 from billing.models import (
@@ -39,6 +40,13 @@ pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
 JUNE_10 = dt.datetime(2025, 6, 10, 10, 0, tzinfo=PARIS)
 DOES_NOT_EXIST = "doesn’t exist"
+
+
+@pytest.fixture
+def pinned():
+    """The clock of tests that build a world (ask for it first, before `world_a`)."""
+    with time_machine.travel(JUNE_10, tick=False):
+        yield JUNE_10
 
 
 def url(name: str, *args, **query) -> str:
@@ -265,10 +273,10 @@ def test_export_of_b_never_contains_a_lines(client, world_a, world_b):
 # --- payments (rule 18) --------------------------------------------------------------------------
 
 
-def test_finance_records_a_payment_which_lifts_the_restriction(client, world_a):
+def test_staff_record_a_payment_which_lifts_the_restriction(pinned, client, staff, world_a):
     invoice = world_a.invoice
     Invoice.objects.filter(pk=invoice.pk).update(due_on=dt.date(2020, 1, 1))
-    client.force_login(world_a.finance)
+    client.force_login(staff)
     page = client.get(url("billing_invoice_change", invoice.pk))
     assert "Record payment" in page_text(page)
     form = client.get(url("billing_invoice_payment", invoice.pk))
@@ -292,19 +300,63 @@ def test_finance_records_a_payment_which_lifts_the_restriction(client, world_a):
         invoice.total,
         "bank_transfer",
         "BANK-42",
-        world_a.finance,
+        staff,
     )
     assert AuditEvent.objects.filter(action="invoice.paid", target_id=str(invoice.pk)).count() == 1
-    dashboard = client.get(reverse("admin:index"))
-    assert dashboard.context["restriction_reasons"] == []
     assert "Record payment" not in page_text(client.get(url("billing_invoice_change", invoice.pk)))
+    assert organisation_restriction_reasons(world_a.organisation) == []
 
 
-def test_paying_a_paid_invoice_again_is_refused_with_its_code(client, world_a):
-    billing.invoice_record_payment(invoice=world_a.invoice, actor=None)
-    client.force_login(world_a.finance)
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"method": "bank_transfer", "reference": ""},
+            "reference",
+            "Give the bank’s or the processor’s reference of the payment, so it can be traced.",
+        ),
+        (
+            {"method": "bank_transfer", "reference": "   "},
+            "reference",
+            "Give the bank’s or the processor’s reference of the payment, so it can be traced.",
+        ),
+        ({"reference": "BANK-42"}, "method", "Say how the invoice was paid."),
+        (
+            {"method": "gold_bars", "reference": "BANK-42"},
+            "method",
+            "Select a valid choice. gold_bars is not one of the available choices.",
+        ),
+    ],
+)
+def test_a_payment_without_reference_or_method_is_a_form_error(
+    pinned, client, staff, world_a, data, field, message
+):
+    client.force_login(staff)
     before = db_state()
-    response = client.post(url("billing_invoice_payment", world_a.invoice.pk), {"method": "card"})
+    response = client.post(url("billing_invoice_payment", world_a.invoice.pk), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {field: [message.replace("’", "'")]}
+    assert db_state() == before
+
+
+def test_the_payment_service_requires_staff_to_name_method_and_reference(pinned, staff, world_a):
+    with pytest.raises(ValidationError) as refused:
+        billing.invoice_record_payment(
+            invoice=world_a.invoice, actor=staff, method="", reference=" "
+        )
+    assert set(refused.value.error_dict) == {"method", "reference"}
+    world_a.invoice.refresh_from_db()
+    assert world_a.invoice.status == InvoiceStatus.ISSUED
+    assert not Payment.objects.filter(invoice=world_a.invoice).exists()
+
+
+def test_paying_a_paid_invoice_again_is_refused_with_its_code(pinned, client, staff, world_a):
+    billing.invoice_record_payment(invoice=world_a.invoice, actor=None)
+    client.force_login(staff)
+    before = db_state()
+    response = client.post(
+        url("billing_invoice_payment", world_a.invoice.pk), {"method": "card", "reference": "R-1"}
+    )
     assert response.status_code == 302
     assert messages_of(response) == [
         f"Refused: invoice_not_payable: Invoice {world_a.invoice.number} is paid."
@@ -312,28 +364,49 @@ def test_paying_a_paid_invoice_again_is_refused_with_its_code(client, world_a):
     assert db_state() == before
 
 
-@pytest.mark.parametrize("role", ["owner", "admin"])
-def test_owners_and_admins_read_invoices_but_record_no_payment(client, world_a, role):
+@pytest.mark.parametrize("role", ["owner", "admin", "finance"])
+def test_customer_roles_read_invoices_but_never_mark_one_paid(pinned, client, world_a, role):
+    """Issue 11 section 4: a finance member pressed "Record payment" with an empty reference
+    and the overdue invoice became paid, lifting the restriction."""
+    invoice = world_a.invoice
+    Invoice.objects.filter(pk=invoice.pk).update(due_on=dt.date(2020, 1, 1))
     member = getattr(world_a, role)
     client.force_login(member)
-    page = client.get(url("billing_invoice_change", world_a.invoice.pk))
+    page = client.get(url("billing_invoice_change", invoice.pk))
     assert page.status_code == 200
     assert "Record payment" not in page_text(page)
-    assert client.get(url("billing_invoice_pdf", world_a.invoice.pk)).status_code == 200
+    assert url("billing_invoice_payment", invoice.pk) not in page_text(page)
+    assert client.get(url("billing_invoice_pdf", invoice.pk)).status_code == 200
     before = db_state()
     for response in (
-        client.get(url("billing_invoice_payment", world_a.invoice.pk)),
-        client.post(url("billing_invoice_payment", world_a.invoice.pk), {"method": "card"}),
+        client.get(url("billing_invoice_payment", invoice.pk)),
+        client.post(url("billing_invoice_payment", invoice.pk), {"method": "card"}),
+        client.post(
+            url("billing_invoice_payment", invoice.pk),
+            {"method": "bank_transfer", "reference": "BANK-42"},
+        ),
     ):
         assert response.status_code == 403
     assert db_state() == before
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.ISSUED
+    assert organisation_restriction_reasons(world_a.organisation) == [
+        f"An invoice is overdue: {invoice.number}."
+    ]
 
 
-def test_the_payment_service_refuses_a_member_without_the_capability(world_a):
+@pytest.mark.parametrize("role", ["owner", "admin", "finance", "user"])
+def test_the_payment_service_refuses_every_customer_role(pinned, world_a, role):
     with pytest.raises(PermissionDenied):
-        billing.invoice_record_payment(invoice=world_a.invoice, actor=world_a.owner)
+        billing.invoice_record_payment(
+            invoice=world_a.invoice,
+            actor=getattr(world_a, role),
+            method="bank_transfer",
+            reference="BANK-42",
+        )
     world_a.invoice.refresh_from_db()
     assert world_a.invoice.status == InvoiceStatus.ISSUED
+    assert not Payment.objects.filter(invoice=world_a.invoice).exists()
 
 
 # --- void and reissue (DESIGN.md section 4) ------------------------------------------------------
@@ -963,3 +1036,95 @@ def test_billing_pages_query_count_is_the_same_for_5_and_50_rows(
     assert response.status_code == 200
     if "changelist" in name and not params.get("kind__exact"):
         assert response.context["cl"].result_count >= 12
+
+
+# --- bounds (issue 11 section 6): a field error, never a 500 nor a constraint's name -------------
+
+
+def change_form_data(response) -> dict:
+    """The change page's form and inline formsets, as the browser would post them."""
+    data = organisation_form_data(response)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for key, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{key}"] = value
+        for form in formset.forms:
+            for name in form.fields:
+                value = form[name].value()
+                if value is not None:
+                    data[form.add_prefix(name)] = value.pk if hasattr(value, "pk") else value
+    return data
+
+
+def test_staff_cannot_set_a_yearly_price_no_invoice_could_hold(pinned, client, staff):
+    from licensing.models import LicencePrice, LicenceType
+
+    room = LicenceType.objects.get(code="room_phone")
+    prices = list(LicencePrice.objects.filter(licence_type=room).order_by("pk").values())
+    client.force_login(staff)
+    change_url = url("licensing_licencetype_change", room.pk)
+    data = change_form_data(client.get(change_url))
+    index = next(i for i in range(10) if data.get(f"prices-{i}-currency") == "EUR")
+    data[f"prices-{index}-yearly"] = "99999999.99"
+
+    response = client.post(change_url, data)
+
+    assert response.status_code == 200
+    inline = response.context["inline_admin_formsets"][0].formset
+    assert inline.forms[index].errors == {
+        "yearly": ["A price is at most 99999.99: invoices could not hold more."]
+    }
+    assert list(LicencePrice.objects.filter(licence_type=room).order_by("pk").values()) == prices
+
+
+@pytest.mark.parametrize(
+    ("cap", "message"),
+    [
+        ("-5.00", "The calling-credit cap cannot be negative."),
+        (
+            "1.00",
+            "This period has already used 1.25 EUR of calling credit; the cap cannot be set "
+            "below that (1.00 EUR).",
+        ),
+    ],
+)
+def test_staff_get_a_sentence_for_a_cap_below_zero_or_below_the_periods_usage(
+    pinned, client, staff, world_a, cap, message
+):
+    org = world_a.organisation
+    client.force_login(staff)
+    change_url = url("accounts_organisation_change", org.pk)
+    data = {**organisation_form_data(client.get(change_url)), "calling_credit_cap": cap}
+    before = db_state()
+
+    response = client.post(change_url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"calling_credit_cap": [message]}
+    assert "organisation_cap_not_negative" not in page_text(response)
+    assert db_state() == before
+
+
+def test_a_corrected_line_no_invoice_could_hold_is_a_field_error(pinned, client, staff, world_a):
+    client.force_login(staff)
+    before = db_state()
+    response = client.post(
+        url("billing_invoice_reissue", world_a.invoice.pk),
+        {
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "100",
+            "lines-0-description": "Too much",
+            "lines-0-kind": "licence",
+            "lines-0-quantity": "100000",
+            "lines-0-unit_price": "9999999999.99",
+            "reason": "typo",
+            "_confirm": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert [e.code for e in response.context["formset"].forms[0].errors.as_data()["quantity"]] == [
+        "out_of_range"
+    ]
+    assert db_state() == before

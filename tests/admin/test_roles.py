@@ -1,6 +1,9 @@
 """Roles in the console (API.md's matrix, through accounts.roles and the RoleBackend)."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from accounts.models import AuditEvent, MemberStatus, User
@@ -252,3 +255,89 @@ def test_token_and_group_pages_are_not_in_the_console(client, staff):
     client.force_login(staff)
     text = page_text(client.get(reverse("admin:index")))
     assert "authtoken" not in text and "Groups" not in text
+
+
+# --- every customer role against every money-changing console route (issue 11 section 4) --------
+
+MANAGERS = ("owner", "admin")
+STAFF_ONLY = ()
+
+# route: (url name, the world's object it acts on or None, customer roles who may use it).
+# Platform staff may use them all.
+MONEY_ROUTES = {
+    "buy licences": ("licensing_licence_buy", None, MANAGERS),
+    "remove licences": ("licensing_licence_remove", None, MANAGERS),
+    "terminate by UUID": ("licensing_licence_terminate_by_uuid", None, MANAGERS),
+    "terminate": ("licensing_licence_terminate", "free", MANAGERS),
+    "restore": ("licensing_licence_restore", "scheduled", MANAGERS),
+    "assign a licence": ("licensing_licence_assign", "free", MANAGERS),
+    "add-ons": ("licensing_licence_addons", "phone", MANAGERS),
+    "mass configuration": ("licensing_licence_mass_configuration", None, MANAGERS),
+    "assign a number (auto-purchase)": ("numbering_phonenumber_assign", None, MANAGERS),
+    "porting request": ("numbering_portingrequest_add", None, MANAGERS),
+    "order devices": ("billing_charge_add", None, MANAGERS),
+    "record a payment": ("billing_invoice_payment", "invoice", STAFF_ONLY),
+    "void": ("billing_invoice_void", "invoice", STAFF_ONLY),
+    "void and reissue": ("billing_invoice_reissue", "invoice", STAFF_ONLY),
+    "set a commitment": ("billing_commitment_add", None, STAFF_ONLY),
+}
+DENIED = [
+    (route, caller)
+    for route, (_name, _obj, allowed) in MONEY_ROUTES.items()
+    for caller in ("owner", "admin", "finance", "user", "anonymous")
+    if caller not in allowed
+]
+
+
+def _route_url(world, route: str) -> str:
+    name, obj, _allowed = MONEY_ROUTES[route]
+    return reverse(f"admin:{name}", args=[getattr(world, obj).pk] if obj else [])
+
+
+@pytest.fixture
+def pinned():
+    with time_machine.travel(dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+@pytest.mark.parametrize(("route", "caller"), DENIED)
+def test_a_denied_caller_changes_no_money_in_the_console(pinned, client, world_a, route, caller):
+    """Each customer role (and nobody) against each route that can change what is billed or
+    paid: a role without the right gets 403, the user role and the anonymous visitor are sent to
+    sign in, and then no invoice, payment, licence, charge or commitment has changed."""
+    if caller != "anonymous":
+        client.force_login(getattr(world_a, caller))
+    target = _route_url(world_a, route)
+    before = db_state()
+
+    page = client.get(target)
+    posted = client.post(
+        target,
+        {
+            "licence_type": 1,
+            "quantity": 1,
+            "uuid": str(world_a.free.pk),
+            "member": str(world_a.user.pk),
+            "device": 1,
+            "method": "bank_transfer",
+            "reference": "BANK-42",
+            "reason": "no reason",
+            "_confirm": "1",
+        },
+    )
+
+    for response in (page, posted):
+        if caller in ("user", "anonymous"):
+            assert response.status_code == 302
+            assert response.url.startswith(reverse("admin:login"))
+        else:
+            assert response.status_code == 403
+    assert db_state() == before
+    world_a.invoice.refresh_from_db()
+    assert world_a.invoice.status == "issued"
+
+
+@pytest.mark.parametrize("route", MONEY_ROUTES)
+def test_platform_staff_reach_every_money_route(pinned, client, staff, world_a, route):
+    client.force_login(staff)
+    assert client.get(_route_url(world_a, route)).status_code == 200

@@ -6,10 +6,10 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import AuditEvent, Organisation, User
-from billing.models import Invoice
+from billing.models import Charge, Invoice, Payment, UsageCounter, UsageRecord
 from licensing import services as licensing_services
 from licensing.models import Licence, Line
-from numbering.models import PhoneNumber
+from numbering.models import PhoneNumber, PortingRequest
 from numbering.services import number_assign
 from tests.factories import LicenceFactory, LineFactory, licence_type, stock
 
@@ -95,6 +95,11 @@ def db_state() -> dict:
         "lines": list(Line.objects.order_by("pk").values()),
         "numbers": list(PhoneNumber.objects.order_by("pk").values()),
         "invoices": list(Invoice.objects.order_by("pk").values("pk", "status", "total")),
+        "payments": list(Payment.objects.order_by("pk").values()),
+        "charges": list(Charge.objects.order_by("pk").values()),
+        "usage": list(UsageRecord.objects.order_by("pk").values()),
+        "usage_counters": list(UsageCounter.objects.order_by("pk").values()),
+        "porting": list(PortingRequest.objects.order_by("pk").values()),
         "audit_events": AuditEvent.objects.count(),
     }
 

@@ -188,3 +188,70 @@ def test_invoices_are_read_only(api_client_for, billed):
     assert client.post("/api/v1/invoices/", {}, format="json").status_code == 405
     assert client.delete(f"/api/v1/invoices/{first.pk}/").status_code == 405
     assert client.patch(f"/api/v1/invoices/{first.pk}/", {}, format="json").status_code == 405
+
+
+# --- recording a payment: platform staff only (issue 11 section 4) -------------------------------
+
+
+@pytest.fixture
+def monday():
+    with time_machine.travel(dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+def test_staff_record_a_payment_with_its_method_and_reference(monday, api_client_for, org_a, staff):
+    from billing.models import Payment
+
+    invoice = org_a["invoice"]
+
+    response = api_client_for(staff).post(
+        f"/api/v1/invoices/{invoice.pk}/payments/",
+        {"method": "bank_transfer", "reference": " BANK-42 "},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["id"], response.json()["status"]) == (str(invoice.pk), "paid")
+    payment = Payment.objects.get(invoice=invoice)
+    assert (payment.amount, payment.method, payment.reference, payment.recorded_by) == (
+        invoice.total,
+        "bank_transfer",
+        "BANK-42",
+        staff,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"method": "bank_transfer"}, "reference", "required"),
+        ({"method": "bank_transfer", "reference": "  "}, "reference", "blank"),
+        ({"reference": "BANK-42"}, "method", "required"),
+        ({"method": "", "reference": "BANK-42"}, "method", "invalid_choice"),
+        ({"method": "gold_bars", "reference": "BANK-42"}, "method", "invalid_choice"),
+    ],
+)
+def test_a_payment_without_method_or_reference_is_a_400_naming_the_field(
+    monday, api_client_for, org_a, staff, state, body, field, code
+):
+    before = state()
+    response = api_client_for(staff).post(
+        f"/api/v1/invoices/{org_a['invoice'].pk}/payments/", body, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert {f: [e["code"] for e in errors] for f, errors in response.json()["fields"].items()} == {
+        field: [code]
+    }
+    assert state() == before
+
+
+def test_a_paid_invoice_is_not_paid_twice(monday, api_client_for, org_a, staff, state):
+    client = api_client_for(staff)
+    path = f"/api/v1/invoices/{org_a['invoice'].pk}/payments/"
+    body = {"method": "card", "reference": "R-1"}
+    assert client.post(path, body, format="json").status_code == 200
+    before = state()
+    again = client.post(path, body, format="json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "invoice_not_payable"
+    assert state() == before

@@ -4,6 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from billing.models import UsageKind, UsageRecord
@@ -12,6 +13,13 @@ from tests.webapp.conftest import call, received
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock():
+    """Usage may not start in the future: "today at 09:00" is in the past at 14:00."""
+    with time_machine.travel(dt.datetime(2026, 6, 17, 14, 0, tzinfo=PARIS), tick=False):
+        yield
 
 
 @pytest.fixture
