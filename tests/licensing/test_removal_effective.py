@@ -174,3 +174,26 @@ def test_termination_review_refuses_as_terminate_does(org, actor):
 
     with pytest.raises(errors.LicenceInUse):
         services.licence_termination_quote(licence=licence, at=JAN_15)
+
+
+# --- rule 13 on the licensing paths: add-ons (allocation is in test_services) ------------------
+
+
+def test_addons_restore_a_scheduled_addon_licence_before_buying(org, actor):
+    base = LicenceFactory(organisation=org, licence_type=licence_type("phone_system"))
+    recording = LicenceFactory(organisation=org, licence_type=licence_type("call_recording"))
+    with time_machine.travel(JAN_15, tick=False):
+        services.licence_terminate(licence=recording, actor=actor)
+        before = Invoice.objects.filter(organisation=org).count()
+
+        _, invoice = services.licence_set_addons(
+            licence=base, codes=["call_recording"], actor=actor
+        )
+
+    assert invoice is None
+    assert Invoice.objects.filter(organisation=org).count() == before
+    recording.refresh_from_db()
+    assert recording.status == LicenceStatus.ACTIVE and recording.base_licence == base
+    assert AuditEvent.objects.filter(
+        action="licence.restored", target_id=str(recording.pk)
+    ).exists()
