@@ -28,6 +28,14 @@ class Quote:
     purchased: int = 0
 
     @property
+    def restore_note(self) -> str:
+        """What the review says of restored licences (rule 13), or "" when none is."""
+        if not self.restored:
+            return ""
+        plural = "licence" if self.restored == 1 else "licences"
+        return f"{self.restored} {plural} scheduled for removal will be restored, no charge."
+
+    @property
     def subtotal(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 

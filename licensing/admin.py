@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.models import LicencePolicy
 from accounts.selectors import organisation_restriction_reasons
-from billing.selectors import organisation_period
+from billing.selectors import organisation_today
 from licensing.forms import (
     AddonsForm,
     AssignForm,
@@ -36,13 +36,19 @@ from licensing.models import (
     LicenceType,
     Line,
 )
-from licensing.selectors import free_licences, licence_summary
+from licensing.selectors import (
+    free_licences,
+    licence_summary,
+    removal_has_taken_effect,
+    restorable_licences,
+)
 from licensing.services import (
     licence_assign,
     licence_restore,
     licence_set_addons,
     licence_set_extension,
     licence_terminate,
+    licence_termination_quote,
     licence_unassign,
     licences_purchase,
     licences_purchase_quote,
@@ -283,7 +289,9 @@ class LicenceAdmin(TenantAdmin):
                 if licence.licence_type.has_extension:
                     tools.append((url("extension", licence), "Set extension"))
             tools.append((url("terminate", licence), "Terminate"))
-        elif licence.status == LicenceStatus.REMOVAL_SCHEDULED:
+        elif not removal_has_taken_effect(
+            licence, today=organisation_today(licence.organisation)
+        ):  # a removal is done from its effective date, even before the renewal job runs
             tools.append((url("restore", licence), "Restore"))
         return tools
 
@@ -481,16 +489,25 @@ class LicenceAdmin(TenantAdmin):
                     request,
                     f"Licence {licence.pk} terminated: it is removed on "
                     f"{licence.removal_effective_on:%d %b %Y} and stays billed until then. "
-                    "It can be restored before that date.",
+                    "It can be restored before that date. Termination fee: "
+                    f"{licence.termination_fee} {licence.organisation.currency}.",
                     messages.SUCCESS,
                 )
+            return self._back_to(licence)
+        # The review, as the remove review: when it is removed and the fee it causes (rule 16).
+        try:
+            review = self.call_service(licence_termination_quote, licence=licence)
+        except ServiceRefused as exc:
+            self._refused(request, exc)
             return self._back_to(licence)
         return self._page(
             request,
             "confirm.html",
             f"Terminate {licence}",
             original=licence,
-            effective_on=organisation_period(licence.organisation).end,
+            review=review,
+            effective_on=review.effective_on,
+            organisation=licence.organisation,
             action="terminate",
             button="Yes, terminate this licence",
         )
@@ -504,7 +521,8 @@ class LicenceAdmin(TenantAdmin):
             try:
                 self.call_service(licence_restore, licence=licence, actor=request.user)
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                # A sentence for a person: what happened and what to do instead.
+                self.message_user(request, _refusal_sentence(exc), messages.ERROR)
             else:
                 self.message_user(
                     request, f"Licence {licence.pk} restored at no charge.", messages.SUCCESS
@@ -649,6 +667,12 @@ class LicenceAdmin(TenantAdmin):
         self.run_on_each(request, queryset, licence_terminate, arg="licence", verb="terminated")
 
 
+def _refusal_sentence(exc: ServiceRefused) -> str:
+    """The refusal's own sentence, without its code (the API gives the code)."""
+    detail = getattr(exc.cause, "detail", None)
+    return str(detail) if detail else exc.message
+
+
 def _posted(request):
     """The POST data of a submitted form, even an empty one (every add-on unchecked)."""
     return request.POST if request.method == "POST" else None
@@ -676,10 +700,16 @@ def _addon_availability(licence: Licence) -> list[dict]:
     rows = []
     for addon_type in licence.licence_type.addons.order_by("sort_order", "code"):
         free = free_licences(organisation=organisation, licence_type=addon_type).count()
+        restorable = (
+            not free
+            and restorable_licences(organisation=organisation, licence_type=addon_type).exists()
+        )
         if addon_type.code in attached:
             note = "attached"
         elif free:
             note = f"uses one of {free} free licence(s)"
+        elif restorable:  # rule 13, as licence_set_addons does it
+            note = "none free: 1 licence scheduled for removal will be restored, no charge"
         elif organisation.licence_policy == LicencePolicy.BLOCK:
             note = "none free: refused, the licence policy is to block (rule 1)"
         else:
@@ -689,7 +719,7 @@ def _addon_availability(licence: Licence) -> list[dict]:
                 "type": addon_type,
                 "free": free,
                 "note": note,
-                "will_buy": not free and addon_type.code not in attached,
+                "will_buy": not free and not restorable and addon_type.code not in attached,
             }
         )
     return rows

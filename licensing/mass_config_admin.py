@@ -165,11 +165,16 @@ def _confirm(model_admin, request):
         if summary.invoice is not None
         else ""
     )
+    restored = (
+        f" Restored {summary.licences_restored} licence(s) scheduled for removal, no charge."
+        if summary.licences_restored
+        else ""
+    )
     model_admin.message_user(
         request,
         f"Applied {filename}: {summary.extensions} extension(s), "
         f"{summary.numbers_assigned} number(s) assigned, {summary.addons_attached} add-on(s) "
-        f"attached, {summary.addons_detached} detached.{bought}",
+        f"attached, {summary.addons_detached} detached.{restored}{bought}",
         messages.SUCCESS,
     )
     return HttpResponseRedirect(reverse("admin:licensing_licence_changelist"))

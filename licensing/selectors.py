@@ -1,8 +1,10 @@
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q
 
 from accounts.models import Organisation
+from billing.selectors import organisation_today
 from licensing.models import (
     Device,
     DevicePrice,
@@ -106,6 +108,36 @@ def free_licences(*, organisation: Organisation, licence_type: LicenceType):
         )
         .order_by("purchased_at", "pk")
     )
+
+
+def removal_has_taken_effect(licence: Licence, *, today: date) -> bool:
+    """A removal is done from its effective date (docs/rules.md#rule-15): from local midnight of
+    `removal_effective_on` in the organisation's time zone, whether or not the renewal job has
+    terminated the licence yet. `today` is the organisation's local date."""
+    return licence.status == LicenceStatus.TERMINATED or (
+        licence.status == LicenceStatus.REMOVAL_SCHEDULED
+        and licence.removal_effective_on is not None
+        and licence.removal_effective_on <= today
+    )
+
+
+def restorable_licences(
+    *,
+    organisation: Organisation,
+    licence_type: LicenceType | int | None,
+    at: datetime | None = None,
+):
+    """Licences of a type (every type with None) scheduled for removal whose removal has not
+    taken effect yet: the ones a restore or an obtaining path may bring back at no charge
+    (rules 13 and 15). Those due first come first, as a purchase restores them."""
+    licences = Licence.objects.filter(
+        organisation=organisation,
+        status=LicenceStatus.REMOVAL_SCHEDULED,
+        removal_effective_on__gt=organisation_today(organisation, at=at),
+    )
+    if licence_type is not None:
+        licences = licences.filter(licence_type=licence_type)
+    return licences.order_by("removal_effective_on", "pk")
 
 
 def licence_summary(*, organisation: Organisation) -> list[dict]:

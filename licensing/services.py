@@ -4,7 +4,7 @@ Every public function is one transaction that locks the organisation row first
 (`telecom.locks`), then the licences it changes, and checks its rule on the locked rows.
 """
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.audit import audit_record, audit_record_many
@@ -30,7 +32,12 @@ from licensing.models import (
     LicenceType,
     Line,
 )
-from licensing.selectors import free_licences, licence_type_price
+from licensing.selectors import (
+    free_licences,
+    licence_type_price,
+    removal_has_taken_effect,
+    restorable_licences,
+)
 from telecom import errors
 from telecom.locks import organisation_for_update
 from telecom.quantities import validate_quantity
@@ -155,17 +162,14 @@ def licences_purchase_quote(
     quantity: int,
     at: datetime | None = None,
 ) -> Quote:
-    """The review shown before buying (rule 13): what is restored, what is bought, what it costs."""
+    """The review shown before buying (rule 13): what is restored, what is bought, what it costs.
+
+    The same decisions as `licences_purchase`, read without locking or writing."""
     validate_quantity(quantity)
-    scheduled = Licence.objects.filter(
-        organisation=organisation,
-        licence_type=licence_type,
-        status=LicenceStatus.REMOVAL_SCHEDULED,
-    ).count()
-    restored = min(scheduled, quantity)
-    bought = quantity - restored
-    lines = purchase_lines(organisation, {licence_type: bought}, at=at)
-    return purchase_quote(organisation, lines, restored=restored, purchased=bought)
+    supply = LicenceSupply(organisation, at=at, lock=False, window=quantity, refuse_by_policy=False)
+    for _ in range(quantity):
+        supply.take(licence_type)
+    return supply.quote()
 
 
 # --- buying ---------------------------------------------------------------------------------
@@ -200,25 +204,6 @@ def licences_buy_locked(
     return invoice
 
 
-def _buy_locked(
-    organisation: Organisation,
-    quantities: dict[LicenceType, int],
-    *,
-    actor,
-    at: datetime | None,
-) -> tuple[dict[LicenceType, list[Licence]], Invoice]:
-    """Buy `quantities` of new licences (see `licences_buy_locked`), grouped by type."""
-    bought = {
-        licence_type: [Licence(licence_type=licence_type) for _ in range(quantity)]
-        for licence_type, quantity in quantities.items()
-        if quantity > 0
-    }
-    invoice = licences_buy_locked(
-        organisation, [licence for new in bought.values() for licence in new], actor=actor, at=at
-    )
-    return bought, invoice
-
-
 def refuse_unless_auto_purchase(organisation: Organisation, licence_type: LicenceType) -> None:
     """Rule 1 under the `block` policy: no licence is bought on the way, the change is refused."""
     if organisation.licence_policy == LicencePolicy.BLOCK:
@@ -226,6 +211,162 @@ def refuse_unless_auto_purchase(organisation: Organisation, licence_type: Licenc
             f"No free {licence_type.name} licence is available and the licence policy is "
             "to refuse; buy one first."
         )
+
+
+_RESTORED_FIELDS = [
+    "status",
+    "removal_effective_on",
+    "member",
+    "line",
+    "base_licence",
+    "numbers_received",
+    "number_changes_used",
+]
+
+
+class LicenceSupply:
+    """Obtaining licences of a type when no free one serves (rules 1 and 13,
+    docs/rules.md#rule-13): each licence taken is one of the type scheduled for removal whose
+    removal has not taken effect, restored at no charge, else a new one bought pro rata (or
+    refused under the `block` licence policy when `refuse_by_policy`).
+
+    Every path that obtains licences asks this one class: buying, allocation, number
+    assignment (single and batch), reassignment, recovery, porting reservations, add-ons and
+    mass configuration. `take` decides in memory, under the organisation's lock held by the
+    caller (with `lock=False`, read-only, for the previews); `quote` is what the review shows;
+    `commit` restores and buys exactly that, on one invoice. `window` is how many licences of
+    one type a caller may take at most (its batch's size): that many candidates are read.
+    """
+
+    def __init__(
+        self,
+        organisation: Organisation,
+        *,
+        at: datetime | None = None,
+        lock: bool = True,
+        window: int = 1,
+        refuse_by_policy: bool = True,
+    ):
+        self.org = organisation
+        self.at = at or timezone.now()
+        self.lock, self.window = lock, max(1, window)
+        self.refuse_by_policy = refuse_by_policy
+        self.restored: list[Licence] = []
+        self.bought: list[Licence] = []
+        self._restorable: dict = {}  # licence type id -> deque of restorable licences
+        self._restored_ids: set = set()
+        self._expected: set = set()
+
+    def is_restored(self, licence: Licence) -> bool:
+        """Whether `take` gave this licence by restoring it (else it is one to buy)."""
+        return licence.pk in self._restored_ids
+
+    def expect(self, licence_types) -> None:
+        """Types this batch may take: unlocked, the first need reads them all in one query."""
+        self._expected.update(getattr(t, "pk", t) for t in licence_types)
+
+    def _queue(self, licence_type: LicenceType | int) -> deque:
+        type_id = getattr(licence_type, "pk", licence_type)
+        if type_id in self._restorable:
+            return self._restorable[type_id]
+        unread = (self._expected | {type_id}) - set(self._restorable)
+        if self.lock or len(unread) == 1:
+            candidates = restorable_licences(
+                organisation=self.org, licence_type=type_id, at=self.at
+            ).select_related("licence_type")
+            if self.lock:
+                candidates = candidates.select_for_update(of=("self",))
+            self._restorable[type_id] = deque(candidates[: self.window])
+            return self._restorable[type_id]
+        # PostgreSQL refuses FOR UPDATE with a window function: only unlocked reads share one.
+        ranked = (
+            restorable_licences(organisation=self.org, licence_type=None, at=self.at)
+            .filter(licence_type__in=unread)
+            .select_related("licence_type")
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=F("licence_type_id"),
+                    order_by=[F("removal_effective_on").asc(), F("pk").asc()],
+                )
+            )
+            .filter(rank__lte=self.window)
+        )
+        for unread_id in unread:
+            self._restorable[unread_id] = deque()
+        for licence in ranked:
+            self._restorable[licence.licence_type_id].append(licence)
+        return self._restorable[type_id]
+
+    def peek(
+        self, licence_type: LicenceType | int, *, accept: Callable[[Licence], bool] | None = None
+    ) -> Licence | None:
+        """The licence of this type `take` would restore next, if any (nothing is taken)."""
+        return next((c for c in self._queue(licence_type) if accept is None or accept(c)), None)
+
+    def will_restore(
+        self, licence_type: LicenceType | int, *, accept: Callable[[Licence], bool] | None = None
+    ) -> bool:
+        """Whether the next licence of this type taken is a restored one (no charge)."""
+        return self.peek(licence_type, accept=accept) is not None
+
+    def take(
+        self, licence_type: LicenceType, *, accept: Callable[[Licence], bool] | None = None
+    ) -> Licence:
+        """The next licence of this type: a restored one (active in memory), else a new one
+        (unsaved). `accept` skips licences to restore that cannot serve (one that has used its
+        number changes, for a number). The caller may set the licence's assignee, base licence
+        and number counters; `commit` writes them."""
+        licence = self.peek(licence_type, accept=accept)
+        if licence is not None:
+            self._queue(licence_type).remove(licence)
+            licence.status, licence.removal_effective_on = LicenceStatus.ACTIVE, None
+            self.restored.append(licence)
+            self._restored_ids.add(licence.pk)
+            return licence
+        if self.refuse_by_policy:
+            refuse_unless_auto_purchase(self.org, licence_type)
+        licence = Licence(organisation=self.org, licence_type=licence_type)
+        self.bought.append(licence)
+        return licence
+
+    def quote(self) -> Quote:
+        """The review: restored licences at no charge, bought ones with the invoice's lines."""
+        quantities = Counter(licence.licence_type for licence in self.bought)
+        return purchase_quote(
+            self.org,
+            purchase_lines(self.org, quantities, at=self.at),
+            restored=len(self.restored),
+            purchased=len(self.bought),
+        )
+
+    def commit(self, *, actor) -> PurchaseResult:
+        """Restore the licences taken for restoring, buy the others (one invoice)."""
+        if self.restored:
+            licences_restore_locked(self.org, self.restored, actor=actor)
+        invoice = None
+        if self.bought:
+            invoice = licences_buy_locked(self.org, self.bought, actor=actor, at=self.at)
+        result = PurchaseResult(
+            restored=list(self.restored), purchased=list(self.bought), invoice=invoice
+        )
+        self.restored, self.bought, self._restored_ids = [], [], set()
+        return result
+
+
+def licences_restore_locked(organisation: Organisation, licences: list[Licence], *, actor) -> None:
+    """Write these restored licences (already active in memory, maybe with an assignee) and
+    audit each as restored at no charge. The caller holds the organisation lock."""
+    for licence in licences:
+        licence.status, licence.removal_effective_on = LicenceStatus.ACTIVE, None
+    Licence.objects.bulk_update(licences, _RESTORED_FIELDS)
+    audit_record_many(
+        organisation=organisation,
+        actor=actor,
+        action="licence.restored",
+        targets=licences,
+        changes={"charge": "0.00"},
+    )
 
 
 @transaction.atomic
@@ -237,27 +378,16 @@ def licences_purchase(
     actor,
     at: datetime | None = None,
 ) -> PurchaseResult:
-    """Rule 13: restore scheduled removals of the type first (free), then buy the rest pro rata."""
+    """Rule 13: restore scheduled removals of the type first (free), then buy the rest pro rata.
+
+    A licence whose removal has taken effect is not restored (a new one is bought instead)."""
     validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
     _ensure_open(org)
-    scheduled = list(
-        Licence.objects.select_for_update()
-        .filter(organisation=org, licence_type=licence_type, status=LicenceStatus.REMOVAL_SCHEDULED)
-        .order_by("removal_effective_on", "pk")[:quantity]
-    )
-    to_buy = quantity - len(scheduled)
-    for licence in scheduled:
-        licence.status = LicenceStatus.ACTIVE
-        licence.removal_effective_on = None
-    Licence.objects.bulk_update(scheduled, ["status", "removal_effective_on"])
-    audit_record_many(organisation=org, actor=actor, action="licence.restored", targets=scheduled)
-    purchased: list[Licence] = []
-    invoice = None
-    if to_buy:
-        bought, invoice = _buy_locked(org, {licence_type: to_buy}, actor=actor, at=at)
-        purchased = bought[licence_type]
-    return PurchaseResult(restored=scheduled, purchased=purchased, invoice=invoice)
+    supply = LicenceSupply(org, at=at, window=quantity, refuse_by_policy=False)
+    for _ in range(quantity):
+        supply.take(licence_type)
+    return supply.commit(actor=actor)
 
 
 def licence_obtain_locked(
@@ -268,7 +398,8 @@ def licence_obtain_locked(
     at: datetime | None = None,
     accept: Callable[[Licence], bool] | None = None,
 ) -> tuple[Licence, Invoice | None]:
-    """Rules 1 and 2: a free licence of the type, else buy one or refuse, by licence policy.
+    """Rules 1, 2 and 13: a free licence of the type, else one scheduled for removal restored at
+    no charge, else buy one or refuse, by licence policy (`LicenceSupply`).
 
     The caller holds the organisation's lock, which serialises every licence decision of the
     organisation: two callers can never both take the last free licence. `accept` skips free
@@ -283,9 +414,9 @@ def licence_obtain_locked(
         licence = next((c for c in free[:FREE_LICENCE_SCAN] if accept(c)), None)
     if licence is not None:
         return licence, None
-    refuse_unless_auto_purchase(organisation, licence_type)
-    bought, invoice = _buy_locked(organisation, {licence_type: 1}, actor=actor, at=at)
-    return bought[licence_type][0], invoice
+    supply = LicenceSupply(organisation, at=at)
+    licence = supply.take(licence_type)
+    return licence, supply.commit(actor=actor).invoice
 
 
 def check_assignee(organisation, member, line) -> None:
@@ -426,11 +557,8 @@ def licences_schedule_removal(
     return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
 
 
-@transaction.atomic
-def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) -> Licence:
-    """Rule 14 for one licence by UUID: refused while it is assigned or holds anything."""
-    org = organisation_for_update(licence.organisation_id)
-    licence = _lock_licence(licence)
+def _ensure_terminable(licence: Licence) -> None:
+    """Rule 14 for one licence: active, assigned to nobody and holding nothing."""
     if licence.status != LicenceStatus.ACTIVE:
         raise errors.LicenceNotRemovable("This licence is already scheduled for removal or ended.")
     if (
@@ -439,8 +567,32 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
         or licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).exists()
     ):
         raise errors.LicenceInUse()
+
+
+def licence_termination_quote(*, licence: Licence, at: datetime | None = None) -> RemovalResult:
+    """The review before terminating one licence by UUID (rules 14 and 16): from when it is
+    removed and the termination fee it causes, as `licence_terminate` computes them. Writes
+    nothing; refuses as `licence_terminate` would."""
+    organisation = licence.organisation
+    _ensure_terminable(licence)
+    effective_on = organisation_period(organisation, at=at).end
+    fee = _termination_fee(organisation, licence.licence_type, 1, effective_on)
+    return RemovalResult(licences=[licence], effective_on=effective_on, termination_fee=fee)
+
+
+@transaction.atomic
+def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) -> Licence:
+    """Rule 14 for one licence by UUID: refused while it is assigned or holds anything.
+
+    The returned licence carries `termination_fee` (not stored): the rule 16 fee the removal
+    causes, as `licence_termination_quote` showed it."""
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    _ensure_terminable(licence)
+    effective_on = organisation_period(org, at=at).end
+    fee = _termination_fee(org, licence.licence_type, 1, effective_on)
     licence.status = LicenceStatus.REMOVAL_SCHEDULED
-    licence.removal_effective_on = organisation_period(org, at=at).end
+    licence.removal_effective_on = effective_on
     licence.extension = None
     licence.save(update_fields=["status", "removal_effective_on", "extension"])
     audit_record(
@@ -448,23 +600,32 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
         actor=actor,
         action="licence.terminated",
         target=licence,
-        changes={"effective_on": licence.removal_effective_on.isoformat()},
+        changes={"effective_on": effective_on.isoformat(), "termination_fee": f"{fee:.2f}"},
     )
+    licence.termination_fee = fee
     return licence
 
 
 @transaction.atomic
-def licence_restore(*, licence: Licence, actor) -> Licence:
-    """Rule 15: undo a scheduled removal before it takes effect, at no charge."""
+def licence_restore(*, licence: Licence, actor, at: datetime | None = None) -> Licence:
+    """Rule 15: undo a scheduled removal before it takes effect, at no charge.
+
+    From the removal's effective date (local midnight in the organisation's time zone) the
+    removal is done, even before the renewal job has marked the licence terminated: the restore
+    is refused (`removal_already_effective`) and the termination fee it caused stays owed."""
     org = organisation_for_update(licence.organisation_id)
     _ensure_open(org)
     licence = _lock_licence(licence)
+    if removal_has_taken_effect(licence, today=organisation_today(org, at=at)):
+        effective_on = licence.removal_effective_on or licence.terminated_on
+        when = f" on {effective_on.day} {effective_on:%b %Y}" if effective_on else ""
+        raise errors.RemovalAlreadyEffective(
+            f"This licence was removed{when}: it can no longer be restored. "
+            "Buy a new licence instead."
+        )
     if licence.status != LicenceStatus.REMOVAL_SCHEDULED:
         raise errors.LicenceNotRemovable("Only a licence scheduled for removal can be restored.")
-    licence.status = LicenceStatus.ACTIVE
-    licence.removal_effective_on = None
-    licence.save(update_fields=["status", "removal_effective_on"])
-    audit_record(organisation=org, actor=actor, action="licence.restored", target=licence)
+    licences_restore_locked(org, [licence], actor=actor)
     return licence
 
 
@@ -639,8 +800,9 @@ def licence_set_addons(
 ) -> tuple[Licence, Invoice | None]:
     """Rule 11: make `codes` the base licence's full set of add-ons.
 
-    New add-ons take a free add-on licence of their code, else rule 1 buys them (one invoice) or
-    refuses; add-ons no longer wanted are detached and stay as available licences.
+    New add-ons take a free add-on licence of their code, else one of that code scheduled for
+    removal, restored at no charge, else rule 1 buys them (one invoice) or refuses
+    (`LicenceSupply`); add-ons no longer wanted are detached and stay as available licences.
     """
     org = organisation_for_update(licence.organisation_id)
     licence = _lock_licence(licence)
@@ -672,7 +834,7 @@ def licence_set_addons(
         addon.base_licence = None
     Licence.objects.bulk_update(detached, ["base_licence"])
 
-    attach, missing = [], Counter()
+    attach, supply = [], LicenceSupply(org, at=at)
     for code in wanted_codes:
         if code in current:
             continue
@@ -681,19 +843,10 @@ def licence_set_addons(
             .exclude(pk__in=[a.pk for a in attach])
             .first()
         )
-        if free is None:
-            missing[types[code]] += 1
-        else:
-            attach.append(free)
-    invoice = None
-    if missing:
-        if org.licence_policy == LicencePolicy.BLOCK:
-            names = ", ".join(t.code for t in missing)
-            raise errors.NoLicenceAvailable(
-                f"No free add-on licence for {names} and the licence policy is to refuse."
-            )
-        bought, invoice = _buy_locked(org, dict(missing), actor=actor, at=at)
-        attach += [licence for licences in bought.values() for licence in licences]
+        # No free one: rule 13 restores one scheduled for removal, else rule 1 buys or refuses.
+        attach.append(free if free is not None else supply.take(types[code]))
+    obtained = supply.commit(actor=actor)
+    invoice = obtained.invoice
     for addon in attach:
         addon.base_licence = licence
     Licence.objects.bulk_update(attach, ["base_licence"])

@@ -284,7 +284,7 @@ def porting_request_create(
     check_assignee(org, member, None)
     ensure_not_restricted(org, at=at)
     ensure_under_plan_cap(org, member)
-    licence, invoice = licence_for_new_number(
+    licence, obtained = licence_for_new_number(
         org,
         member=member,
         line=None,
@@ -350,12 +350,13 @@ def porting_request_create(
         actor=actor,
         at=at,
         note=f"Slot reserved on licence {licence.pk}"
-        + (" (bought)" if invoice is not None else "")
+        + (" (bought)" if obtained.purchased else "")
+        + (" (scheduled for removal, restored at no charge)" if obtained.restored else "")
         + ".",
     )
     case = _case(request, org, at)
     transaction.on_commit(lambda: carrier().porting_submit(case=case))
-    request.purchase_invoice = invoice
+    request.purchase_invoice = obtained.invoice
     return request
 
 

@@ -27,12 +27,10 @@ from licensing.models import LINE_DEFAULT_LICENCE_TYPE, Licence, LicenceStatus, 
 from licensing.selectors import free_licences
 from licensing.services import (
     FREE_LICENCE_SCAN,
+    LicenceSupply,
+    PurchaseResult,
     check_assignee,
     ensure_not_restricted,
-    licences_buy_locked,
-    purchase_lines,  # the invoice's own arithmetic
-    purchase_quote,
-    refuse_unless_auto_purchase,
 )
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
@@ -57,6 +55,7 @@ class AssignResult:
     licence: Licence
     licence_purchased: bool
     invoice: Invoice | None
+    licence_restored: bool = False  # a licence scheduled for removal, restored at no charge
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -152,19 +151,30 @@ class _Slots:
     Each holder's (member's or line's) licences, base licences and their add-ons whatever their
     status, each with `held`, a Counter of the numbers on it by type; and the free licences of a
     type, oldest first, read a window at a time: one row for one number, as many as the batch
-    for a batch, then FREE_LICENCE_SCAN more when some cannot serve. `place` records a number in
-    memory, so a batch's second number sees where its first went; the caller writes them all.
-    Reads: one query for holders without licences, two otherwise; one per type of free licence.
+    for a batch, then FREE_LICENCE_SCAN more when some cannot serve. When none is free,
+    `supply` (licensing's `LicenceSupply`) restores one scheduled for removal, else buys one or
+    refuses (rules 13 and 1). `place` records a number in memory, so a batch's second number
+    sees where its first went; the caller writes them all (`supply.commit` for the licences
+    restored or bought). Reads: one query for holders without licences, two otherwise; one per
+    type of free licence, and one per type of licence obtained.
     """
 
-    def __init__(self, org: Organisation, holders, *, window: int = 1):
+    def __init__(
+        self,
+        org: Organisation,
+        holders,
+        *,
+        window: int = 1,
+        at: datetime | None = None,
+        lock: bool = True,
+    ):
         self.org, self.window = org, max(1, window)
+        self.supply = LicenceSupply(org, at=at, lock=lock, window=self.window)
         self.by_holder: dict[tuple, list[Licence]] = {
             _holder_key(member, line): [] for member, line in holders
         }
         self.by_pk: dict = {}
         self.changed: dict = {}  # licences already stored that a placed number changes
-        self.bought: list[Licence] = []  # licences to buy, unsaved, with their assignee
         self._free: dict = {}  # licence type id → deque of free licences not yet taken
         self._free_read: Counter = Counter()
         self._free_refused: Counter = Counter()
@@ -260,18 +270,18 @@ class _Slots:
         return self._types[code]
 
     def place(self, pick: "_Pick", *, member, line, number_type: str) -> Licence:
-        """Record a new number on the pick's licence (a bought one is created here, unsaved)."""
+        """Record a new number on the pick's licence (one restored or bought is taken from
+        `supply` here; `supply.commit` writes it with its assignee and counters)."""
         licence = pick.licence
-        if pick.source == "purchase":
-            licence = Licence(organisation=self.org, licence_type=pick.licence_type)
+        if pick.source in OBTAINED:
+            licence = self.supply.take(pick.licence_type)
             licence.held = Counter()
-            self.bought.append(licence)
         elif pick.source == "free":
             self._free[licence.licence_type_id].popleft()
         if pick.takes_assignee:
             licence.member, licence.line = member, line
             self.licences_of(member, line).append(licence)
-        if pick.source != "purchase":
+        if pick.source not in OBTAINED:
             self.changed[licence.pk] = licence
         self.by_pk[licence.pk] = licence
         licence.held[number_type] += 1
@@ -289,10 +299,14 @@ def _fallback_licence_type(slots: _Slots, line, licence_type) -> LicenceType | i
     return slots.default_licence_type(line)
 
 
+OBTAINED = ("restore", "purchase")  # the sources `LicenceSupply` provides
+
+
 @dataclass(frozen=True)
 class _Pick:
     """Where rule 2 puts a new number: `source` is "given" (the licence named), "held" (one the
-    holder has, with a free slot), "free" (an unassigned one) or "purchase" (rule 1)."""
+    holder has, with a free slot), "free" (an unassigned one), "restore" (one scheduled for
+    removal, restored at no charge: rule 13) or "purchase" (rule 1)."""
 
     source: str
     licence: Licence | None
@@ -330,7 +344,8 @@ def _given_licence(org, slots: _Slots, licence, *, member, line, number_type, lo
 def _pick_licence(
     org, slots: _Slots, *, member, line, number_type, licence_type, licence, lock: bool = True
 ) -> _Pick:
-    """Rule 2: the given licence, else a held one with a slot, else a free one, else rule 1.
+    """Rule 2: the given licence, else a held one with a slot, else a free one, else one
+    scheduled for removal restored (rule 13), else rule 1.
 
     Reads only (locking the given licence when `lock`): `_Slots.place` records the pick,
     the previews show it.
@@ -351,19 +366,22 @@ def _pick_licence(
         raise errors.LicenceFull(
             f"A {fallback.name} licence cannot hold a {number_type.replace('_', ' ')} number."
         )
-    return _Pick("purchase", None, fallback, takes_assignee=True)
+    source = "restore" if slots.supply.will_restore(fallback) else "purchase"
+    return _Pick(source, None, fallback, takes_assignee=True)
 
 
 def licence_for_new_number(
     org, *, member, line, number_type, licence_type, licence, actor, at
-) -> tuple[Licence, Invoice | None]:
+) -> tuple[Licence, PurchaseResult]:
     """Rule 2 for one number that the caller puts on the licence: the given licence, else a
-    held one with a slot, else a free one, else rule 1 (a licence bought now, or refused).
+    held one with a slot, else a free one, else one scheduled for removal restored at no
+    charge (rule 13), else rule 1 (a licence bought now, or refused).
 
     A licence that becomes the holder's is changed in memory only: the caller's
-    `licence_receive_number` saves it with its counters.
+    `licence_receive_number` saves it with its counters. The result says what was restored or
+    bought for it, and the invoice of a purchase.
     """
-    slots = _Slots(org, [(member, line)])
+    slots = _Slots(org, [(member, line)], at=at)
     pick = _pick_licence(
         org,
         slots,
@@ -373,11 +391,8 @@ def licence_for_new_number(
         licence_type=licence_type,
         licence=licence,
     )
-    if pick.source == "purchase":
-        refuse_unless_auto_purchase(org, pick.licence_type)
     target = slots.place(pick, member=member, line=line, number_type=number_type)
-    invoice = licences_buy_locked(org, slots.bought, actor=actor, at=at) if slots.bought else None
-    return target, invoice
+    return target, slots.supply.commit(actor=actor)
 
 
 def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None = None) -> None:
@@ -564,8 +579,6 @@ def _plan(org, slots: _Slots, requests: list[NumberRequest], *, lock: bool) -> l
                 licence=request.licence,
                 lock=lock,
             )
-            if pick.source == "purchase":
-                refuse_unless_auto_purchase(org, pick.licence_type)
             target = slots.place(pick, member=member, line=line, number_type=request.number_type)
             _count_received(target)
             placed.append((target, pick.source))
@@ -626,11 +639,9 @@ def numbers_assign(
         with _for_request(requests, index):
             check_assignee(org, request.member, request.line)
     ensure_not_restricted(org, at=at)
-    slots = _Slots(org, [(r.member, r.line) for r in requests], window=len(requests))
-    targets = [
-        (target, source == "purchase") for target, source in _plan(org, slots, requests, lock=True)
-    ]
-    invoice = licences_buy_locked(org, slots.bought, actor=actor, at=at) if slots.bought else None
+    slots = _Slots(org, [(r.member, r.line) for r in requests], window=len(requests), at=at)
+    targets = _plan(org, slots, requests, lock=True)
+    invoice = slots.supply.commit(actor=actor).invoice
     numbers = [
         PhoneNumber(
             organisation=org,
@@ -670,19 +681,21 @@ def numbers_assign(
                 "licence": str(target.pk),
                 "member": str(request.member) if request.member else None,
                 "line": str(request.line) if request.line else None,
-                "licence_purchased": bought,
+                "licence_purchased": source == "purchase",
+                "licence_restored": source == "restore",
             },
         )
-        for number, request, (target, bought) in zip(numbers, requests, targets, strict=True)
+        for number, request, (target, source) in zip(numbers, requests, targets, strict=True)
     )
     return [
         AssignResult(
             number=number,
             licence=target,
-            licence_purchased=bought,
-            invoice=invoice if bought else None,
+            licence_purchased=source == "purchase",
+            invoice=invoice if source == "purchase" else None,
+            licence_restored=source == "restore",
         )
-        for number, (target, bought) in zip(numbers, targets, strict=True)
+        for number, (target, source) in zip(numbers, targets, strict=True)
     ]
 
 
@@ -699,8 +712,9 @@ class NumberPreview:
 
     `source` says where the number would go: "given" (the licence named), "held" (a licence the
     holder has, with a free slot), "free" (an unassigned licence, which becomes theirs),
-    "purchase" (a licence bought by rule 1, charged as `quote`), "moves" (a reassigned number
-    takes its licence along, rule 7) or "unchanged" (it is theirs already). `refusal` is the
+    "restore" (a licence scheduled for removal, restored at no charge by rule 13, as `quote`
+    says), "purchase" (a licence bought by rule 1, charged as `quote`), "moves" (a reassigned
+    number takes its licence along, rule 7) or "unchanged" (it is theirs already). `refusal` is the
     rule the change would break; nothing would change then.
     """
 
@@ -715,13 +729,18 @@ class NumberPreview:
     def licence_purchased(self) -> bool:
         return self.refusal is None and self.source == "purchase"
 
+    @property
+    def licence_restored(self) -> bool:
+        return self.refusal is None and self.source == "restore"
 
-def _purchase_preview(org, licence_type: LicenceType, *, at: datetime) -> Quote:
-    """Rule 1's purchase as `licence_obtain_locked` makes it: one licence, charged pro rata by the
-    same arithmetic as the invoice it would issue (never a restore of a scheduled removal)."""
-    ensure_not_restricted(org, at=at)
-    refuse_unless_auto_purchase(org, licence_type)
-    return purchase_quote(org, purchase_lines(org, {licence_type: 1}, at=at), purchased=1)
+
+def _obtain_preview(slots: _Slots, pick: _Pick) -> Quote | None:
+    """The licence rule 13 restores or rule 1 buys for this pick, as `LicenceSupply` will
+    commit it: the same decision and the invoice's own arithmetic (or the refusal)."""
+    if pick.source not in OBTAINED:
+        return None
+    slots.supply.take(pick.licence_type)
+    return slots.supply.quote()
 
 
 def number_assign_preview(
@@ -754,7 +773,7 @@ def number_assign_preview(
     pick = None
     try:
         ensure_not_restricted(organisation, at=at)
-        slots = _Slots(organisation, [(member, line)])
+        slots = _Slots(organisation, [(member, line)], at=at, lock=False)
         pick = _choose(
             organisation,
             slots,
@@ -765,11 +784,7 @@ def number_assign_preview(
             licence=licence,
             lock=False,
         )
-        quote = (
-            _purchase_preview(organisation, pick.licence_type, at=at)
-            if pick.source == "purchase"
-            else None
-        )
+        quote = _obtain_preview(slots, pick)
         if not any(e164 in (None, n.e164) for n in available):
             raise errors.NumberUnavailable(
                 f"{e164} is not available."
@@ -799,8 +814,10 @@ def number_assign_preview(
 @dataclass(frozen=True)
 class BatchPreview:
     """What `numbers_assign` would do now for a batch: how many numbers go on a licence the
-    holder has ("held"), on a free one ("free") or on one bought (rule 1, charged as `quote`);
-    or the first refusal, naming whose number it was, when it would change nothing."""
+    holder has ("held"), on a free one ("free"), on one scheduled for removal restored at no
+    charge ("restore", rule 13) or on one bought (rule 1); `quote` shows the restored and bought
+    licences and their cost. Or the first refusal, naming whose number it was, when it would
+    change nothing."""
 
     sources: Counter = field(default_factory=Counter)
     quote: Quote | None = None
@@ -809,6 +826,10 @@ class BatchPreview:
     @property
     def licences_bought(self) -> int:
         return self.sources["purchase"]
+
+    @property
+    def licences_restored(self) -> int:
+        return self.sources["restore"]
 
 
 def numbers_assign_preview(
@@ -823,7 +844,13 @@ def numbers_assign_preview(
                 requests[index] = _cleaned(request)
                 check_assignee(organisation, request.member, request.line)
         ensure_not_restricted(organisation, at=at)
-        slots = _Slots(organisation, [(r.member, r.line) for r in requests], window=len(requests))
+        slots = _Slots(
+            organisation,
+            [(r.member, r.line) for r in requests],
+            window=len(requests),
+            at=at,
+            lock=False,
+        )
         sources = Counter(source for _, source in _plan(organisation, slots, requests, lock=False))
         for (country, number_type), wanted in Counter(
             (r.country, r.number_type) for r in requests
@@ -836,12 +863,8 @@ def numbers_assign_preview(
                 )
     except (DomainError, ValidationError) as exc:
         return BatchPreview(refusal=exc)
-    quote = None
-    if slots.bought:
-        bought = Counter(licence.licence_type for licence in slots.bought)
-        lines = purchase_lines(organisation, bought, at=at)
-        quote = purchase_quote(organisation, lines, purchased=len(slots.bought))
-    return BatchPreview(sources=sources, quote=quote)
+    obtained = sources["purchase"] or sources["restore"]
+    return BatchPreview(sources=sources, quote=slots.supply.quote() if obtained else None)
 
 
 def number_reassign_preview(
@@ -867,9 +890,10 @@ def number_reassign_preview(
         )
         if only_this:
             return NumberPreview(source="moves", licence=licence, licence_type=licence.licence_type)
+        slots = _Slots(organisation, [(member, line)], at=at, lock=False)
         pick = _pick_licence(
             organisation,
-            _Slots(organisation, [(member, line)]),
+            slots,
             member=member,
             line=line,
             number_type=number.number_type,
@@ -877,11 +901,9 @@ def number_reassign_preview(
             licence=None,
             lock=False,
         )
-        quote = (
-            _purchase_preview(organisation, pick.licence_type, at=at)
-            if pick.source == "purchase"
-            else None
-        )
+        if pick.source == "purchase":
+            ensure_not_restricted(organisation, at=at)
+        quote = _obtain_preview(slots, pick)
     except DomainError as exc:
         return NumberPreview(source="", refusal=exc)
     return NumberPreview(

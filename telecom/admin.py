@@ -48,6 +48,7 @@ RULE_OF_CODE = {
     "not_enough_unassigned_licences": "rule 14",
     "licence_not_active": "rule 14",
     "licence_not_removable": "rules 14-15",
+    "removal_already_effective": "rule 15",
     "account_restricted": "rule 18",
     "porting_not_cancellable": "rule 20",
     "calling_credit_cap_reached": "rule 21",

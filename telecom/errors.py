@@ -98,6 +98,14 @@ class Conflict(DomainError):
     default_detail = "This conflicts with existing data."
 
 
+class RemovalAlreadyEffective(DomainError):
+    code = "removal_already_effective"
+    default_detail = (
+        "This licence's removal has already taken effect; it can no longer be restored. "
+        "Buy a new licence instead."
+    )
+
+
 class LicenceNotActive(DomainError):
     code = "licence_not_active"
     default_detail = "This licence is scheduled for removal or terminated; restore it first."

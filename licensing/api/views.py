@@ -187,6 +187,13 @@ class LicenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         )
         return Response(RemovalResultSerializer(result).data)
 
+    @extend_schema(request=None, responses=RemovalResultSerializer)
+    @action(detail=True, methods=["post"], url_path="terminate/preview")
+    def terminate_preview(self, request, pk=None):
+        """What terminating this licence does (rules 14 and 16): from when, and its fee."""
+        result = services.licence_termination_quote(licence=self.get_object())
+        return Response(RemovalResultSerializer(result).data)
+
     @extend_schema(request=None, responses=LicenceSerializer)
     @action(detail=True, methods=["post"])
     def terminate(self, request, pk=None):

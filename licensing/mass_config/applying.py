@@ -18,7 +18,12 @@ from licensing.mass_config.planning import _sorted, build_report
 from licensing.mass_config.reading import PHONE_SYSTEM, InputRow, RowError, parse_csv, read_upload
 from licensing.mass_config.results import MassConfigurationInvalid, PlannedRow, Report, Summary
 from licensing.models import Licence, LicenceStatus, LicenceType
-from licensing.services import ensure_not_restricted, purchase_lines, purchase_quote
+from licensing.services import (
+    ensure_not_restricted,
+    licences_restore_locked,
+    purchase_lines,
+    purchase_quote,
+)
 from numbering.carriers import carrier
 from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
 from telecom import errors
@@ -60,6 +65,7 @@ def _audit_rows(organisation, actor, planned: list[PlannedRow], invoice, at) -> 
             "addons_attached": p.addons_attached,
             "addons_detached": p.addons_detached,
             "addons_bought": p.addons_bought,
+            "addons_restored": p.addons_restored,
         }
         if invoice is not None and (p.licence_source == "purchase" or p.addons_bought):
             changes["invoice"] = invoice.number
@@ -145,6 +151,10 @@ def _buy(org: Organisation, report: Report, *, actor, at: datetime) -> Invoice:
 
 def _apply(org: Organisation, report: Report, *, actor, at: datetime) -> Summary:
     planned = report.rows
+    # Rule 13: the licences scheduled for removal that the plan takes are restored, at no
+    # charge, before the rows configure them (an active licence may then be assigned).
+    if report.restored:
+        licences_restore_locked(org, report.restored, actor=actor)
     invoice = _buy(org, report, actor=actor, at=at) if report.purchases else None
     update_from_arrays(
         Licence,

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Coalesce
 
-from accounts.models import LicencePolicy, MemberStatus, Organisation, User
+from accounts.models import MemberStatus, Organisation, User
 from accounts.selectors import organisation_is_restricted
 from licensing.mass_config.reading import (
     EXT,
@@ -25,10 +25,11 @@ from licensing.mass_config.reading import (
 from licensing.mass_config.results import PlannedRow, Report
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
 from licensing.selectors import free_licences
-from licensing.services import normalise_extension, purchase_lines, purchase_quote
+from licensing.services import LicenceSupply, normalise_extension
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
 from numbering.models import HELD_STATUSES, NumberStatus, PhoneNumber
+from telecom.errors import NoLicenceAvailable
 
 MAX_REPORTED_ERRORS = 1000
 
@@ -69,6 +70,11 @@ class _Planner:
         self.addon_types = {t.code: t for t in LicenceType.objects.filter(kind=LicenceKind.ADDON)}
         self.capacity = self.phone_system.number_capacity
         self.max_changes = self.phone_system.max_number_changes
+        # Licences no free one covers: restored when scheduled for removal, else bought, else
+        # refused (rules 13 and 1), as every other path obtains them. Read-only here: the
+        # apply restores and buys what `supply` took.
+        self.supply = LicenceSupply(organisation, at=at, lock=False, window=max(1, len(rows)))
+        self.supply.expect([self.phone_system, *self.addon_types.values()])
 
     def error(self, row: int | None, column: str | None, code: str, message: str) -> None:
         self.errors.append(RowError(row, column, code, message))
@@ -360,7 +366,12 @@ class _Planner:
             return self.free_fresh.popleft(), "free"
         if not row.e164 and (self.free_spent or self.free_fresh):
             return (self.free_spent or self.free_fresh).popleft(), "free"
-        if self.org.licence_policy == LicencePolicy.BLOCK:
+        try:
+            # No free one: a licence scheduled for removal restored, else bought (rules 13, 1).
+            licence = self.supply.take(
+                self.phone_system, accept=self._can_take_number if row.e164 else None
+            )
+        except NoLicenceAvailable:
             self.error(
                 r,
                 EXT,
@@ -369,7 +380,19 @@ class _Planner:
                 "for this row and the licence policy is to refuse; buy more first.",
             )
             return None
+        if self.supply.is_restored(licence):
+            return _Candidate(
+                licence.pk, None, None, licence.numbers_received, licence.number_changes_used
+            ), "restore"
         return None, "purchase"
+
+    def _can_take_number(self, licence: Licence) -> bool:
+        return has_changes_left(
+            numbers_received=licence.numbers_received,
+            changes_used=licence.number_changes_used,
+            max_changes=self.max_changes,
+            capacity=self.capacity,
+        )
 
     def _can_receive(self, licence: _Candidate, number_type: str) -> bool:
         held = Counter(t for _, t in licence.held)
@@ -380,13 +403,12 @@ class _Planner:
             capacity=self.capacity,
         )
 
-    def plan(self) -> tuple[list[PlannedRow], Counter]:
+    def plan(self) -> list[PlannedRow]:
         ready = self._cells()
         self._load(ready)
         planned: list[PlannedRow] = []
         claimed: set[uuid.UUID] = set()
         new_by_member: Counter = Counter()
-        bought_base = 0
         for row in ready:
             number = self._number(row, new_by_member) if row.e164 else None
             if row.e164 and number is None:
@@ -409,12 +431,10 @@ class _Planner:
             )
             if licence is not None:
                 claimed.add(licence.id)
-            else:
-                bought_base += 1
             if number is not None and not self._place_number(plan, row, licence, number):
                 continue
             planned.append(plan)
-        return planned, Counter({self.phone_system: bought_base} if bought_base else {})
+        return planned
 
     def _place_number(
         self, plan: PlannedRow, row: _Row, licence: _Candidate | None, number: tuple[str, dict]
@@ -458,8 +478,9 @@ class _Planner:
         plan.numbers_received += 1
         return True
 
-    def addons(self, planned: list[PlannedRow]) -> Counter:
-        """Each row's add-ons become its licence's full set; returns add-on licences to buy."""
+    def addons(self, planned: list[PlannedRow]) -> None:
+        """Each row's add-ons become its licence's full set: a free add-on licence, else one
+        scheduled for removal restored, else one bought or refused (`supply`)."""
         rows_by_licence = {p.licence_id: p for p in planned if p.licence_id}
         holds_number = PhoneNumber.objects.filter(licence=OuterRef("pk"), status__in=HELD_STATUSES)
         current: dict = defaultdict(dict)
@@ -497,8 +518,6 @@ class _Planner:
             .values_list("id", "licence_type__code")
         ):
             pool[code].append(addon_id)
-        to_buy: Counter = Counter()
-        blocked = self.org.licence_policy == LicencePolicy.BLOCK
         for plan in planned:
             columns = dict((code, column) for column, code in source_rows[plan.row].addons)
             have = current.get(plan.licence_id, {})
@@ -507,7 +526,11 @@ class _Planner:
                     continue
                 if pool[code]:
                     plan.attach.append((code, pool[code].popleft()))
-                elif blocked:
+                    plan.addons_attached.append(code)
+                    continue
+                try:
+                    licence = self.supply.take(self.addon_types[code])
+                except NoLicenceAvailable:
                     self.error(
                         plan.row,
                         columns[code],
@@ -516,12 +539,13 @@ class _Planner:
                         "licence policy is to refuse; buy more first.",
                     )
                     continue
+                if self.supply.is_restored(licence):
+                    plan.attach.append((code, licence.pk))
+                    plan.addons_restored.append(code)
                 else:
                     plan.attach.append((code, None))
                     plan.addons_bought.append(code)
-                    to_buy[self.addon_types[code]] += 1
                 plan.addons_attached.append(code)
-        return to_buy
 
 
 def _sorted(found: list[RowError]) -> list[RowError]:
@@ -537,8 +561,10 @@ def _sorted(found: list[RowError]) -> list[RowError]:
 
 def build_report(organisation: Organisation, rows: list[InputRow], *, at: datetime) -> Report:
     planner = _Planner(organisation, rows, at=at)
-    planned, purchases = planner.plan()
-    purchases += planner.addons(planned)
+    planned = planner.plan()
+    planner.addons(planned)
+    supply = planner.supply
+    purchases = Counter(licence.licence_type for licence in supply.bought)
     found = planner.errors
     if organisation.closed_at:
         found.append(RowError(None, None, "account_restricted", "This organisation is closed."))
@@ -556,14 +582,11 @@ def build_report(organisation: Organisation, rows: list[InputRow], *, at: dateti
         )
     if found:
         return Report(errors=_sorted(found), currency=organisation.currency)
-    quote = None
-    if purchases:
-        lines = purchase_lines(organisation, dict(purchases), at=at)
-        quote = purchase_quote(organisation, lines, purchased=sum(purchases.values()))
     return Report(
         errors=[],
         rows=planned,
-        quote=quote,
+        quote=supply.quote() if supply.bought or supply.restored else None,
         currency=organisation.currency,
         purchases={t.code: n for t, n in purchases.items()},
+        restored=list(supply.restored),
     )

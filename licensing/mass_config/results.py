@@ -21,7 +21,7 @@ class PlannedRow:
     member_id: uuid.UUID
     member: str
     licence_id: uuid.UUID | None
-    licence_source: str  # extension | member | free | purchase
+    licence_source: str  # extension | member | free | restore | purchase
     assigns_licence: bool  # the licence was not the member's before
     sets_extension: bool
     e164: str | None = None
@@ -34,7 +34,9 @@ class PlannedRow:
     addons_attached: list[str] = field(default_factory=list)
     addons_detached: list[str] = field(default_factory=list)
     addons_bought: list[str] = field(default_factory=list)
-    # (code, free add-on licence id or None when bought), and add-on licence ids to detach
+    addons_restored: list[str] = field(default_factory=list)
+    # (code, free or restored add-on licence id, or None when bought), and add-on licence ids
+    # to detach
     attach: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
     detach: list[uuid.UUID] = field(default_factory=list)
 
@@ -50,6 +52,7 @@ class Summary:
     total: Decimal
     currency: str
     invoice: Invoice | None = None
+    licences_restored: int = 0  # scheduled for removal, restored at no charge (rule 13)
 
     def as_dict(self) -> dict:
         return {
@@ -59,6 +62,7 @@ class Summary:
             "addons_attached": self.addons_attached,
             "addons_detached": self.addons_detached,
             "licences_purchased": self.licences_purchased,
+            "licences_restored": self.licences_restored,
             "total": f"{self.total:.2f}",
             "currency": self.currency,
         }
@@ -66,13 +70,15 @@ class Summary:
 
 @dataclass(frozen=True)
 class Report:
-    """Either `errors`, or the `rows` it will apply with the `purchases` and their `quote`."""
+    """Either `errors`, or the `rows` it will apply with the `purchases`, the licences scheduled
+    for removal it `restored` at no charge, and their `quote`."""
 
     errors: list[RowError]
     rows: list[PlannedRow] = field(default_factory=list)
     purchases: dict[str, int] = field(default_factory=dict)  # licence type code → quantity
     quote: Quote | None = None
     currency: str = ""
+    restored: list = field(default_factory=list)  # licensing.Licence, active in memory
 
     @property
     def ok(self) -> bool:
@@ -87,6 +93,7 @@ class Report:
             addons_attached=sum(len(r.addons_attached) for r in self.rows),
             addons_detached=sum(len(r.addons_detached) for r in self.rows),
             licences_purchased=sum(self.purchases.values()),
+            licences_restored=len(self.restored),
             total=self.quote.total if self.quote else Decimal("0.00"),
             currency=self.currency,
         )

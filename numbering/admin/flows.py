@@ -67,6 +67,11 @@ def preview_statement(preview, assignee) -> str:
                 f"{assignee}'s (rule 2). No licence is bought: nothing is charged."
             )
     quote = preview.quote
+    if preview.source == "restore":
+        return (
+            f"No free licence of the type {preview.licence_type.name} is available: "
+            f"{quote.restore_note} It becomes {assignee}'s (rule 13)."
+        )
     return (
         f"No free licence of the type {preview.licence_type.name} is available: one will be "
         f"bought (rule 1) and charged pro rata, {quote.subtotal} {quote.currency} + "
@@ -387,6 +392,8 @@ def _holder_label(number: PhoneNumber) -> str:
 
 def _assigned_message(result, assignee) -> str:
     text = f"{result.number} assigned to {assignee} on {_licence_label(result.licence)}."
+    if result.licence_restored:
+        text += " The licence was scheduled for removal: it is restored, at no charge."
     if result.invoice is not None:
         text += (
             f" A licence was bought: invoice {result.invoice.number}, total "

@@ -79,17 +79,20 @@ def _batch_statement(preview, count: int) -> str:
         for source, label in (
             ("held", "on a licence the member already holds"),
             ("free", "on a free licence, which becomes the member's"),
+            ("restore", "on a licence scheduled for removal, restored (rule 13)"),
             ("purchase", "on a licence bought now (rule 1)"),
         )
         if sources[source]
     ]
+    quote = preview.quote
+    restored = f" {quote.restore_note}" if quote and quote.restored else ""
     charged = (
-        f" The licences bought are charged pro rata on one invoice: {preview.quote.total} "
-        f"{preview.quote.currency} with tax."
-        if preview.quote
+        f" The licences bought are charged pro rata on one invoice: {quote.total} "
+        f"{quote.currency} with tax."
+        if quote and quote.purchased
         else " No licence is bought: nothing is charged."
     )
-    return f"{count} new number{'s' if count != 1 else ''}: {'; '.join(parts)}.{charged}"
+    return f"{count} new number{'s' if count != 1 else ''}: {'; '.join(parts)}.{restored}{charged}"
 
 
 def has_assign_numbers_permission(modeladmin, request) -> bool:
@@ -131,6 +134,9 @@ def give_numbers(modeladmin, request, queryset):
                 bought = sum(result.licence_purchased for result in results)
                 message = f"Gave {len(results)} member(s) a new number."
                 invoice = next((r.invoice for r in results if r.invoice is not None), None)
+                restored = sum(result.licence_restored for result in results)
+                if restored:
+                    message += f" {restored} licence(s) scheduled for removal restored, no charge."
                 if invoice is not None:
                     message += f" {bought} licence(s) bought on invoice {invoice.number}."
                 modeladmin.message_user(request, message, messages.SUCCESS)

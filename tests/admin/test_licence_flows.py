@@ -507,3 +507,68 @@ def test_the_licence_page_has_no_edit_form(client, world_a):
     assert client.post(url, {"extension": "999"}).status_code == 403
     assert client.get(reverse("admin:licensing_licence_add")).status_code == 403
     assert db_state() == before
+
+
+# --- a removal is done from its effective date; the terminate review shows the fee -------------
+
+JAN_15 = dt.datetime(2027, 1, 15, 10, 0, tzinfo=PARIS)
+FEB_1_0030 = dt.datetime(2027, 2, 1, 0, 30, tzinfo=PARIS)
+
+
+def test_restore_after_the_effective_date_says_a_sentence_and_changes_nothing(
+    client, june_org, june_owner
+):
+    licence = licensing.licences_purchase(
+        organisation=june_org,
+        licence_type=licence_type("user_standard"),
+        quantity=1,
+        actor=june_owner,
+        at=JAN_15,
+    ).purchased[0]
+    licensing.licence_terminate(licence=licence, actor=june_owner, at=JAN_15)
+    restore_url = reverse("admin:licensing_licence_restore", args=[licence.pk])
+
+    with time_machine.travel(FEB_1_0030, tick=False):
+        client.force_login(june_owner)
+        before = db_state()
+        page = page_text(client.get(reverse("admin:licensing_licence_change", args=[licence.pk])))
+        response = client.post(restore_url)
+
+    assert restore_url not in page  # no Restore tool once the removal took effect
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        "This licence was removed on 1 Feb 2027: it can no longer be restored. "
+        "Buy a new licence instead."
+    ]
+    assert db_state() == before
+
+
+def test_terminate_review_shows_the_termination_fee_then_the_message_repeats_it(
+    client, june_org, june_owner
+):
+    from billing.models import Commitment
+
+    licences = licensing.licences_purchase(
+        organisation=june_org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        actor=june_owner,
+        at=JAN_15,
+    ).purchased
+    Commitment.objects.create(
+        organisation=june_org,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        ends_on=dt.date(2027, 5, 1),
+    )
+    terminate_url = reverse("admin:licensing_licence_terminate", args=[licences[0].pk])
+
+    with time_machine.travel(JAN_15, tick=False):
+        client.force_login(june_owner)
+        review = page_text(client.get(terminate_url))
+        response = client.post(terminate_url)
+
+    # One below the commitment, three whole months (1 Feb to 1 May) at 19.00.
+    assert '<td class="num" id="termination-fee">57.00 EUR</td>' in review
+    assert '<strong id="effective-on">1 Feb 2027</strong>' in review
+    assert messages_of(response)[-1].endswith("Termination fee: 57.00 EUR.")

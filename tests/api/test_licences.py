@@ -703,3 +703,77 @@ def test_a_line_assignee_can_be_created_then_used(api_client_for, org_a):
     )
 
     assert response.json()["line"] == str(line.pk)
+
+
+# --- a removal is done from its effective date; terminating shows its fee first ---------------
+
+PARIS_TZ = dt.timezone(dt.timedelta(hours=1))  # February: Paris is UTC+1
+
+
+@pytest.fixture
+def paris_org(db):
+    organisation = OrganisationFactory(billing_anchor=dt.date(2026, 1, 1), timezone="Europe/Paris")
+    return organisation, UserFactory(organisation=organisation, role="admin")
+
+
+def test_restore_at_0030_on_the_effective_date_is_a_409(api_client_for, paris_org, state):
+    organisation, admin = paris_org
+    licence = LicenceFactory(organisation=organisation)
+    client = api_client_for(admin)
+    with time_machine.travel(dt.datetime(2027, 1, 15, 10, 0, tzinfo=PARIS_TZ), tick=False):
+        assert client.post(f"/api/v1/licences/{licence.pk}/terminate/").status_code == 200
+    before = state()
+
+    with time_machine.travel(dt.datetime(2027, 2, 1, 0, 30, tzinfo=PARIS_TZ), tick=False):
+        response = client.post(f"/api/v1/licences/{licence.pk}/restore/")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "removal_already_effective",
+        "detail": "This licence was removed on 1 Feb 2027: it can no longer be restored. "
+        "Buy a new licence instead.",
+    }
+    assert state() == before
+
+
+def test_terminate_preview_shows_the_fee_terminate_then_causes(api_client_for, paris_org, state):
+    from billing.models import Commitment
+
+    organisation, admin = paris_org
+    licences = LicenceFactory.create_batch(2, organisation=organisation)
+    Commitment.objects.create(
+        organisation=organisation,
+        licence_type=licence_type("user_standard"),
+        quantity=2,
+        ends_on=dt.date(2027, 5, 1),
+    )
+    client = api_client_for(admin)
+    url = f"/api/v1/licences/{licences[0].pk}"
+    before = state()
+
+    with time_machine.travel(dt.datetime(2027, 1, 15, 10, 0, tzinfo=PARIS_TZ), tick=False):
+        preview = client.post(f"{url}/terminate/preview/")
+        assert state() == before
+        terminated = client.post(f"{url}/terminate/")
+
+    # One licence below the commitment, three whole months (1 Feb to 1 May) at 19.00.
+    assert preview.status_code == 200
+    assert preview.json() == {
+        "licences": [str(licences[0].pk)],
+        "effective_on": "2027-02-01",
+        "termination_fee": "57.00",
+    }
+    assert terminated.status_code == 200
+    assert terminated.json()["removal_effective_on"] == "2027-02-01"
+
+
+def test_terminate_preview_refuses_a_licence_in_use(api_client_for, org_a, state):
+    before = state()
+
+    response = api_client_for(org_a["owner"]).post(
+        f"/api/v1/licences/{org_a['assigned'].pk}/terminate/preview/"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "licence_in_use"
+    assert state() == before

@@ -448,20 +448,32 @@ def test_removal_refused_when_fewer_unassigned_than_asked(org, actor):
     assert not Licence.objects.filter(status=LicenceStatus.REMOVAL_SCHEDULED).exists()
 
 
-def test_scheduled_licences_cannot_be_assigned_nor_allocated(actor):
-    org = OrganisationFactory(licence_policy="block")
-    [licence] = services.licences_purchase(
-        organisation=org, licence_type=licence_type("user_standard"), quantity=1, actor=actor
-    ).purchased
-    services.licence_terminate(licence=licence, actor=actor)
-    member = UserFactory(organisation=org)
+def test_a_scheduled_licence_cannot_be_assigned_but_allocation_restores_it(actor):
+    """Rule 14 keeps a scheduled licence from being assigned; obtaining one of its type
+    (allocation, rule 13) restores it at no charge, even when the policy refuses purchases."""
+    org = OrganisationFactory(
+        licence_policy="block", billing_anchor=dt.date(2026, 1, 1), timezone="Europe/Paris"
+    )
+    with time_machine.travel(NOV_10_NOON):
+        [licence] = services.licences_purchase(
+            organisation=org, licence_type=licence_type("user_standard"), quantity=1, actor=actor
+        ).purchased
+        services.licence_terminate(licence=licence, actor=actor)
+        member = UserFactory(organisation=org)
+        invoices = Invoice.objects.filter(organisation=org).count()
 
-    with pytest.raises(errors.LicenceNotActive):
-        services.licence_assign(licence=licence, member=member, actor=actor)
-    with pytest.raises(errors.NoLicenceAvailable):
-        services.licence_allocate(
+        with pytest.raises(errors.LicenceNotActive):
+            services.licence_assign(licence=licence, member=member, actor=actor)
+        result = services.licence_allocate(
             organisation=org, licence_type=licence_type("user_standard"), member=member, actor=actor
         )
+
+    assert result.licence.pk == licence.pk and not result.purchased and result.invoice is None
+    licence.refresh_from_db()
+    assert licence.status == LicenceStatus.ACTIVE and licence.removal_effective_on is None
+    assert licence.member == member
+    assert Invoice.objects.filter(organisation=org).count() == invoices
+    assert AuditEvent.objects.filter(action="licence.restored", target_id=str(licence.pk)).exists()
 
 
 def test_terminate_assigned_licence_is_refused(org, actor):
@@ -490,11 +502,11 @@ def test_terminate_then_restore(org, actor):
     assert licence.status == LicenceStatus.REMOVAL_SCHEDULED
     assert licence.removal_effective_on == dt.date(2026, 12, 1)
 
-    services.licence_restore(licence=licence, actor=actor)
+    services.licence_restore(licence=licence, actor=actor, at=NOV_10_NOON)
     licence.refresh_from_db()
     assert licence.status == LicenceStatus.ACTIVE and licence.removal_effective_on is None
     with pytest.raises(errors.LicenceNotRemovable):
-        services.licence_restore(licence=licence, actor=actor)
+        services.licence_restore(licence=licence, actor=actor, at=NOV_10_NOON)
 
 
 def test_terminating_twice_is_refused(org, actor):

@@ -22,6 +22,7 @@ SUMMARY = {
     "addons_attached": 14,
     "addons_detached": 0,
     "licences_purchased": 18,
+    "licences_restored": 0,
     "total": "180.80",
     "currency": "USD",
 }

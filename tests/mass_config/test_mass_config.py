@@ -148,6 +148,7 @@ def test_requirement_sample_dry_run_shows_changes_and_cost(org, people, inventor
         "addons_attached": 14,
         "addons_detached": 0,
         "licences_purchased": 18,
+        "licences_restored": 0,
         "total": "180.80",
         "currency": "USD",
     }
@@ -691,7 +692,8 @@ def test_query_count_does_not_grow_with_rows(org, admin):
         )
     with CaptureQueriesContext(connection) as large:
         mass_config_apply(organisation=org, actor=admin, file_bytes=file(40), at=NOV_1)
-    assert len(small.captured_queries) == len(large.captured_queries) <= 40
+    # 41: one read of the licences scheduled for removal the file may restore (rule 13).
+    assert len(small.captured_queries) == len(large.captured_queries) <= 41
 
 
 def test_errors_beyond_the_cap_are_summarised(org, admin, people, monkeypatch):

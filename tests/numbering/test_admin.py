@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from billing.models import Invoice
+from licensing import services as licensing_services
 from licensing.models import Licence
 from numbering import services
 from numbering.models import InventoryNumber, NumberAssignment, NumberStatus, PhoneNumber
@@ -288,6 +289,29 @@ def test_assign_review_says_a_licence_will_be_bought_and_its_exact_price(
     message = " ".join(messages_of(confirm))
     assert f"assigned to {member}" in message and invoice.number in message
     assert "15.96 EUR" in message
+
+
+def test_assign_review_says_a_scheduled_licence_is_restored_at_no_charge(
+    client, nov_org, nov_owner
+):
+    member = UserFactory(organisation=nov_org, name="Mia Member")
+    scheduled = LicenceFactory(organisation=nov_org)
+    licensing_services.licence_terminate(licence=scheduled, actor=nov_owner, at=NOV_10)
+
+    with time_machine.travel(NOV_10, tick=False):
+        client.force_login(nov_owner)
+        review = client.post(url("assign"), {**assign_data(member), "_review": "1"})
+        confirm = client.post(url("assign"), {**assign_data(member), "_confirm": "1"})
+
+    assert (
+        "No free licence of the type User licence is available: 1 licence scheduled for removal "
+        f"will be restored, no charge. It becomes {member}'s (rule 13)."
+    ) in html.unescape(page_text(review))
+    assert confirm.status_code == 302
+    assert not Invoice.objects.filter(organisation=nov_org).exists()
+    scheduled.refresh_from_db()
+    assert scheduled.status == "active" and scheduled.member == member
+    assert "restored, at no charge" in " ".join(messages_of(confirm))
 
 
 def test_assign_review_with_a_free_licence_costs_nothing_and_a_chosen_number(client, world_a):
