@@ -49,7 +49,7 @@ def test_month_with_a_removal_and_a_restore():
         actor=owner,
         at=nov_10,
     )
-    licensing_services.licence_restore(licence=removal.licences[0], actor=owner)
+    licensing_services.licence_restore(licence=removal.licences[0], actor=owner, at=nov_10)
 
     assert renewals_run(at=dt.datetime(2026, 11, 30, 23, 59, tzinfo=PARIS)) == 0
     renewals_run(at=dt.datetime(2026, 12, 1, 0, 0, tzinfo=PARIS))
