@@ -236,7 +236,3 @@ def test_the_daily_job_releases_due_numbers_behind_a_thousand_not_yet_due():
     assert (
         PhoneNumber.objects.filter(organisation=la, status=NumberStatus.QUARANTINED).count() == 1001
     )
-
-    # The next day in Los Angeles, the job releases the other 1,001 (two calls of the drain).
-    assert release_quarantined_numbers(as_of="2026-12-10T09:00:00+00:00") == 1001
-    assert not PhoneNumber.objects.filter(status=NumberStatus.QUARANTINED).exists()
