@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from numbering.models import InventoryNumber
@@ -27,6 +27,16 @@ class AvailableNumber:
     @property
     def capabilities(self) -> tuple[str, ...]:
         return capabilities_for(self.country, self.number_type)
+
+
+class InventoryOvertake(RuntimeError):
+    """The inventory delete removed more numbers than asked for. Never committed: a defect to
+    report, not a customer's error."""
+
+
+class _ShortCount(Exception):
+    def __init__(self, found: int):
+        self.found = found
 
 
 class LocalInventoryBackend:
@@ -63,25 +73,39 @@ class LocalInventoryBackend:
         transaction, in number order; all of them or none (`NumberUnavailable`).
 
         One statement. Rows another transaction is taking are skipped, not waited for: two
-        organisations never get the same number, and neither queues behind the other.
+        organisations never get the same number, and neither queues behind the other. The
+        locked ids are materialised first and exactly those are deleted: with `DELETE … WHERE
+        id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` a nested-loop plan may run the
+        sub-select again and delete more than n numbers. The delete runs in a savepoint, so a
+        count other than n (too few, or, should it ever happen, too many) removes nothing.
         """
         table = connection.ops.quote_name(InventoryNumber._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""DELETE FROM {table} WHERE id IN (
-                        SELECT id FROM {table} WHERE country = %s AND number_type = %s
-                        ORDER BY e164 LIMIT %s FOR UPDATE SKIP LOCKED)
-                    RETURNING e164""",
-                [country, number_type, count],
-            )
-            taken = sorted(e164 for (e164,) in cursor.fetchall())
-        if len(taken) < count:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    f"""WITH picked AS MATERIALIZED (
+                            SELECT id FROM {table} WHERE country = %s AND number_type = %s
+                            ORDER BY e164 LIMIT %s FOR UPDATE SKIP LOCKED)
+                        DELETE FROM {table} AS inventory USING picked
+                        WHERE inventory.id = picked.id
+                        RETURNING inventory.e164""",
+                    [country, number_type, count],
+                )
+                taken = sorted(e164 for (e164,) in cursor.fetchall())
+                if len(taken) > count:
+                    raise InventoryOvertake(
+                        f"Asked for {count} {country} {number_type} numbers, the inventory "
+                        f"delete removed {len(taken)}: rolled back."
+                    )
+                if len(taken) < count:
+                    raise _ShortCount(len(taken))
+        except _ShortCount as short:
             kind = number_type.replace("_", " ")
             raise errors.NumberUnavailable(
                 f"No {kind} number is available in {country}."
                 if count == 1
-                else f"Only {len(taken)} {kind} numbers are available in {country}, not {count}."
-            )
+                else f"Only {short.found} {kind} numbers are available in {country}, not {count}."
+            ) from None
         return taken
 
     def reserve_many(self, *, e164s: list[str]) -> None:

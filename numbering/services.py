@@ -1115,28 +1115,48 @@ def number_recover(
 
 @transaction.atomic
 def numbers_release_quarantined(*, at: datetime | None = None, limit: int = 1000) -> int:
-    """Rule 6: numbers whose quarantine has ended go back to the inventory. Idempotent."""
+    """Rule 6: numbers whose quarantine has ended go back to the inventory. Idempotent.
+
+    Releases at most `limit` numbers a call (`telecom.celery.drain` calls it until it returns
+    0). Candidates are read by UTC date, a day ahead to cover every time zone, then each is
+    checked against its organisation's own date; the read goes on past candidates not yet due
+    (a page at a time, by id), so due numbers behind any count of those are released now, not
+    a day later.
+    """
     at = at or timezone.now()
-    due = list(
+    candidates = (
         PhoneNumber.objects.select_for_update(skip_locked=True)
         .select_related("organisation")
         .filter(
             status=NumberStatus.QUARANTINED,
             quarantine_ends_on__lte=at.date() + dt.timedelta(days=1),
         )
-        .order_by("pk")[:limit]
+        .order_by("pk")
     )
     released = 0
     backend = carrier()
-    for number in due:
-        if number.quarantine_ends_on > organisation_today(number.organisation, at=at):
-            continue
-        number.status = NumberStatus.RELEASED
-        number.released_at = at
-        number.save(update_fields=["status", "released_at"])
-        backend.release(e164=number.e164, country=number.country, number_type=number.number_type)
-        audit_record(
-            organisation=number.organisation, actor=None, action="number.released", target=number
-        )
-        released += 1
+    page: list[PhoneNumber] = []
+    while released < limit:
+        after = {"pk__gt": page[-1].pk} if page else {}
+        page = list(candidates.filter(**after)[:limit])
+        for number in page:
+            if released == limit:
+                break
+            if number.quarantine_ends_on > organisation_today(number.organisation, at=at):
+                continue
+            number.status = NumberStatus.RELEASED
+            number.released_at = at
+            number.save(update_fields=["status", "released_at"])
+            backend.release(
+                e164=number.e164, country=number.country, number_type=number.number_type
+            )
+            audit_record(
+                organisation=number.organisation,
+                actor=None,
+                action="number.released",
+                target=number,
+            )
+            released += 1
+        if len(page) < limit:
+            break
     return released

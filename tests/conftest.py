@@ -1,11 +1,30 @@
+import datetime as dt
+from pathlib import Path
+
 import pytest
+import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory, token_for
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fake-today",
+        metavar="YYYY-MM-DD",
+        help="run with the clock moved to 09:00 UTC on this day (and going on from there), to "
+        "show that no test depends on today's date: every test that involves dates pins its "
+        "own clock with time_machine, so the result is the same on any day",
+    )
+
+
 def pytest_configure(config):
+    if day := config.getoption("--fake-today"):
+        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(9), tzinfo=dt.UTC)
+        traveller = time_machine.travel(start, tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
     # Hashing every factory user's password with PBKDF2 costs seconds per test; tests don't
     # need a slow hash (production settings are untouched).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -15,6 +34,29 @@ def pytest_configure(config):
     # Throttle counts stay in each test process (not in the Redis the workers share) and are
     # cleared before every test, so one test's requests never throttle another's.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers by kind, so that no test has to remember them:
+
+    - `slow`: the browser tests (Chromium against a live server) and the tests that start real
+      Celery workers (the `jobs` fixture); `make test PYTEST_ARGS='-m "not slow"'` runs the rest;
+    - `concurrency`: the tests whose transactions commit (`transaction=True`: concurrent
+      transactions, real workers), outside the browser tests; `.ci/run` runs them again on the
+      machine's PostgreSQL and Redis.
+    """
+    for item in items:
+        in_browser = BROWSER_TESTS in item.path.parents
+        workers = "jobs" in getattr(item, "fixturenames", ())
+        db = item.get_closest_marker("django_db")
+        commits = db is not None and db.kwargs.get("transaction", False)
+        if in_browser or workers:
+            item.add_marker(pytest.mark.slow)
+        if not in_browser and (workers or commits):
+            item.add_marker(pytest.mark.concurrency)
 
 
 @pytest.fixture(autouse=True)

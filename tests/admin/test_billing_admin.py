@@ -107,6 +107,7 @@ def test_finance_lists_invoices_with_status_overdue_and_total(client, world_a):
     assert "field-organisation" not in text
 
 
+@pytest.mark.time_machine(dt.datetime(2025, 7, 1, 10, tzinfo=PARIS), tick=False)
 def test_invoice_filters_status_kind_overdue_dates_and_search(client, db):
     org = OrganisationFactory(name="Filters Ltd")
     finance = UserFactory(organisation=org, role="finance")
@@ -140,6 +141,7 @@ def test_invoice_filters_status_kind_overdue_dates_and_search(client, db):
     assert url("billing_invoice_export", issued_from="2025-03-01") in page_text(response)
 
 
+@pytest.mark.time_machine(dt.datetime(2025, 6, 10, 12, tzinfo=dt.UTC), tick=False)
 def test_platform_staff_overdue_filter_uses_each_organisations_local_date(client, staff):
     # 12:00 UTC on 10 June is already 11 June in Kiritimati (UTC+14) and still 10 June in
     # Pago Pago (UTC-11): an invoice due on 10 June is overdue in the first only.
@@ -425,6 +427,7 @@ def test_staff_void_an_issued_invoice(client, staff, world_a):
     assert (event.actor, event.changes) == (staff, {"reason": "duplicate"})
 
 
+@pytest.mark.time_machine(JUNE_10, tick=False)
 def test_staff_reissue_a_corrected_invoice_with_a_new_number(client, staff):
     org = OrganisationFactory(name="Reissue Ltd", tax_rate=Decimal("0.2000"))
     with time_machine.travel(JUNE_10, tick=False):

@@ -27,6 +27,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 A4_POINTS = (595.28, 841.89)
 
 
+@pytest.mark.time_machine(
+    dt.datetime(2026, 11, 20, 10, tzinfo=ZoneInfo("Europe/Paris")), tick=False
+)
 def test_a_renewal_invoice_renders_as_one_clean_a4_page():
     org = renewing_organisation(name="Société Exemple")
     for code, count in (("user_standard", 3), ("phone_system", 2), ("call_recording", 1)):

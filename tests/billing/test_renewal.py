@@ -242,6 +242,7 @@ def test_usage_up_to_the_cap_then_refused_and_billed_next_period():
     assert not UsageRecord.objects.filter(organisation=org, invoice__isnull=True).exists()
 
 
+@pytest.mark.time_machine(dt.datetime(2026, 11, 20, 10, tzinfo=PARIS), tick=False)
 def test_device_orders_on_the_next_invoice():
     org = renewing_organisation(dt.date(2026, 11, 1))
     owner = UserFactory(organisation=org, role="owner")

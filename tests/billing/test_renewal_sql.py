@@ -93,6 +93,7 @@ def snapshot(org) -> dict:
     }
 
 
+@pytest.mark.time_machine(dt.datetime(2026, 11, 20, 10, tzinfo=PARIS), tick=False)
 def test_the_preview_is_the_renewal_and_leaves_nothing_behind(busy_org):
     before = snapshot(busy_org)
 
@@ -120,6 +121,7 @@ def test_the_preview_is_the_renewal_and_leaves_nothing_behind(busy_org):
     ).exists()
 
 
+@pytest.mark.time_machine(dt.datetime(2026, 11, 20, 10, tzinfo=PARIS), tick=False)
 def test_the_invoice_audit_row_says_what_was_issued(busy_org):
     renewals_run(at=DEC_1)
 

@@ -129,6 +129,7 @@ def state(organisations) -> list[tuple]:
     )
 
 
+@pytest.mark.time_machine(dt.datetime(2026, 11, 20, 10, tzinfo=PARIS), tick=False)
 def test_a_batch_bills_exactly_what_one_at_a_time_bills(mixed):
     class Undo(Exception):
         pass

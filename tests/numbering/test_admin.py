@@ -245,6 +245,7 @@ def assign_data(member, **extra) -> dict:
     return {"member": member.pk, "country": "FR", "number_type": "mobile", **extra}
 
 
+@pytest.mark.time_machine(NOV_10, tick=False)
 def test_assign_review_says_a_licence_will_be_bought_and_its_exact_price(
     client, nov_org, nov_owner
 ):
@@ -477,6 +478,7 @@ def test_reassign_review_then_confirm(client, world_a):
     assert f"reassigned to {target}" in " ".join(messages_of(confirm))
 
 
+@pytest.mark.time_machine(NOV_10, tick=False)
 def test_reassign_from_a_shared_licence_reviews_the_purchase(client, nov_org, nov_owner):
     alice = UserFactory(organisation=nov_org, name="Alice")
     bob = UserFactory(organisation=nov_org, name="Bob")
@@ -580,6 +582,7 @@ def test_the_sixth_change_is_refused_in_the_console(client, world_a):
     assert state() == before
 
 
+@pytest.mark.time_machine(NOV_10, tick=False)
 def test_delete_confirms_then_quarantines_and_keeps_the_licence(client, world_a):
     client.force_login(world_a.owner)
 
@@ -986,6 +989,7 @@ def test_preview_of_a_given_licence(org, owner):
     assert result.licence == given
 
 
+@pytest.mark.time_machine(NOV_10, tick=False)
 @pytest.mark.parametrize(
     ("case", "code"),
     [

@@ -59,6 +59,7 @@ def action(members, **extra) -> dict:
     }
 
 
+@pytest.mark.time_machine(NOV_10, tick=False)
 def test_choose_review_then_confirm(client, org, owner, newcomers):
     LicenceFactory(organisation=org)  # one free licence: the other two are bought
     client.force_login(owner)

@@ -259,6 +259,7 @@ def test_rule_6_release_after_quarantine(org, owner):
 # --- rule 7 -----------------------------------------------------------------------------------
 
 
+@pytest.mark.time_machine(NOV_10 + dt.timedelta(days=10), tick=False)
 def test_rule_7_reassign_moves_the_licence_with_a_single_number(org, owner):
     alice, bob = UserFactory(organisation=org), UserFactory(organisation=org)
     result = assign(org, owner, alice)

@@ -512,6 +512,7 @@ def test_rejection_needs_a_reason_and_an_open_request(org, owner, member):
         porting.porting_request_reject(porting_request=request, reason="Too late.")
 
 
+@pytest.mark.time_machine(MONDAY, tick=False)
 @pytest.mark.parametrize("accepted_first", [False, True])
 def test_cancel_by_the_organisation_releases_the_slot(org, owner, member, accepted_first):
     request = request_port(org, owner, member)

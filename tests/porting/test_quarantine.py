@@ -183,3 +183,56 @@ def test_release_waits_for_the_organisations_local_day(owner):
     utc_midnight = dt.datetime(ends.year, ends.month, ends.day, 1, 0, tzinfo=dt.UTC)
     assert services.numbers_release_quarantined(at=utc_midnight) == 0  # still the day before
     assert services.numbers_release_quarantined(at=utc_midnight + dt.timedelta(hours=8)) == 1
+
+
+def test_the_daily_job_releases_due_numbers_behind_a_thousand_not_yet_due():
+    """1,001 Los Angeles numbers whose quarantine ends on a local date that has not come yet
+    come first (by id) among the candidates; the three Paris numbers due behind them are all
+    released by the one daily run, not a day later."""
+    from numbering.tasks import release_quarantined_numbers
+
+    la = OrganisationFactory(
+        billing_anchor=dt.date(2026, 1, 1),
+        timezone="America/Los_Angeles",
+        country="US",
+        currency="USD",
+    )
+    paris = OrganisationFactory(billing_anchor=dt.date(2026, 1, 1))
+    quarantined = {"status": NumberStatus.QUARANTINED, "quarantined_at": NOV_10}
+    waiting = [
+        PhoneNumber(
+            id=f"00000000-0000-0000-0000-{i:012d}",
+            organisation=la,
+            e164=f"+1415555{i:04d}",
+            country="US",
+            number_type="mobile",
+            quarantine_ends_on=DEC_10,
+            **quarantined,
+        )
+        for i in range(1001)
+    ]
+    due = [
+        PhoneNumber(
+            id=f"ffffffff-0000-0000-0000-{i:012d}",
+            organisation=paris,
+            e164=f"+3361000000{i}",
+            country="FR",
+            number_type="mobile",
+            quarantine_ends_on=DEC_10,
+            **quarantined,
+        )
+        for i in range(3)
+    ]
+    PhoneNumber.objects.bulk_create(waiting + due)
+
+    # 08:00 in Paris on 10 December, still 9 December (23:00) in Los Angeles.
+    released = release_quarantined_numbers(as_of="2026-12-10T07:00:00+00:00")
+
+    assert released == 3
+    assert set(
+        PhoneNumber.objects.filter(status=NumberStatus.RELEASED).values_list("e164", flat=True)
+    ) == {n.e164 for n in due}
+    assert InventoryNumber.objects.filter(country="FR").count() == 3
+    assert (
+        PhoneNumber.objects.filter(organisation=la, status=NumberStatus.QUARANTINED).count() == 1001
+    )
