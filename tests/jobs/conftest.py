@@ -35,6 +35,7 @@ from celery import Celery
 from django.db import connection
 
 from accounts.models import Organisation
+from billing.periods import local_midnight
 from billing.renewal import first_renewal_at
 from licensing.models import Licence
 from tests.factories import OrganisationFactory, licence_type
@@ -322,8 +323,9 @@ def due_organisations():
             organisation.next_renewal_at = first_renewal_at(organisation)
         Organisation.objects.bulk_update(organisations, ["next_renewal_at"])
         user_licence = licence_type("user_standard")
-        Licence.objects.bulk_create(
-            Licence(organisation=organisation, licence_type=user_licence)
+        signed_up = local_midnight(dt.date(2026, 10, 1), "Europe/Paris")
+        Licence.objects.bulk_create(  # held since sign-up: both periods bill them
+            Licence(organisation=organisation, licence_type=user_licence, purchased_at=signed_up)
             for organisation in organisations
             for _ in range(2)
         )

@@ -39,9 +39,9 @@ def _instrument_renewals(**kwargs) -> None:
 
     renew_locked = renewal.renewals_apply_locked
 
-    def instrumented(organisations):
+    def instrumented(organisations, **kwargs):
         periods = [renewal.renewal_period(o).start for o in organisations]
-        invoices = renew_locked(organisations)
+        invoices = renew_locked(organisations, **kwargs)
         if log_path:
             with open(log_path, "a") as log:
                 log.writelines(
