@@ -37,6 +37,7 @@ def pytest_configure(config):
 
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+JOB_TESTS = Path(__file__).resolve().parent / "jobs"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,9 +45,9 @@ def pytest_collection_modifyitems(config, items):
 
     - `slow`: the browser tests (Chromium against a live server) and the tests that start real
       Celery workers (the `jobs` fixture); `make test PYTEST_ARGS='-m "not slow"'` runs the rest;
-    - `concurrency`: the tests whose transactions commit (`transaction=True`: concurrent
-      transactions, real workers), outside the browser tests; `.ci/run` runs them again on the
-      machine's PostgreSQL and Redis.
+    - `concurrency`: the job tests (`tests/jobs`: batches under SKIP LOCKED, real workers) and
+      the tests whose transactions commit (`transaction=True`: concurrent transactions), outside
+      the browser tests; `.ci/run` runs them again on the machine's PostgreSQL and Redis.
     """
     for item in items:
         in_browser = BROWSER_TESTS in item.path.parents
@@ -55,7 +56,7 @@ def pytest_collection_modifyitems(config, items):
         commits = db is not None and db.kwargs.get("transaction", False)
         if in_browser or workers:
             item.add_marker(pytest.mark.slow)
-        if not in_browser and (workers or commits):
+        if not in_browser and (workers or commits or JOB_TESTS in item.path.parents):
             item.add_marker(pytest.mark.concurrency)
 
 
