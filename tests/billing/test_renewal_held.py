@@ -241,3 +241,25 @@ def test_in_force_at_is_what_the_renewal_statement_counts():
 
     [invoice] = renewal_invoices(org)
     assert licence_lines(invoice) == [("user_standard", 4, Decimal("19.00"), Decimal("76.00"))]
+
+
+def test_the_api_upcoming_invoice_the_evening_before_is_the_catch_up_renewal(api_client_for):
+    org = renewing_organisation(dt.date(2027, 1, 1))
+    owner = UserFactory(organisation=org, role="owner")
+    LicenceFactory(organisation=org)
+    buy(org, owner, "user_standard", 3, paris(2027, 3, 15, 12))
+
+    with time_machine.travel(paris(2027, 3, 31, 20), tick=False):
+        upcoming = api_client_for(owner).get("/api/v1/billing/upcoming/")
+    renewals_run(at=paris(2027, 4, 1, 0, 30))
+
+    assert upcoming.status_code == 200
+    february = renewal_invoices(org)[0]
+    assert (
+        (upcoming.json()["subtotal"], upcoming.json()["total"])
+        == (
+            str(february.subtotal),
+            str(february.total),
+        )
+        == ("19.00", "22.80")
+    )
