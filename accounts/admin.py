@@ -458,7 +458,7 @@ class MemberAdmin(TenantAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(TenantAdmin):
-    """Who changed what and when (DESIGN.md section 5), written by the services. Read-only."""
+    """Who changed what and when (docs/architecture.md), written by the services. Read-only."""
 
     list_display = (
         "created_at",

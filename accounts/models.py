@@ -232,7 +232,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class AuditEvent(models.Model):
-    """Who changed what and when (DESIGN.md section 5, "Audit"). Written by services only."""
+    """Who changed what and when (docs/architecture.md, "Audit"). Written by services only."""
 
     # Indexed by the (organisation, -created_at) index below, which starts with it.
     organisation = models.ForeignKey(

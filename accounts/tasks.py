@@ -1,4 +1,4 @@
-"""Account jobs (DESIGN.md section 5): thin Celery tasks over the account services."""
+"""Account jobs (docs/architecture.md): thin Celery tasks over the account services."""
 
 from celery import shared_task
 

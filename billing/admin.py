@@ -1,6 +1,6 @@
 """Console pages for billing: invoices, commitments, charges (device orders) and usage.
 
-An issued invoice is never edited (DESIGN.md section 4): its page offers the PDF to everyone who
+An issued invoice is never edited (docs/rules.md, billing): its page offers the PDF to everyone who
 reads invoices, and to platform staff alone a payment record (rule 18: no customer role ever marks
 an invoice paid), a void or a void-and-reissue with corrected lines. Finance exports invoice
 lines as CSV, for selected invoices or a date range (billing.exports). Every page reads through
@@ -74,7 +74,7 @@ from telecom.admin import (
 def local_today_sql(at=None):
     """SQL: the local date of each row's organisation at `at` (now), from its own time zone.
 
-    Overdue is "issued and past due" by the organisation's local date (DESIGN.md section 4); this
+    Overdue is "issued and past due" by the organisation's local date (docs/rules.md, billing); this
     answers it for every organisation in one query, so platform staff's list is exact too.
     """
     moment = Value(at or timezone.now(), output_field=DateTimeField())
@@ -479,7 +479,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             form=form,
         )
 
-    # Void, and void-and-reissue (DESIGN.md section 4: never edit an issued invoice).
+    # Void, and void-and-reissue (docs/rules.md, billing: never edit an issued invoice).
 
     def void_view(self, request, object_id):
         invoice, missing = self.object_or_missing(request, object_id)

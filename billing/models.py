@@ -22,7 +22,7 @@ class InvoiceStatus(models.TextChoices):
 
 
 class Invoice(models.Model):
-    """An issued invoice. Never edited once issued: void it and issue another (DESIGN.md s. 4)."""
+    """An issued invoice, never edited once issued: void it and issue another (docs/rules.md)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by the (organisation, sequence) and (organisation, -issued_on) indexes below, which

@@ -1,4 +1,4 @@
-"""Renewal at each period start (DESIGN.md section 4): in advance, one invoice per period.
+"""Renewal at each period start (docs/rules.md, billing): in advance, one invoice per period.
 
 `renewals_run` is what the Celery job and `manage.py run_billing` call. It takes due
 organisations a batch at a time with `SELECT … FOR UPDATE SKIP LOCKED`, so several workers share

@@ -9,7 +9,7 @@ from billing.periods import Period, local_date, period_containing
 
 
 def organisation_today(organisation: Organisation, *, at: datetime | None = None) -> date:
-    """The organisation's local date (periods are local dates, DESIGN.md section 4)."""
+    """The organisation's local date (periods are local dates, docs/rules.md, billing)."""
     return local_date(at or timezone.now(), organisation.timezone)
 
 

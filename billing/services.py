@@ -42,7 +42,7 @@ def invoice_issue(
     period: Period | None = None,
     at: datetime | None = None,
 ) -> Invoice:
-    """Issue an invoice with the quote's lines and a gapless sequential number (DESIGN.md s. 4).
+    """Issue an invoice with the quote's lines and a gapless sequential number (docs/rules.md).
 
     The number is taken under the organisation's row lock, so concurrent issues for one
     organisation queue here and get consecutive numbers; a rollback gives its number back.
@@ -264,7 +264,7 @@ def device_order(*, organisation: Organisation, device, quantity: int, actor) ->
     return charge
 
 
-# --- payments, void and reissue (rule 18, DESIGN.md section 4) ------------------------------------
+# --- payments, void and reissue (rule 18, docs/rules.md) ---------------------------------------
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Billing jobs (DESIGN.md section 5): thin Celery tasks over the billing services.
+"""Billing jobs (docs/architecture.md): thin Celery tasks over the billing services.
 
 Each takes its "as of" time as an ISO string (default: now) so a run can be replayed, and each
 is idempotent, because tasks are acknowledged late and delivered again when a worker dies.

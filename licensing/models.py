@@ -17,7 +17,7 @@ class LicenceKind(models.TextChoices):
 
 
 class LicenceType(models.Model):
-    """A catalogue product (DESIGN.md section 2). Loaded by a data migration; staff edit it."""
+    """A catalogue product (docs/rules.md, words). Loaded by a data migration; staff edit it."""
 
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
@@ -155,7 +155,7 @@ class LicenceStatus(models.TextChoices):
 
 
 class Licence(models.Model):
-    """One bought unit of a licence type (DESIGN.md section 2). Written by services only."""
+    """One bought unit of a licence type (docs/rules.md, words). Written by services only."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(
@@ -190,7 +190,7 @@ class Licence(models.Model):
     class Meta:
         ordering = ["purchased_at", "id"]
         constraints = [
-            # An assignee is a member or a line, never both (DESIGN.md section 5).
+            # An assignee is a member or a line, never both (docs/architecture.md).
             models.CheckConstraint(
                 condition=Q(member__isnull=True) | Q(line__isnull=True),
                 name="licence_one_assignee",

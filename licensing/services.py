@@ -113,7 +113,7 @@ def _lock_licence(licence: Licence) -> Licence:
 def purchase_lines(
     organisation: Organisation, quantities: dict[LicenceType, int], *, at: datetime | None
 ) -> list[QuoteLine]:
-    """Rule 13 / DESIGN.md s. 4: one pro rata line per type, from today to the period's end."""
+    """Rule 13: one pro rata line per type, from today to the period's end (docs/rules.md)."""
     period = organisation_period(organisation, at=at)
     today = max(organisation_today(organisation, at=at), period.start)
     days_left = (period.end - today).days

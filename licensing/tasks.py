@@ -1,4 +1,4 @@
-"""Licensing jobs (DESIGN.md section 5): thin Celery tasks."""
+"""Licensing jobs (docs/architecture.md): thin Celery tasks."""
 
 from celery import shared_task
 

@@ -1,4 +1,4 @@
-"""The carrier boundary (DESIGN.md section 5): number search, provisioning, release and porting.
+"""The carrier boundary (docs/architecture.md): number search, provisioning, release and porting.
 
 The backend is chosen by `settings.CARRIER_BACKEND`. The default serves the local inventory table
 and moves porting requests along by date, so the product works offline; a real operator's backend

@@ -16,7 +16,7 @@ class NumberType(models.TextChoices):
 
 
 class InventoryNumber(models.Model):
-    """A number the default carrier backend can hand out (DESIGN.md section 5)."""
+    """A number the default carrier backend can hand out (docs/architecture.md)."""
 
     e164 = models.CharField(max_length=16, unique=True)
     country = models.CharField(max_length=2)

@@ -1,4 +1,4 @@
-"""RIO, the French "relevé d'identité opérateur" a mobile number is ported with (DESIGN.md s. 6).
+"""RIO, the French "relevé d'identité opérateur" a mobile number is ported with (docs/rules.md).
 
 Pure functions, no ORM. A RIO is 12 characters, `OO Q RRRRRR KKK`: the operator code, the
 contract letter (`P` or `E` for mobiles), a six-character customer reference and a

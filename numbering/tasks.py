@@ -1,4 +1,4 @@
-"""Numbering jobs (DESIGN.md section 5): thin Celery tasks over the numbering services."""
+"""Numbering jobs (docs/architecture.md): thin Celery tasks over the numbering services."""
 
 from celery import shared_task
 

@@ -33,7 +33,7 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, MemberStatus, Organisation, User
 from telecom.errors import DomainError
 
-# The design rule each domain error enforces (DESIGN.md section 3), shown in admin messages.
+# The design rule each domain error enforces (docs/rules.md), shown in admin messages.
 RULE_OF_CODE = {
     "no_licence_available": "rule 1",
     "licence_full": "rule 3",

@@ -1,6 +1,6 @@
 """The Celery app, and what every job shares: its retry policy and its "as of" time.
 
-Jobs (DESIGN.md section 5) are thin tasks over services: ids and ISO strings in, one service call,
+Jobs (docs/architecture.md) are thin tasks over services: ids and ISO strings in, one service call,
 quiet when the work is already done. They are acknowledged late and re-queued when a worker dies
 (settings), so each one must be safe to run twice; the services guarantee that.
 """

@@ -214,7 +214,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Renewals hourly (an organisation renews at its local midnight, so some organisation is due
-# every hour); overdue invoices and quarantine release once a day (DESIGN.md section 5).
+# every hour); overdue invoices and quarantine release once a day (docs/architecture.md).
 CELERY_BEAT_SCHEDULE = {
     "billing.renewals": {"task": "billing.renewals_dispatch", "schedule": crontab(minute=5)},
     "billing.overdue-invoices": {

@@ -77,7 +77,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_overdue(self, invoice: Invoice) -> bool:
-        """Issued and past due, by the organisation's local date (DESIGN.md section 4)."""
+        """Issued and past due, by the organisation's local date (docs/rules.md, billing)."""
         return invoice.is_overdue(organisation_today(invoice.organisation))
 
 

@@ -109,7 +109,7 @@ _AUDIT_COLUMNS = [
 
 def _buy(org: Organisation, report: Report, *, actor, at: datetime) -> Invoice:
     """Create the bought licences already configured, and issue their pro rata invoice (rule 1,
-    DESIGN.md section 4): the same lines `licences_purchase_quote` would show."""
+    docs/rules.md, billing): the same lines `licences_purchase_quote` would show."""
     ensure_not_restricted(org, at=at)
     types = {t.code: t for t in LicenceType.objects.filter(code__in=list(report.purchases))}
     active = LicenceStatus.ACTIVE

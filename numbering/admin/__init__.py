@@ -1,4 +1,4 @@
-"""Console pages for phone numbers (DESIGN.md rules 1-10 in the administration console).
+"""Console pages for phone numbers (docs/rules.md, rules 1-10 in the administration console).
 
 - `numbers`: the numbers list (filters, search by digits) and each number's page, with its
   assignment history and audit trail; no add or edit form.

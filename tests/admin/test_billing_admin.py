@@ -411,7 +411,7 @@ def test_the_payment_service_refuses_every_customer_role(pinned, world_a, role):
     assert not Payment.objects.filter(invoice=world_a.invoice).exists()
 
 
-# --- void and reissue (DESIGN.md section 4) ------------------------------------------------------
+# --- void and reissue (docs/rules.md) -----------------------------------------------------------
 
 
 def test_staff_void_an_issued_invoice(client, staff, world_a):
@@ -502,7 +502,7 @@ def test_staff_reissue_a_corrected_invoice_with_a_new_number(client, staff):
         (1, "Phone system licence", "licence", 2, Decimal("50.00")),
         (2, "IP desk phone", "device", 1, Decimal("129.00")),
     ]
-    # The old invoice is unchanged but for its status: never edited (DESIGN.md section 4).
+    # The old invoice is unchanged but for its status: never edited (docs/rules.md, billing).
     now_values = Invoice.objects.filter(pk=old.pk).values().get()
     changed = {k for k in old_values if old_values[k] != now_values[k]}
     assert changed == {"status", "voided_at"}

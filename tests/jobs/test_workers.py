@@ -1,7 +1,7 @@
 """The renewal job on real Celery workers: twice, two at once, and killed half-way.
 
 Whatever happens to the workers, the end result is exactly one renewal invoice per organisation
-and period, with gapless invoice numbers (DESIGN.md section 4, "Every job is idempotent").
+and period, with gapless invoice numbers (docs/rules.md, billing, "Every job is idempotent").
 """
 
 import datetime as dt

@@ -28,7 +28,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PARIS = ZoneInfo("Europe/Paris")
-# A 30-day period (November, anchored on the 1st) with 21 days left, as DESIGN.md's example.
+# A 30-day period (November, anchored on the 1st) with 21 days left, as in docs/rules.md's example.
 NOV_10 = dt.datetime(2026, 11, 10, 12, 0, tzinfo=PARIS)
 NUMBER_KEYS = {
     "id",

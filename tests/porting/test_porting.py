@@ -207,7 +207,10 @@ def test_an_image_is_accepted_whatever_its_name(org, owner, member):
         ({"number_type": "fax"}, {"type": ["invalid_choice"]}),
         ({"rio": None}, {"rio": ["rio_required"]}),
         ({"rio": "  "}, {"rio": ["rio_required"]}),
-        ({"e164": "+33612345670", "rio": "01P12345636Q"}, {"rio": ["invalid_rio"]}),  # DESIGN s. 6
+        (
+            {"e164": "+33612345670", "rio": "01P12345636Q"},
+            {"rio": ["invalid_rio"]},
+        ),  # docs/rules.md
         ({"rio": MOBILE_2_RIO}, {"rio": ["invalid_rio"]}),  # another number's RIO
         ({"rio": "02P000001K9"}, {"rio": ["invalid_rio"]}),
         (

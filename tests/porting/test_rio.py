@@ -1,4 +1,4 @@
-"""RIO (DESIGN.md section 6): format, control key, normalisation. Pure functions."""
+"""RIO (docs/rules.md, reference data): format, control key, normalisation. Pure functions."""
 
 import pytest
 from django.core.exceptions import ValidationError

@@ -1,6 +1,6 @@
 """`manage.py run_billing [--as-of ISO]`: the scheduled jobs' due work, run synchronously now.
 
-The same services the Celery jobs call (DESIGN.md section 5), in the order the day needs them:
+The same services the Celery jobs call (docs/architecture.md), in the order the day needs them:
 renewals first (with them the removals that take effect at period end), then overdue invoices,
 then quarantine release. Idempotent: a second run as of the same time finds nothing to do.
 """
