@@ -49,6 +49,9 @@ class Invoice(models.Model):
     total = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    # Set once, by the overdue job's conditional update, when it records the invoice as overdue:
+    # the state change is audited once whatever the concurrency (docs/rules.md#rule-18).
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True, editable=False)
     replaces = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
     )

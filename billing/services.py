@@ -4,12 +4,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, Organisation, invoice_prefix
+from accounts.models import Organisation, invoice_prefix
 from billing.models import (
     Charge,
     ChargeKind,
@@ -358,30 +358,44 @@ def invoices_flag_overdue(*, at: datetime | None = None) -> int:
     """Daily: record each invoice that became overdue (once), restricting its organisation.
 
     Restriction itself is computed from unpaid overdue invoices (rule 18), so it holds from the
-    first day past due whether or not this job has run; the job leaves the audit trail.
+    first day past due whether or not this job has run; the job leaves the audit trail. Each
+    invoice is marked by one conditional UPDATE (`overdue_flagged_at IS NULL`), and only the rows
+    that UPDATE changed are audited: two runs at once record each invoice once
+    (docs/rules.md#rule-18).
     """
     at = at or timezone.now()
-    flagged = 0
     candidates = Invoice.objects.filter(
-        status=InvoiceStatus.ISSUED, due_on__lt=at.date() + timedelta(days=1)
+        status=InvoiceStatus.ISSUED,
+        overdue_flagged_at__isnull=True,
+        due_on__lt=at.date() + timedelta(days=1),
     ).select_related("organisation")
-    already = set(
-        AuditEvent.objects.filter(action="invoice.overdue").values_list("target_id", flat=True)
-    )
-    for invoice in candidates:
-        if str(invoice.pk) in already or not invoice.is_overdue(
-            organisation_today(invoice.organisation, at=at)
-        ):
-            continue
-        audit_record(
-            organisation=invoice.organisation,
-            actor=None,
-            action="invoice.overdue",
-            target=invoice,
-            changes={"due_on": invoice.due_on.isoformat()},
+    overdue = {
+        invoice.pk: invoice
+        for invoice in candidates
+        if invoice.is_overdue(organisation_today(invoice.organisation, at=at))
+    }
+    if not overdue:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A concurrent run's UPDATE of the same row waits for ours to commit, then finds
+        # `overdue_flagged_at` set and leaves the row out of its RETURNING.
+        cursor.execute(
+            f"UPDATE {Invoice._meta.db_table} SET overdue_flagged_at = %s"
+            " WHERE id = ANY(%s) AND overdue_flagged_at IS NULL AND status = %s"
+            " RETURNING id",
+            [at, list(overdue), InvoiceStatus.ISSUED],
         )
-        flagged += 1
-    return flagged
+        changed = sorted(str(row[0]) for row in cursor.fetchall())
+        for pk in changed:
+            invoice = overdue[uuid.UUID(pk)]
+            audit_record(
+                organisation=invoice.organisation,
+                actor=None,
+                action="invoice.overdue",
+                target=invoice,
+                changes={"due_on": invoice.due_on.isoformat()},
+            )
+    return len(changed)
 
 
 def _validate_payment_record(actor, *, method: str, reference: str) -> None:

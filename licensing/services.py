@@ -4,6 +4,7 @@ Every public function is one transaction that locks the organisation row first
 (`telecom.locks`), then the licences it changes, and checks its rule on the locked rows.
 """
 
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -864,11 +865,17 @@ def licence_set_addons(
     return licence, invoice
 
 
+_EXTENSION = re.compile(r"[0-9]{2,8}")
+
+
 def normalise_extension(value: str | None) -> str | None:
+    """2 to 8 ASCII digits, or None. `str.isdigit` would let Arabic-Indic ('١٠١'), fullwidth
+    ('１０１') or superscript digits through to the database, which refuses them
+    (docs/rules.md#rule-11)."""
     value = (value or "").strip()
     if not value:
         return None
-    if not value.isdigit() or not 2 <= len(value) <= 8:
+    if not _EXTENSION.fullmatch(value):
         raise ValidationError(
             {
                 "extension": ValidationError(

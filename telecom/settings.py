@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "telecom.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,7 +90,11 @@ if "DATABASE_URL" not in os.environ:
     os.environ["DATABASE_URL"] = embedded_database_url(VAR_DIR / "pgdata")
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
+        os.environ["DATABASE_URL"],
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # A persistent connection is checked before each request reuses it: one the database
+        # dropped (restart, failover, `pg_terminate_backend`) is replaced instead of failing it.
+        conn_health_checks=True,
     )
 }
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_telecom")}

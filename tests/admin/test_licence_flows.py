@@ -479,6 +479,13 @@ def test_a_taken_or_unsupported_extension_is_refused_with_its_code(client, world
         reverse("admin:licensing_licence_extension", args=[other.pk]), {"extension": "1a"}
     )
     assert any("invalid_extension" in m for m in messages_of(response))
+    for unicode_digits in ("\u0661\u0660\u0662", "\uff11\uff10\uff12"):  # 102, not ASCII
+        response = client.post(
+            reverse("admin:licensing_licence_extension", args=[other.pk]),
+            {"extension": unicode_digits},
+        )
+        assert response.status_code in (200, 302)
+        assert any("invalid_extension" in m for m in messages_of(response))
     assert db_state() == before
 
 

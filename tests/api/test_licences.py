@@ -641,6 +641,10 @@ def test_patch_extension(api_client_for, org_a):
         ("free", "103", 409, "extension_not_supported"),
         ("phone", "1a", 400, "invalid_extension"),
         ("phone", "123456789", 400, "max_length"),
+        # Unicode digits pass `str.isdigit`; the database refused them with a 409.
+        ("phone", "\u0661\u0660\u0662", 400, "invalid_extension"),  # Arabic-Indic 102
+        ("phone", "\uff11\uff10\uff12", 400, "invalid_extension"),  # fullwidth 102
+        ("phone", "1\u00b2", 400, "invalid_extension"),  # superscript two
     ],
 )
 def test_patch_extension_refusals(api_client_for, org_a, state, key, extension, status, code):
