@@ -14,6 +14,7 @@ from tests.factories import (
     UserFactory,
     licence_type,
 )
+from tests.worlds import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -67,15 +68,17 @@ def count_queries(client, url, params) -> int:
     return len(queries)
 
 
-@pytest.fixture
-def small_and_large(db):
-    small = OrganisationFactory(name="Small")
-    large = OrganisationFactory(name="Large")
-    small_owner = UserFactory(organisation=small, role="owner")
-    large_owner = UserFactory(organisation=large, role="owner")
-    populate(small, small_owner, 5)
-    populate(large, large_owner, 50)
-    return small_owner, large_owner
+@pytest.fixture(scope="module")
+def small_and_large(django_db_setup, django_db_blocker):
+    """Built once for the module (every test here reads it)."""
+    with built_once(django_db_blocker):
+        small = OrganisationFactory(name="Small")
+        large = OrganisationFactory(name="Large")
+        small_owner = UserFactory(organisation=small, role="owner")
+        large_owner = UserFactory(organisation=large, role="owner")
+        populate(small, small_owner, 5)
+        populate(large, large_owner, 50)
+        yield small_owner, large_owner
 
 
 @pytest.mark.parametrize(("name", "params"), PAGES, ids=[f"{n}{p}" for n, p in PAGES])
