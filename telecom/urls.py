@@ -31,3 +31,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("webapp.urls")),
 ]
+
+# Branded error pages for the console and the webapp, JSON under /api/ (telecom.views).
+handler400 = "telecom.views.bad_request"
+handler403 = "telecom.views.permission_denied"
+handler404 = "telecom.views.page_not_found"
+handler500 = "telecom.views.server_error"
