@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -27,6 +28,13 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
+    # The console's sign-in links here ("Forgotten your login credentials?"): members of every
+    # role reset their password through the webapp's pages, which mail the link.
+    path(
+        "admin/password-reset/",
+        RedirectView.as_view(pattern_name="webapp:password_reset"),
+        name="admin_password_reset",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("webapp.urls")),
