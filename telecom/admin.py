@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import admin, messages
@@ -26,7 +27,7 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied, Validati
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.text import capfirst
 
 from accounts.audit import audit_record
@@ -516,6 +517,39 @@ class TelecomAdminSite(admin.AdminSite):
     site_header = "Telecom console"
     site_title = "Telecom console"
     index_title = "Dashboard"
+
+    END_USER_SENT_HOME = (
+        "The admin console is for your organisation's owners, administrators and finance team. "
+        "Here are your own numbers, messages, calls and voicemail."
+    )
+
+    @staticmethod
+    def _is_end_user(request: HttpRequest) -> bool:
+        """A signed-in member without a console role (role `user`): the webapp is theirs."""
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and not user.is_staff)
+
+    def _send_to_webapp(self, request: HttpRequest) -> HttpResponseRedirect:
+        messages.info(request, self.END_USER_SENT_HOME)
+        return HttpResponseRedirect(reverse("webapp:home"))
+
+    def admin_view(self, view, cacheable=False):
+        # An end user who opens any console page goes to the webapp with a sentence, instead of
+        # the console's sign-in form (issue 13, "No dead ends").
+        protected = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def inner(request, *args, **kwargs):
+            if self._is_end_user(request):
+                return self._send_to_webapp(request)
+            return protected(request, *args, **kwargs)
+
+        return inner
+
+    def login(self, request, extra_context=None):
+        if self._is_end_user(request):
+            return self._send_to_webapp(request)
+        return super().login(request, extra_context)
 
     def each_context(self, request):
         context = super().each_context(request)

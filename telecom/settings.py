@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: the docs work offline
     "django_htmx",
     "telecom",
     "accounts",
@@ -112,6 +113,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A failed CSRF check shows the product's page with a way back (telecom.views).
+CSRF_FAILURE_VIEW = "telecom.views.csrf_failure"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -163,6 +166,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Licences, phone numbers and billing for business phone systems.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI and ReDoc from this site's /static/ (the pinned
+    # drf-spectacular-sidecar package), never from a CDN: they render with no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No "valid" badge fetched from validator.swagger.io either.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Several models have a `kind`; name each choice set instead of letting them collide.
     "ENUM_NAME_OVERRIDES": {
         "LicenceKindEnum": "licensing.models.LicenceKind",

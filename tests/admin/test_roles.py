@@ -16,16 +16,40 @@ pytestmark = pytest.mark.django_db
 NO_INLINE_ROWS = {"licences-TOTAL_FORMS": "0", "licences-INITIAL_FORMS": "0"}
 
 
-def test_the_user_role_cannot_enter_the_console(client, world_a):
+def test_the_user_role_cannot_enter_the_console_and_is_sent_to_the_webapp(client, world_a):
     client.force_login(world_a.user)
     for url in (
         reverse("admin:index"),
         reverse("admin:licensing_licence_changelist"),
         reverse("admin:search"),
+        reverse("admin:login"),
+        "/admin/no-such-page/",
     ):
         response = client.get(url)
-        assert response.status_code == 302
-        assert response.url.startswith(reverse("admin:login"))
+        assert response.status_code == 302, url
+        assert response.url == reverse("webapp:home"), url
+
+    home = client.get(reverse("admin:index"), follow=True)
+
+    assert home.redirect_chain == [(reverse("webapp:home"), 302)]
+    assert "The admin console is for your organisation&#x27;s owners" in page_text(home)
+    assert "Here are your own numbers, messages, calls and voicemail." in page_text(home)
+
+
+def test_a_signed_out_visitor_still_gets_the_console_sign_in(client, world_a):
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+def test_the_console_sign_in_links_to_password_reset(client, world_a):
+    page = client.get(reverse("admin:login"))
+
+    assert f'href="{reverse("admin_password_reset")}"' in page_text(page)
+    reset = client.get(reverse("admin_password_reset"), follow=True)
+    assert reset.redirect_chain == [(reverse("webapp:password_reset"), 302)]
+    assert reset.status_code == 200
 
 
 def test_the_user_role_cannot_sign_in_with_a_password(client, world_a):
@@ -303,8 +327,8 @@ def pinned():
 @pytest.mark.parametrize(("route", "caller"), DENIED)
 def test_a_denied_caller_changes_no_money_in_the_console(pinned, client, world_a, route, caller):
     """Each customer role (and nobody) against each route that can change what is billed or
-    paid: a role without the right gets 403, the user role and the anonymous visitor are sent to
-    sign in, and then no invoice, payment, licence, charge or commitment has changed."""
+    paid: a role without the right gets 403, the user role is sent to the webapp and the anonymous
+    visitor to sign in, and then no invoice, payment, licence, charge or commitment has changed."""
     if caller != "anonymous":
         client.force_login(getattr(world_a, caller))
     target = _route_url(world_a, route)
@@ -327,7 +351,10 @@ def test_a_denied_caller_changes_no_money_in_the_console(pinned, client, world_a
     )
 
     for response in (page, posted):
-        if caller in ("user", "anonymous"):
+        if caller == "user":  # sent to the webapp
+            assert response.status_code == 302
+            assert response.url == reverse("webapp:home")
+        elif caller == "anonymous":
             assert response.status_code == 302
             assert response.url.startswith(reverse("admin:login"))
         else:

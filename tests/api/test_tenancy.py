@@ -12,7 +12,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from accounts.api.views import SignupView, TokenView
 from billing import services as billing_services
@@ -31,6 +35,7 @@ PUBLIC_VIEWS = {
     TokenView: "token login",
     SpectacularAPIView: "OpenAPI schema",
     SpectacularSwaggerView: "API docs",
+    SpectacularRedocView: "API docs (ReDoc)",
     LicenceTypeViewSet: "catalogue, the same for every organisation",
     DeviceViewSet: "catalogue, the same for every organisation",
     AvailableNumberViewSet: "the carrier's inventory, the same for every organisation",
