@@ -95,7 +95,7 @@ class OrganisationAdmin(TenantAdmin):
     )
     fieldsets = (
         (None, {"fields": ("name", "plan", "licence_policy", "default_licence_type")}),
-        ("Payment method (rule 18)", {"fields": ("restriction", *PAYMENT_FIELDS)}),
+        ("Payment method", {"fields": ("restriction", *PAYMENT_FIELDS)}),
         (
             "Billing",
             {
@@ -262,7 +262,7 @@ class OrganisationAdmin(TenantAdmin):
         if not reasons:
             return "Active: licences can be bought and assigned."
         return format_html(
-            "<strong>Restricted (rule 18)</strong>: cannot buy licences, assign new numbers or "
+            "<strong>Restricted</strong>: cannot buy licences, assign new numbers or "
             "start porting. {}",
             " ".join(reasons),
         )
@@ -447,7 +447,7 @@ class MemberAdmin(TenantAdmin):
     def response_delete(self, request, obj_display, obj_id):
         self.message_user(
             request,
-            f"{obj_display} was removed: deactivated, their licences are now unassigned (rule 9).",
+            f"{obj_display} was removed: deactivated, their licences are now unassigned.",
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:accounts_user_changelist"))

@@ -658,11 +658,11 @@ class LicenceAdmin(TenantAdmin):
     def unassign_selected(self, request, queryset):
         self.run_on_each(request, queryset, licence_unassign, arg="licence", verb="unassigned")
 
-    @admin.action(description="Restore selected licences (rule 15)", permissions=["change"])
+    @admin.action(description="Restore selected licences", permissions=["change"])
     def restore_selected(self, request, queryset):
         self.run_on_each(request, queryset, licence_restore, arg="licence", verb="restored")
 
-    @admin.action(description="Terminate selected licences (rule 14)", permissions=["change"])
+    @admin.action(description="Terminate selected licences", permissions=["change"])
     def terminate_selected(self, request, queryset):
         self.run_on_each(request, queryset, licence_terminate, arg="licence", verb="terminated")
 
@@ -711,9 +711,9 @@ def _addon_availability(licence: Licence) -> list[dict]:
         elif restorable:  # rule 13, as licence_set_addons does it
             note = "none free: 1 licence scheduled for removal will be restored, no charge"
         elif organisation.licence_policy == LicencePolicy.BLOCK:
-            note = "none free: refused, the licence policy is to block (rule 1)"
+            note = "none free: cannot be added, the licence policy is to block purchases"
         else:
-            note = "none free: one will be bought, charged pro rata (rule 1)"
+            note = "none free: one will be bought, charged pro rata"
         rows.append(
             {
                 "type": addon_type,

@@ -123,5 +123,5 @@ class ExtensionForm(forms.Form):
     extension = forms.CharField(
         required=False,
         max_length=8,
-        help_text="2 to 8 digits, unique in the organisation (rule 11). Empty removes it.",
+        help_text="2 to 8 digits, unique in the organisation. Empty removes it.",
     )

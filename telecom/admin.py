@@ -7,8 +7,8 @@ filters and admin actions. Django scopes none of these by default. Platform staf
 see every organisation. Another organisation's object answers exactly like a missing one.
 
 Admin classes are thin: they parse a form and call one service. A service's refusal (a
-`DomainError`, a `ValidationError` or a `PermissionDenied`) becomes an error message naming its
-code and design rule, never a 500 (`TenantAdmin.call_service`, `refusal_message`).
+`DomainError`, a `ValidationError` or a `PermissionDenied`) becomes an error message in plain
+words (the error's own sentence; codes stay in the API), never a 500 (`TenantAdmin.call_service`, `refusal_message`).
 """
 
 from __future__ import annotations
@@ -34,44 +34,24 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, MemberStatus, Organisation, User
 from telecom.errors import DomainError
 
-# The design rule each domain error enforces (docs/rules.md), shown in admin messages.
-RULE_OF_CODE = {
-    "no_licence_available": "rule 1",
-    "licence_full": "rule 3",
-    "number_unavailable": "rule 4",
-    "plan_number_limit_reached": "rule 5",
-    "number_change_limit_reached": "rule 8",
-    "capability_missing": "rule 10",
-    "addon_not_allowed": "rule 11",
-    "extension_taken": "rule 11",
-    "extension_not_supported": "rule 11",
-    "licence_in_use": "rule 14",
-    "not_enough_unassigned_licences": "rule 14",
-    "licence_not_active": "rule 14",
-    "licence_not_removable": "rules 14-15",
-    "removal_already_effective": "rule 15",
-    "account_restricted": "rule 18",
-    "porting_not_cancellable": "rule 20",
-    "calling_credit_cap_reached": "rule 21",
-}
-
 
 def refusal_message(exc: Exception) -> str:
-    """One line naming the refused rule: `licence_in_use (rule 14): This licence is ...`."""
+    """The refusal as the customer reads it: the error's own sentence, no code, no rule number.
+
+    Codes stay in the API (`{"code", "detail"}`); the console speaks product language
+    (docs/rules.md, each service cites the rule it enforces).
+    """
     if isinstance(exc, DomainError):
-        rule = RULE_OF_CODE.get(exc.code)
-        return f"Refused: {exc.code}{f' ({rule})' if rule else ''}: {exc.detail}"
+        return str(exc.detail)
     if isinstance(exc, ValidationError):
         errors = (
             [e for field_errors in exc.error_dict.values() for e in field_errors]
             if hasattr(exc, "error_dict")
             else exc.error_list
         )
-        return "Refused: " + "; ".join(
-            f"{e.code or 'invalid'}: {' '.join(e.messages)}" for e in errors
-        )
+        return " ".join(" ".join(e.messages) for e in errors)
     if isinstance(exc, PermissionDenied):
-        return f"Refused: permission_denied: {exc or 'Your role may not do this.'}"
+        return str(exc) or "Your role may not do this."
     raise TypeError(f"not a service refusal: {exc!r}")
 
 

@@ -5,7 +5,7 @@
 - `flows`: every change is a small flow ending in one service call (numbering.services) after a
   page that says what will happen: assign (with a review of the licence it takes and what a
   bought one costs, rules 1-2), reassign (rule 7), change (rule 8), delete into quarantine
-  (rule 6) and, for platform staff, recover. A refusal is a message naming its code and rule.
+  (rule 6) and, for platform staff, recover. A refusal is a message in plain words (no code).
 - `members`: the numbers a member holds, on the member's page.
 - `console`: numbers by status on the dashboard, numbers by digits in the global search.
 """

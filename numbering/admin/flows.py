@@ -49,7 +49,7 @@ def preview_statement(preview, assignee) -> str:
         case "moves":
             return (
                 f"The number moves to {assignee} with its {_licence_label(preview.licence)}, "
-                "which holds only this number (rule 7). No licence is bought: nothing is charged."
+                "which holds only this number. No licence is bought: nothing is charged."
             )
         case "given":
             return (
@@ -59,22 +59,22 @@ def preview_statement(preview, assignee) -> str:
         case "held":
             return (
                 f"The number goes on {assignee}'s {_licence_label(preview.licence)}, which has a "
-                "free slot (rule 2). No licence is bought: nothing is charged."
+                "free slot. No licence is bought: nothing is charged."
             )
         case "free":
             return (
                 f"The number takes the free {_licence_label(preview.licence)}, which becomes "
-                f"{assignee}'s (rule 2). No licence is bought: nothing is charged."
+                f"{assignee}'s. No licence is bought: nothing is charged."
             )
     quote = preview.quote
     if preview.source == "restore":
         return (
             f"No free licence of the type {preview.licence_type.name} is available: "
-            f"{quote.restore_note} It becomes {assignee}'s (rule 13)."
+            f"{quote.restore_note} It becomes {assignee}'s."
         )
     return (
         f"No free licence of the type {preview.licence_type.name} is available: one will be "
-        f"bought (rule 1) and charged pro rata, {quote.subtotal} {quote.currency} + "
+        f"bought and charged pro rata, {quote.subtotal} {quote.currency} + "
         f"{quote.tax} {quote.currency} tax = {quote.total} {quote.currency}."
     )
 
@@ -255,12 +255,14 @@ class NumberFlows:
                 self.message_user(
                     request,
                     f"{old} was changed to {new}, on the same licence. {old} is in quarantine "
-                    f"until {old.quarantine_ends_on:%d %b %Y} (rule 6).",
+                    f"until {old.quarantine_ends_on:%d %b %Y}.",
                     messages.SUCCESS,
                 )
                 return self._to_number(new)
         licence = number.licence
-        changes = _changes_statement(licence) if licence is not None else ""
+        changes, changes_refused = (
+            _changes_statement(licence) if licence is not None else ("", False)
+        )
         available = carrier().search(
             country=number.country, number_type=number.number_type, limit=20
         )
@@ -271,6 +273,7 @@ class NumberFlows:
             original=number,
             form=form,
             changes=changes,
+            changes_refused=changes_refused,
             available=available,
             can_confirm=number.status == NumberStatus.ASSIGNED,
         )
@@ -291,7 +294,7 @@ class NumberFlows:
             self.message_user(
                 request,
                 f"{deleted} deleted: in quarantine until {deleted.quarantine_ends_on:%d %b %Y}. "
-                "Its licence stays assigned and billed until it is removed (rule 6).",
+                "Its licence stays assigned and billed until it is removed.",
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:numbering_phonenumber_changelist"))
@@ -351,11 +354,11 @@ class NumberFlows:
             return None
         return HttpResponseRedirect(self._url(view, selected[0]))
 
-    @admin.action(description="Reassign the selected number (rule 7)", permissions=["change"])
+    @admin.action(description="Reassign the selected number", permissions=["change"])
     def reassign_one(self, request, queryset):
         return self._one(request, queryset, "reassign")
 
-    @admin.action(description="Change the selected number (rule 8)", permissions=["change"])
+    @admin.action(description="Change the selected number", permissions=["change"])
     def change_one(self, request, queryset):
         return self._one(request, queryset, "change_number")
 
@@ -368,9 +371,7 @@ class NumberFlows:
     def has_recover_permission(self, request) -> bool:
         return is_platform_staff(request)
 
-    @admin.action(
-        description="Delete selected numbers into quarantine (rule 6)", permissions=["change"]
-    )
+    @admin.action(description="Delete selected numbers into quarantine", permissions=["change"])
     def delete_selected_numbers(self, request, queryset):
         if request.POST.get("post") == "yes":
             self.run_on_each(request, queryset, number_delete, arg="number", verb="deleted")
@@ -402,8 +403,9 @@ def _assigned_message(result, assignee) -> str:
     return text
 
 
-def _changes_statement(licence: Licence) -> str:
-    """Rule 8, before a change: how many the licence has used and whether this one is allowed."""
+def _changes_statement(licence: Licence) -> tuple[str, bool]:
+    """Rule 8, before a change: how many the licence has used and whether this one is allowed
+    (the sentence, and whether the change is refused)."""
     limit = licence.licence_type.max_number_changes
     used = licence.number_changes_used
     if not has_changes_left(
@@ -413,10 +415,12 @@ def _changes_statement(licence: Licence) -> str:
         capacity=licence.licence_type.number_capacity,
     ):
         return (
-            f"Refused: number_change_limit_reached (rule 8): this licence has used its {limit} "
-            "number changes."
+            f"This licence has used all {limit} of its number changes: the number cannot be "
+            "changed. Delete it and assign a new one instead.",
+            True,
         )
     return (
         f"This is change {used + 1} of {limit} on {_licence_label(licence)}; it is free. The "
-        "current number goes into quarantine (rule 6)."
+        "current number goes into quarantine.",
+        False,
     )

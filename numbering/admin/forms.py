@@ -60,7 +60,7 @@ class AssignNumberForm(AssigneeForm):
         queryset=LicenceType.objects.filter(kind=LicenceKind.BASE).order_by("sort_order", "code"),
         required=False,
         empty_label="The organisation's default",
-        help_text="The type of licence to take, or to buy when none is free (rule 2).",
+        help_text="The type of licence to take, or to buy when none is free.",
     )
     contains = forms.CharField(
         required=False, max_length=20, help_text="Optional: digits the number should contain."

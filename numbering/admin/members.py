@@ -79,8 +79,8 @@ def _batch_statement(preview, count: int) -> str:
         for source, label in (
             ("held", "on a licence the member already holds"),
             ("free", "on a free licence, which becomes the member's"),
-            ("restore", "on a licence scheduled for removal, restored (rule 13)"),
-            ("purchase", "on a licence bought now (rule 1)"),
+            ("restore", "on a licence scheduled for removal, restored at no charge"),
+            ("purchase", "on a licence bought now"),
         )
         if sources[source]
     ]
