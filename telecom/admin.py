@@ -8,7 +8,8 @@ see every organisation. Another organisation's object answers exactly like a mis
 
 Admin classes are thin: they parse a form and call one service. A service's refusal (a
 `DomainError`, a `ValidationError` or a `PermissionDenied`) becomes an error message in plain
-words (the error's own sentence; codes stay in the API), never a 500 (`TenantAdmin.call_service`, `refusal_message`).
+words (the error's own sentence; codes stay in the API), never a 500
+(`TenantAdmin.call_service`, `refusal_message`).
 """
 
 from __future__ import annotations
