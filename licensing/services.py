@@ -209,7 +209,7 @@ def refuse_unless_auto_purchase(organisation: Organisation, licence_type: Licenc
     """Rule 1 under the `block` policy: no licence is bought on the way, the change is refused."""
     if organisation.licence_policy == LicencePolicy.BLOCK:
         raise errors.NoLicenceAvailable(
-            f"No free {licence_type.name} licence is available and the licence policy is "
+            f"No free {licences_of(licence_type, 1)} is available and the licence policy is "
             "to refuse; buy one first."
         )
 
@@ -492,6 +492,21 @@ def _termination_fee(organisation, licence_type, quantity, effective_on) -> Deci
     )
 
 
+def licences_of(licence_type: LicenceType, count: int) -> str:
+    """ "1 User licence", "3 Phone system licences": a type's name as a count of licences."""
+    name = licence_type.name
+    noun = name if name.lower().endswith("licence") else f"{name} licence"
+    return noun if count == 1 else f"{noun}s"
+
+
+def _not_enough_unassigned(licence_type: LicenceType, *, have: int, asked: int):
+    verb = "is" if have == 1 else "are"
+    return errors.NotEnoughUnassignedLicences(
+        f"Only {have} {licences_of(licence_type, have)} {verb} unassigned; you asked to remove "
+        f"{asked}. Nothing was scheduled."
+    )
+
+
 def _removal_candidates(organisation, licence_type):
     """Rule 14: active licences of the type held by nobody, newest first."""
     return (
@@ -512,10 +527,7 @@ def licences_removal_quote(
     validate_quantity(quantity)
     candidates = list(_removal_candidates(organisation, licence_type)[:quantity])
     if len(candidates) < quantity:
-        raise errors.NotEnoughUnassignedLicences(
-            f"Only {len(candidates)} unassigned {licence_type.name} licence(s); "
-            f"{quantity} asked. Nothing was scheduled."
-        )
+        raise _not_enough_unassigned(licence_type, have=len(candidates), asked=quantity)
     effective_on = organisation_period(organisation, at=at).end
     fee = _termination_fee(organisation, licence_type, quantity, effective_on)
     return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
@@ -537,10 +549,7 @@ def licences_schedule_removal(
         _removal_candidates(org, licence_type).select_for_update(of=("self",))[:quantity]
     )
     if len(candidates) < quantity:
-        raise errors.NotEnoughUnassignedLicences(
-            f"Only {len(candidates)} unassigned {licence_type.name} licence(s); "
-            f"{quantity} asked. Nothing was scheduled."
-        )
+        raise _not_enough_unassigned(licence_type, have=len(candidates), asked=quantity)
     effective_on = organisation_period(org, at=at).end
     fee = _termination_fee(org, licence_type, quantity, effective_on)
     for licence in candidates:

@@ -227,7 +227,8 @@ def test_remove_more_than_unassigned_is_refused_and_schedules_nothing(client, wo
     )
     assert response.status_code == 200
     assert any(
-        m.startswith("Only ") and m.endswith("2 asked. Nothing was scheduled.")
+        m.startswith("Only ")
+        and m.endswith("unassigned; you asked to remove 2. Nothing was scheduled.")
         for m in messages_of(response)
     )
     assert db_state() == before
