@@ -190,9 +190,14 @@ def _validate_usage_start(organisation: Organisation, started_at: datetime) -> N
         )
 
 
-def usage_used(organisation: Organisation, *, at: datetime | None = None) -> Decimal:
+def usage_used(
+    organisation: Organisation, *, at: datetime | None = None, lock: bool = False
+) -> Decimal:
+    """What the period has used of its calling credit; with `lock`, the period's counter row is
+    locked (inside the caller's transaction) so that no usage is recorded meanwhile."""
     period = organisation_period(organisation, at=at)
-    row = UsageCounter.objects.filter(organisation=organisation, period_start=period.start).first()
+    rows = UsageCounter.objects.filter(organisation=organisation, period_start=period.start)
+    row = (rows.select_for_update() if lock else rows).first()
     return row.used if row else Decimal("0.00")
 
 
@@ -213,16 +218,7 @@ def calling_credit_cap_validate(
                 )
             }
         )
-    if lock:
-        period = organisation_period(organisation)
-        counter = (
-            UsageCounter.objects.select_for_update()
-            .filter(organisation=organisation, period_start=period.start)
-            .first()
-        )
-        used = counter.used if counter else Decimal("0.00")
-    else:
-        used = usage_used(organisation)
+    used = usage_used(organisation, lock=lock)
     if cap < used:
         raise ValidationError(
             {
@@ -280,11 +276,10 @@ def invoice_record_payment(
 
     `actor` is platform staff, or None for the payment backend itself: no customer role ever
     changes an invoice's payment status. Staff name how it was paid (one of
-    `RECORDED_PAYMENT_METHODS`) and the bank's or processor's reference, so the payment can be
+    `RecordedPaymentMethod`) and the bank's or processor's reference, so the payment can be
     traced; the backend's own records carry what the provider gives.
     """
-    if actor is not None and not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only platform staff may record a payment.")
+    _ensure_platform_staff(actor, "record a payment")
     method, reference = (method or "").strip(), (reference or "").strip()
     _validate_payment_record(actor, method=method, reference=reference)
     organisation_for_update(invoice.organisation_id)

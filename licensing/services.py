@@ -492,6 +492,13 @@ def _termination_fee(organisation, licence_type, quantity, effective_on) -> Deci
     )
 
 
+def _removal_terms(organisation, licence_type, quantity, *, at) -> tuple:
+    """When a removal asked now takes effect (the current period's end) and the rule 16 fee it
+    causes: what every removal review shows and every removal records."""
+    effective_on = organisation_period(organisation, at=at).end
+    return effective_on, _termination_fee(organisation, licence_type, quantity, effective_on)
+
+
 def licences_of(licence_type: LicenceType, count: int) -> str:
     """ "1 User licence", "3 Phone system licences": a type's name as a count of licences."""
     name = licence_type.name
@@ -528,8 +535,7 @@ def licences_removal_quote(
     candidates = list(_removal_candidates(organisation, licence_type)[:quantity])
     if len(candidates) < quantity:
         raise _not_enough_unassigned(licence_type, have=len(candidates), asked=quantity)
-    effective_on = organisation_period(organisation, at=at).end
-    fee = _termination_fee(organisation, licence_type, quantity, effective_on)
+    effective_on, fee = _removal_terms(organisation, licence_type, quantity, at=at)
     return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
 
 
@@ -550,8 +556,7 @@ def licences_schedule_removal(
     )
     if len(candidates) < quantity:
         raise _not_enough_unassigned(licence_type, have=len(candidates), asked=quantity)
-    effective_on = organisation_period(org, at=at).end
-    fee = _termination_fee(org, licence_type, quantity, effective_on)
+    effective_on, fee = _removal_terms(org, licence_type, quantity, at=at)
     for licence in candidates:
         licence.status = LicenceStatus.REMOVAL_SCHEDULED
         licence.removal_effective_on = effective_on
@@ -585,8 +590,7 @@ def licence_termination_quote(*, licence: Licence, at: datetime | None = None) -
     nothing; refuses as `licence_terminate` would."""
     organisation = licence.organisation
     _ensure_terminable(licence)
-    effective_on = organisation_period(organisation, at=at).end
-    fee = _termination_fee(organisation, licence.licence_type, 1, effective_on)
+    effective_on, fee = _removal_terms(organisation, licence.licence_type, 1, at=at)
     return RemovalResult(licences=[licence], effective_on=effective_on, termination_fee=fee)
 
 
@@ -599,8 +603,7 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
     org = organisation_for_update(licence.organisation_id)
     licence = _lock_licence(licence)
     _ensure_terminable(licence)
-    effective_on = organisation_period(org, at=at).end
-    fee = _termination_fee(org, licence.licence_type, 1, effective_on)
+    effective_on, fee = _removal_terms(org, licence.licence_type, 1, at=at)
     licence.status = LicenceStatus.REMOVAL_SCHEDULED
     licence.removal_effective_on = effective_on
     licence.extension = None
