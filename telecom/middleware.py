@@ -2,6 +2,8 @@
 
 from django.http import HttpResponseBadRequest, JsonResponse
 
+from telecom.views import is_api_request
+
 NUL = "\x00"
 
 
@@ -33,7 +35,7 @@ class RejectNulMiddleware:
         if field is None:
             return self.get_response(request)
         message = "A NUL character is not allowed here."
-        if request.path.startswith("/api/"):
+        if is_api_request(request):
             return JsonResponse(
                 {
                     "code": "invalid",

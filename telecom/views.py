@@ -46,7 +46,7 @@ CSRF_FAILED = (
 )
 
 
-def _is_api(request) -> bool:
+def is_api_request(request) -> bool:
     return request.path.startswith("/api/")
 
 
@@ -72,7 +72,6 @@ def _error_page(request, status: int, texts: tuple[str, str, str], *, with_reque
         context.update(site_header=admin.site.site_header, site_title=admin.site.site_title)
         if with_request:
             context.update(admin.site.each_context(request))
-        context["title"] = title  # each_context does not set it; keep ours
         template = "errors/console.html"
     else:
         template = "errors/webapp.html"
@@ -85,13 +84,13 @@ def _api_error(status: int, code: str, detail: str) -> JsonResponse:
 
 
 def bad_request(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         return _api_error(400, "bad_request", "Bad request.")
     return _error_page(request, 400, ERRORS[400], with_request=False)
 
 
 def permission_denied(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         detail = str(exception) if exception and str(exception) else None
         return _api_error(
             403, "permission_denied", detail or "You do not have permission to do this."
@@ -100,18 +99,18 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         return _api_error(404, "not_found", "Not found.")
     return _error_page(request, 404, ERRORS[404])
 
 
 def server_error(request):
-    if _is_api(request):
+    if is_api_request(request):
         return _api_error(500, "server_error", "A server error occurred.")
     return _error_page(request, 500, ERRORS[500], with_request=False)
 
 
 def csrf_failure(request, reason=""):
-    if _is_api(request):
+    if is_api_request(request):
         return _api_error(403, "csrf_failed", "CSRF check failed; reload and try again.")
     return _error_page(request, 403, CSRF_FAILED)
