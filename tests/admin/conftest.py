@@ -203,3 +203,40 @@ def page_text(response) -> str:
 def assert_none_of(secrets: list[str], text: str) -> None:
     leaked = [s for s in secrets if s and re.search(re.escape(s), text, re.IGNORECASE)]
     assert not leaked, f"another organisation's text leaked: {leaked}"
+
+
+def small_and_large_owners(django_db_blocker, populate):
+    """For a module-scoped fixture (`yield from`): organisations "Small" and "Large" filled by
+    `populate(organisation, owner, rows)` with 5 and 50 rows, built once for the module
+    (tests/worlds.py); yields their owners."""
+    from tests.factories import OrganisationFactory, UserFactory
+    from tests.worlds import built_once
+
+    with built_once(django_db_blocker):
+        owners = []
+        for name, rows in (("Small", 5), ("Large", 50)):
+            owner = UserFactory(organisation=OrganisationFactory(name=name), role="owner")
+            populate(owner.organisation, owner, rows)
+            owners.append(owner)
+        yield tuple(owners)
+
+
+def get_as_flat_as_for_5_rows(client, owners, url, params, django_assert_max_num_queries):
+    """GET `url` as the owner of 50 rows, failing if it takes more queries than it does for the
+    owner of 5 (a list's query count does not grow with its rows); the 50 rows' response."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small_owner, large_owner = owners
+    client.force_login(small_owner)
+    client.get(url, params)  # warm caches (content types, sessions)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, params).status_code == 200
+    with_5 = len(queries)  # now: the next request resets the connection's query log
+
+    client.force_login(large_owner)
+    client.get(url, params)
+    with django_assert_max_num_queries(with_5):
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return response

@@ -5,8 +5,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Organisation
@@ -15,8 +13,8 @@ from billing.models import Invoice
 from licensing import services as licensing
 from licensing.models import Device
 from numbering import services as numbering
-from tests.factories import OrganisationFactory, UserFactory, licence_type, stock
-from tests.worlds import built_once
+from tests.admin.conftest import get_as_flat_as_for_5_rows, small_and_large_owners
+from tests.factories import licence_type, stock
 
 pytestmark = pytest.mark.django_db
 
@@ -78,37 +76,15 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def small_and_large(django_db_setup, django_db_blocker):
-    with built_once(django_db_blocker):
-        small = OrganisationFactory(name="Small")
-        large = OrganisationFactory(name="Large")
-        small_owner = UserFactory(organisation=small, role="owner")
-        large_owner = UserFactory(organisation=large, role="owner")
-        populate(small, small_owner, 5)
-        populate(large, large_owner, 50)
-        yield small_owner, large_owner
-
-
-def count_queries(client, target, params) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(target, params)
-    assert response.status_code == 200
-    return len(queries)
+    yield from small_and_large_owners(django_db_blocker, populate)
 
 
 @pytest.mark.parametrize(("name", "params"), PAGES, ids=[f"{n}{p}" for n, p in PAGES])
 def test_billing_pages_query_count_is_the_same_for_5_and_50_rows(
     client, small_and_large, django_assert_max_num_queries, name, params
 ):
-    small_owner, large_owner = small_and_large
-    target = reverse(name)
-    client.force_login(small_owner)
-    client.get(target, params)  # warm caches (content types, sessions)
-    with_5 = count_queries(client, target, params)
-
-    client.force_login(large_owner)
-    client.get(target, params)
-    with django_assert_max_num_queries(with_5):
-        response = client.get(target, params)
-    assert response.status_code == 200
+    response = get_as_flat_as_for_5_rows(
+        client, small_and_large, reverse(name), params, django_assert_max_num_queries
+    )
     if "changelist" in name and not params.get("kind__exact"):
         assert response.context["cl"].result_count >= 12

@@ -1,20 +1,17 @@
 """A list page's query count does not grow with its rows (STYLE.md, "Reading state")."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from licensing import services as licensing
 from licensing.models import LicenceStatus
+from tests.admin.conftest import get_as_flat_as_for_5_rows, small_and_large_owners
 from tests.factories import (
     LicenceFactory,
     LineFactory,
-    OrganisationFactory,
     UserFactory,
     licence_type,
 )
-from tests.worlds import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -61,41 +58,18 @@ PAGES = [
 ]
 
 
-def count_queries(client, url, params) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url, params)
-    assert response.status_code == 200
-    return len(queries)
-
-
 @pytest.fixture(scope="module")
 def small_and_large(django_db_setup, django_db_blocker):
-    """Built once for the module (every test here reads it)."""
-    with built_once(django_db_blocker):
-        small = OrganisationFactory(name="Small")
-        large = OrganisationFactory(name="Large")
-        small_owner = UserFactory(organisation=small, role="owner")
-        large_owner = UserFactory(organisation=large, role="owner")
-        populate(small, small_owner, 5)
-        populate(large, large_owner, 50)
-        yield small_owner, large_owner
+    yield from small_and_large_owners(django_db_blocker, populate)
 
 
 @pytest.mark.parametrize(("name", "params"), PAGES, ids=[f"{n}{p}" for n, p in PAGES])
 def test_query_count_is_the_same_for_5_and_50_rows(
     client, small_and_large, django_assert_max_num_queries, name, params
 ):
-    small_owner, large_owner = small_and_large
-    url = reverse(name)
-    client.force_login(small_owner)
-    client.get(url, params)  # warm caches (content types, sessions)
-    with_5 = count_queries(client, url, params)
-
-    client.force_login(large_owner)
-    client.get(url, params)
-    with django_assert_max_num_queries(with_5):
-        response = client.get(url, params)
-    assert response.status_code == 200
+    get_as_flat_as_for_5_rows(
+        client, small_and_large, reverse(name), params, django_assert_max_num_queries
+    )
 
 
 def test_platform_staff_lists_stay_flat_across_organisations(
