@@ -38,6 +38,7 @@ from reportlab.platypus import (
 from reportlab.platypus import TableStyle as Style
 
 from billing.documents import InvoiceDocument, format_date, invoice_document
+from billing.facturx import facturx_pdf
 from billing.models import Invoice, InvoiceStatus
 
 FONT = "InvoiceSans"
@@ -402,8 +403,10 @@ def _totals(doc: InvoiceDocument) -> Table:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice as a PDF document (A4): seller, customer, dates, lines, tax and total."""
-    doc = invoice_document(invoice)
+    """The invoice as a PDF document (A4): seller, customer, dates, lines, tax and total; a
+    Factur-X (PDF/A-3) with the invoice's CII XML attached (billing.facturx)."""
+    lines = list(invoice.lines.all())
+    doc = invoice_document(invoice, lines)
     seller = doc.seller
     buffer = io.BytesIO()
     document = BaseDocTemplate(
@@ -454,4 +457,4 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         story,
         canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, furniture=furniture, **kwargs),
     )
-    return buffer.getvalue()
+    return facturx_pdf(buffer.getvalue(), invoice, lines)
