@@ -24,6 +24,7 @@ class Cap(StrEnum):
     NUMBERS_MANAGE = "numbers.manage"  # assign, reassign, change, delete numbers; porting
     NUMBERS_READ_ALL = "numbers.read_all"
     INVOICES_READ = "invoices.read"  # read, PDF, CSV export
+    BILLING_DETAILS_CHANGE = "billing_details.change"  # who invoices go to and how they are taxed
     # Marking an invoice paid by hand (a transfer received): platform staff only. No customer
     # role ever changes an invoice's payment status; the payment backend records its own.
     PAYMENTS_RECORD = "payments.record"
@@ -45,9 +46,11 @@ _STAFF_READ = {
 _MANAGE = {Cap.MEMBERS_MANAGE, Cap.LICENCES_MANAGE, Cap.NUMBERS_MANAGE, Cap.DEVICES_ORDER}
 
 CAPABILITIES: dict[Role, frozenset[Cap]] = {
-    Role.OWNER: frozenset(_STAFF_READ | _MANAGE | {Cap.ORGANISATION_CHANGE}),
+    Role.OWNER: frozenset(
+        _STAFF_READ | _MANAGE | {Cap.ORGANISATION_CHANGE, Cap.BILLING_DETAILS_CHANGE}
+    ),
     Role.ADMIN: frozenset(_STAFF_READ | _MANAGE),
-    Role.FINANCE: frozenset(_STAFF_READ),
+    Role.FINANCE: frozenset(_STAFF_READ | {Cap.BILLING_DETAILS_CHANGE}),
     Role.USER: frozenset({Cap.ORGANISATION_READ}),
 }
 

@@ -366,7 +366,9 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("organisation", "payment__recorded_by", "replaced_by")
+            .select_related(
+                "organisation", "payment__recorded_by", "replaced_by", "billing_details"
+            )
         )
 
     def object_tools(self, request, invoice: Invoice) -> list[tuple[str, str]]:

@@ -92,12 +92,13 @@ class InvoiceDocument:
     number: str
     badge: str  # "PAID" or "VOID" stamped on the document; "" for an invoice still due
     seller: dict[str, object]
-    bill_to: tuple[str, str]  # the organisation's name and its country in words
+    bill_to: list[str]  # the customer's legal name, then its address, country and numbers
     facts: list[tuple[str, str]]  # (label, value): number, dates, period, currency, status, ...
     lines: list[DocumentLine]
     subtotal: str
     tax_label: str  # "VAT (20%)"
     tax: str
+    vat_note: str  # "Reverse charge — VAT due by the recipient (...)", or ""
     total_label: str  # "Total (EUR)"
     total: str
     payments: list[str]  # one sentence a payment received
@@ -114,6 +115,20 @@ def status_text(invoice: Invoice) -> str:
         voided = local_date(invoice.voided_at, zone) if invoice.voided_at else None
         return f"Void {format_date(voided)}".strip()
     return "Issued, payment due"
+
+
+def _bill_to(invoice: Invoice) -> list[str]:
+    """From the billing details in force when the invoice was issued; the organisation's name
+    and country for one that never gave any."""
+    details = invoice.billing_details
+    if details is None:
+        return [invoice.organisation.name, country_name(invoice.organisation.country)]
+    lines = [details.legal_name, *details.address_lines, country_name(details.country)]
+    if details.vat_number:
+        lines.append(f"VAT number: {details.vat_number}")
+    if details.registration_number:
+        lines.append(f"Registration: {details.registration_number}")
+    return lines
 
 
 def _facts(invoice: Invoice) -> list[tuple[str, str]]:
@@ -137,6 +152,8 @@ def _facts(invoice: Invoice) -> list[tuple[str, str]]:
         facts.append(("Replaced by", replaced_by.number))
     if invoice.replaces_id:
         facts.append(("Replaces", invoice.replaces.number))
+    if invoice.billing_details and invoice.billing_details.purchase_order:
+        facts.append(("Purchase order", invoice.billing_details.purchase_order))
     return facts
 
 
@@ -194,12 +211,13 @@ def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
         number=invoice.number,
         badge=badges.get(invoice.status, ""),
         seller=seller,
-        bill_to=(invoice.organisation.name, country_name(invoice.organisation.country)),
+        bill_to=_bill_to(invoice),
         facts=_facts(invoice),
         lines=rows,
         subtotal=format_money(invoice.subtotal, currency),
         tax_label=f"{seller.get('tax_label') or 'Tax'} ({format_rate(invoice.tax_rate)})",
         tax=format_money(invoice.tax, currency),
+        vat_note=invoice.billing_details.vat_note if invoice.billing_details else "",
         total_label=f"Total ({currency})",
         total=format_money(invoice.total, currency),
         payments=_payments(invoice),

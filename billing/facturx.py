@@ -10,8 +10,9 @@ How amounts map to EN 16931:
 - a line's gross price (BT-148) is the catalogue's unit price; a pro rata line's reduction is a
   price discount (BT-147), so net price × quantity (BT-146 × BT-129) is the line's amount
   (BT-131) as billed, to the cent;
-- one VAT breakdown (BG-23) at the invoice's rate: category S when the rate is above zero, Z
-  (zero rated) when it is zero;
+- one VAT breakdown (BG-23) at the invoice's rate, its category from the VAT treatment of the
+  billing details it was issued with: AE (reverse charge) or G (outside the EU) with the
+  reason printed on the invoice, else S when the rate is above zero and Z when it is zero;
 - the amount due (BT-115) is the total less what was paid (BT-113).
 """
 
@@ -23,6 +24,7 @@ from facturx import generate_cii_xml, generate_from_binary
 
 from billing.documents import invoice_seller
 from billing.models import Invoice, InvoiceKind
+from billing.vat import VatTreatment
 
 LEVEL = "en16931"
 FOUR_PLACES = Decimal("0.0001")
@@ -43,9 +45,35 @@ def _percent(rate: Decimal) -> str:
     return f"{rate * 100:.2f}"
 
 
-def vat_category(invoice: Invoice) -> str:
-    """UNTDID 5305: S (standard rate) above zero, Z (zero rated) at zero."""
-    return "S" if invoice.tax_rate > 0 else "Z"
+def vat_category(invoice: Invoice) -> tuple[str, str, str]:
+    """(UNTDID 5305 category, exemption reason, VATEX code) from the VAT treatment of the
+    invoice's billing details (billing.vat): AE reverse charge, G export outside the EU, else S
+    (standard rate) above zero and Z (zero rated) at zero."""
+    details = invoice.billing_details
+    treatment = details.vat_treatment if details else ""
+    if treatment == VatTreatment.REVERSE_CHARGE:
+        return "AE", details.vat_note, "VATEX-EU-AE"
+    if treatment == VatTreatment.OUTSIDE_EU:
+        return "G", details.vat_note, "VATEX-EU-G"
+    return ("S" if invoice.tax_rate > 0 else "Z"), "", ""
+
+
+def _buyer(invoice: Invoice) -> dict:
+    details = invoice.billing_details
+    if details is None:
+        return {"name": invoice.organisation.name, "country_code": invoice.organisation.country}
+    buyer = {
+        "name": details.legal_name,
+        "addr_l1": details.street,
+        "postcode": details.postcode,
+        "city": details.city,
+        "country_code": details.country,
+    }
+    if details.vat_number:
+        buyer["vat_identifier"] = details.vat_number
+    if details.registration_number:
+        buyer["legal_identifier"] = details.registration_number
+    return buyer
 
 
 def _seller() -> dict:
@@ -72,7 +100,7 @@ def _line(invoice: Invoice, line) -> dict:
         "BT-130": ONE,
         "BT-131": _money(line.amount),
         "BT-146": _price(net),
-        "BT-151": vat_category(invoice),
+        "BT-151": vat_category(invoice)[0],
         "BT-152": _percent(invoice.tax_rate),
         "BT-153": line.description[:200],
     }
@@ -83,6 +111,20 @@ def _line(invoice: Invoice, line) -> dict:
         data["BT-134"] = line.period_start
         data["BT-135"] = line.period_end or line.period_start
     return data
+
+
+def _breakdown(invoice: Invoice) -> dict:
+    category, reason, code = vat_category(invoice)
+    breakdown = {
+        "BT-116": _money(invoice.subtotal),
+        "BT-117": _money(invoice.tax),
+        "BT-118": category,
+        "BT-119": _percent(invoice.tax_rate),
+    }
+    if reason:
+        breakdown["BT-120"] = reason
+        breakdown["BT-121"] = code
+    return breakdown
 
 
 def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
@@ -100,16 +142,9 @@ def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
         "BT-72": invoice.issued_on,  # the delivery block may not be empty
         "BT-20": f"Payment due by {invoice.due_on:%d %b %Y}.",
         "BG-4": _seller(),
-        "BG-7": {"name": invoice.organisation.name, "country_code": invoice.organisation.country},
+        "BG-7": _buyer(invoice),
         "BG-25": [_line(invoice, line) for line in lines],
-        "BG-23": [
-            {
-                "BT-116": _money(invoice.subtotal),
-                "BT-117": _money(invoice.tax),
-                "BT-118": vat_category(invoice),
-                "BT-119": _percent(invoice.tax_rate),
-            }
-        ],
+        "BG-23": [_breakdown(invoice)],
         "BT-106": _money(sum((line.amount for line in lines), Decimal("0.00"))),
         "BT-109": _money(invoice.subtotal),
         "BT-110": _money(invoice.tax),
@@ -120,6 +155,8 @@ def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
     if invoice.period_start:
         data["BT-73"] = invoice.period_start
         data["BT-74"] = invoice.period_end or invoice.period_start
+    if invoice.billing_details and invoice.billing_details.purchase_order:
+        data["BT-13"] = invoice.billing_details.purchase_order
     if invoice.replaces_id:
         data["BG-3"] = [{"BT-25": invoice.replaces.number, "BT-26": invoice.replaces.issued_on}]
     del data["BT-24"]  # set from the level

@@ -1,12 +1,93 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Currency, Organisation
+from billing.vat import VatNumberStatus, VatTreatment
 from telecom.money import AMOUNT_MAX_DIGITS
+
+
+class BillingDetails(models.Model):
+    """One version of an organisation's billing profile: who its invoices are addressed to and
+    how they are taxed. Never edited: a change adds a version (billing.profile), and each invoice
+    points at the version current when it was issued, so its bill-to never changes afterwards.
+
+    The VAT fields are the answer of `billing.vat.vat_for` for this version, stored so that
+    quotes, the renewal and the invoice read one answer; `tax_rate` is copied to the
+    organisation, which every quote and the renewal price with.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="billing_details_versions"
+    )
+    version = models.PositiveIntegerField(
+        help_text="1, 2, ... per organisation; the highest is in force."
+    )
+    legal_name = models.CharField(max_length=200)
+    street = models.CharField(max_length=200)
+    postcode = models.CharField(max_length=20)
+    city = models.CharField(max_length=100)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. FR")
+    vat_number = models.CharField(max_length=20, blank=True)
+    registration_number = models.CharField(max_length=50, blank=True)
+    contacts = ArrayField(models.EmailField(), default=list, blank=True)
+    purchase_order = models.CharField(max_length=100, blank=True)
+    vat_number_status = models.CharField(
+        max_length=12, choices=VatNumberStatus.choices, blank=True, default=VatNumberStatus.NONE
+    )
+    vat_treatment = models.CharField(max_length=16, choices=VatTreatment.choices)
+    vat_note = models.CharField(max_length=300, blank=True)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "billing details"
+        verbose_name_plural = "billing details"
+        ordering = ["organisation", "-version"]
+        constraints = [
+            # Taken under the organisation's lock; the latest version is the one in force.
+            models.UniqueConstraint(
+                fields=["organisation", "version"], name="billing_details_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lt=1), name="billing_details_tax_rate"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Billing details of {self.legal_name}"
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line for line in (self.street, f"{self.postcode} {self.city}".strip()) if line]
+
+
+class VatNumberCheck(models.Model):
+    """One check of a VAT number through the configured checker (billing.vat_check). A number
+    checked in the last day is not checked again; a check that could not be made is not kept
+    as an answer."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=20)
+    status = models.CharField(max_length=12, choices=VatNumberStatus.choices)
+    source = models.CharField(max_length=20)
+    detail = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        indexes = [models.Index(fields=["number", "-checked_at"])]
+
+    def __str__(self) -> str:
+        return f"VAT number {self.number}: {self.get_status_display().lower()}"
 
 
 class InvoiceKind(models.TextChoices):
@@ -57,6 +138,11 @@ class Invoice(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The bill-to and VAT treatment as they were when it was issued; None for an organisation
+    # that never gave billing details (its name and country are printed).
+    billing_details = models.ForeignKey(
+        BillingDetails, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:

@@ -299,11 +299,11 @@ def _heading(doc: InvoiceDocument) -> Table:
 
 def _parties(doc: InvoiceDocument) -> Table:
     s = _styles()
-    name, country = doc.bill_to
+    name, *rest = doc.bill_to
     bill_to = [
         Paragraph("BILL TO", s.label),
         Paragraph(f"<b>{_markup(name)}</b>", s.body),
-        Paragraph(_markup(country), s.body),
+        *(Paragraph(_markup(line), s.body) for line in rest),
     ]
     details = Table(
         [
@@ -443,6 +443,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         KeepTogether(
             [
                 _totals(doc),
+                *(
+                    [Spacer(1, 3 * mm), Paragraph(_markup(doc.vat_note), _styles().body)]
+                    if doc.vat_note
+                    else []
+                ),
                 Spacer(1, 6 * mm),
                 *(
                     Paragraph(_markup(f"Payment: {payment}"), _styles().body)

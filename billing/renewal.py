@@ -388,10 +388,13 @@ _WRITE = """
 invoice AS (
     INSERT INTO billing_invoice (
         id, organisation_id, sequence, number, kind, status, issued_at, issued_on, due_on,
-        period_start, period_end, currency, tax_rate, subtotal, tax, total)
+        period_start, period_end, currency, tax_rate, subtotal, tax, total, billing_details_id)
     SELECT r.invoice_id, r.organisation_id, r.sequence, r.number, 'renewal', 'issued',
            r.issued_at, r.issued_on, r.due_on, r.period_start, r.period_end, r.currency,
-           r.tax_rate, t.subtotal, t.tax, t.subtotal + t.tax
+           r.tax_rate, t.subtotal, t.tax, t.subtotal + t.tax,
+           (SELECT d.id FROM billing_billingdetails AS d
+             WHERE d.organisation_id = r.organisation_id
+             ORDER BY d.version DESC LIMIT 1)
       FROM billable AS r
       JOIN total AS t USING (invoice_id)
     RETURNING id, organisation_id, number, total, currency

@@ -5,12 +5,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organisation, invoice_prefix
 from billing.models import (
+    BillingDetails,
     Charge,
     ChargeKind,
     Commitment,
@@ -31,6 +32,13 @@ from telecom.errors import CallingCreditCapReached, InvoiceNotPayable
 from telecom.locks import organisation_for_update
 from telecom.quantities import validate_quantity
 
+# The billing details in force (the latest version), read with the organisation's lock.
+_CURRENT_DETAILS = Subquery(
+    BillingDetails.objects.filter(organisation=OuterRef("pk"))
+    .order_by("-created_at")
+    .values("pk")[:1]
+)
+
 
 @transaction.atomic
 def invoice_issue(
@@ -48,7 +56,7 @@ def invoice_issue(
     organisation queue here and get consecutive numbers; a rollback gives its number back.
     (Renewals issue theirs in SQL, `billing.renewal`, with the same numbers and audit rows.)
     """
-    org = organisation_for_update(organisation.pk)
+    org = organisation_for_update(organisation.pk, billing_details_id=_CURRENT_DETAILS)
     at = at or timezone.now()
     org.last_invoice_sequence += 1
     issued_on = organisation_today(org, at=at)
@@ -69,6 +77,7 @@ def invoice_issue(
         tax=tax,
         total=subtotal + tax,
         created_by=actor if getattr(actor, "pk", None) else None,
+        billing_details_id=org.billing_details_id,
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(

@@ -8,5 +8,10 @@ cannot both take the last free licence) while organisations never wait for one a
 from accounts.models import Organisation
 
 
-def organisation_for_update(pk) -> Organisation:
-    return Organisation.objects.select_for_update().get(pk=pk)
+def organisation_for_update(pk, **annotations) -> Organisation:
+    """The organisation, locked; `annotations` read more in the same statement (e.g. the
+    invoice's billing details, billing.services.invoice_issue)."""
+    queryset = Organisation.objects.select_for_update(of=("self",))
+    if annotations:
+        queryset = queryset.annotate(**annotations)
+    return queryset.get(pk=pk)

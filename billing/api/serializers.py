@@ -237,3 +237,50 @@ class UsageCreateSerializer(serializers.Serializer):
         min_value=Decimal("0"),
         help_text="In the organisation's currency.",
     )
+
+
+class BillingDetailsSerializer(serializers.Serializer):
+    """The organisation's billing details in force, with the VAT its invoices charge."""
+
+    legal_name = serializers.CharField()
+    street = serializers.CharField()
+    postcode = serializers.CharField()
+    city = serializers.CharField()
+    country = serializers.CharField()
+    vat_number = serializers.CharField()
+    registration_number = serializers.CharField()
+    contacts = serializers.ListField(child=serializers.EmailField())
+    purchase_order = serializers.CharField()
+    vat_number_status = serializers.CharField(
+        help_text="valid, invalid, unavailable (could not be checked) or empty (no number)."
+    )
+    vat_treatment = serializers.CharField(
+        help_text="domestic, reverse_charge, eu_charged or outside_eu."
+    )
+    vat_note = serializers.CharField(help_text="What invoices say about their VAT, if anything.")
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    updated_at = serializers.DateTimeField(source="created_at", allow_null=True)
+
+
+class BillingDetailsUpdateSerializer(serializers.Serializer):
+    """Any of the fields; the others keep their value. Checked by billing.profile."""
+
+    legal_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    street = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    postcode = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    city = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    country = serializers.CharField(required=False, allow_blank=True, max_length=2)
+    vat_number = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    registration_number = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    contacts = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, max_length=50
+    )
+    purchase_order = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def to_internal_value(self, data):
+        unknown = set(getattr(data, "keys", lambda: [])()) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field cannot be changed here."] for name in sorted(unknown)}
+            )
+        return super().to_internal_value(data)

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from billing.api import views
@@ -8,4 +9,11 @@ router.register("billing", views.BillingViewSet, basename="billing")
 router.register("device-orders", views.DeviceOrderViewSet, basename="device-order")
 router.register("usage", views.UsageViewSet, basename="usage")
 
-urlpatterns = router.urls
+billing_profile = views.BillingDetailsViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update"}
+)
+
+urlpatterns = [
+    path("organisation/billing-profile/", billing_profile, name="organisation-billing-profile"),
+    *router.urls,
+]

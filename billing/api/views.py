@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from accounts.roles import Cap, has_capability
 from billing import services
 from billing.api.serializers import (
+    BillingDetailsSerializer,
+    BillingDetailsUpdateSerializer,
     DeviceOrderCreateSerializer,
     DeviceOrderSerializer,
     InvoiceExportQuerySerializer,
@@ -25,6 +27,11 @@ from billing.exports import export_filename, invoice_lines_csv
 from billing.filters import InvoiceFilterSet, UsageFilterSet
 from billing.models import Charge, ChargeKind, UsageRecord
 from billing.pdf import invoice_pdf, invoice_pdf_filename
+from billing.profile import (
+    billing_details_current,
+    billing_details_initial,
+    billing_details_update,
+)
 from billing.renewal import upcoming_quote
 from billing.selectors import invoice_list
 from licensing.api.serializers import QuoteSerializer
@@ -158,6 +165,40 @@ class BillingViewSet(TenantViewSet):
         advance, then pending device orders, usage and termination fees."""
         quote = upcoming_quote(self.caller_organisation())
         return Response(QuoteSerializer(quote).data)
+
+
+class BillingDetailsViewSet(TenantViewSet):
+    """`/organisation/billing-profile/`: who the caller's organisation's invoices are addressed
+    and sent to, and the VAT they charge. Owners, admins and finance read; owners and finance
+    change (each change is a new version, audited; invoices keep the version they were issued
+    with)."""
+
+    serializer_class = BillingDetailsSerializer
+    pagination_class = None
+    filter_backends: list = []
+    capabilities = {
+        "retrieve": Cap.INVOICES_READ,
+        "partial_update": Cap.BILLING_DETAILS_CHANGE,
+    }
+
+    @extend_schema(responses=BillingDetailsSerializer)
+    def retrieve(self, request):
+        """The details in force; before they are first set, the organisation's name and country
+        with `updated_at` null."""
+        organisation = self.caller_organisation()
+        details = billing_details_current(organisation) or billing_details_initial(organisation)
+        return Response(BillingDetailsSerializer(details).data)
+
+    @extend_schema(request=BillingDetailsUpdateSerializer, responses=BillingDetailsSerializer)
+    def partial_update(self, request):
+        serializer = BillingDetailsUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        details = billing_details_update(
+            organisation=self.caller_organisation(),
+            actor=request.user,
+            **serializer.validated_data,
+        )
+        return Response(BillingDetailsSerializer(details).data)
 
 
 class DeviceOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -59,6 +59,20 @@ WRITE_ENDPOINTS = {
         200,
         staff=404,
     ),
+    "organisation.billing_profile": endpoint(
+        "patch",
+        "/api/v1/organisation/billing-profile/",
+        {
+            "legal_name": "Acme SAS",
+            "street": "1 rue de la Paix",
+            "postcode": "75002",
+            "city": "Paris",
+            "country": "FR",
+        },
+        {"owner", "finance"},
+        200,
+        staff=404,
+    ),
     "members.create": endpoint(
         "post",
         "/api/v1/members/",
