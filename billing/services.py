@@ -244,7 +244,7 @@ def device_order(*, organisation: Organisation, device, quantity: int, actor) ->
     """A one-off charge for devices, billed on the next invoice (rule 22)."""
     validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
-    unit_price = DevicePrice.objects.get(device=device, currency=org.currency).unit_price
+    unit_price = _device_unit_price(device, org.currency)
     charge = Charge.objects.create(
         organisation=org,
         kind=ChargeKind.DEVICE,
@@ -263,6 +263,24 @@ def device_order(*, organisation: Organisation, device, quantity: int, actor) ->
         changes={"device": device.code, "quantity": quantity, "amount": str(charge.amount)},
     )
     return charge
+
+
+def device_order_preview(*, organisation: Organisation, device, quantity: int) -> dict:
+    """What `device_order` would charge (rule 22), for the review before it. Reads only."""
+    validate_quantity(quantity)
+    unit_price = _device_unit_price(device, organisation.currency)
+    return {
+        "organisation": organisation,
+        "device": device,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "amount": unit_price * quantity,
+        "currency": organisation.currency,
+    }
+
+
+def _device_unit_price(device, currency: str):
+    return DevicePrice.objects.get(device=device, currency=currency).unit_price
 
 
 # --- payments, void and reissue (rule 18, docs/rules.md) ---------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from accounts.models import Organisation
-from billing.admin.common import ActionPagesMixin, _posted, invoice_billed_on
+from billing.admin.common import invoice_billed_on
 from billing.forms import (
     DeviceOrderForm,
 )
@@ -20,13 +19,13 @@ from billing.renewal import renewal_period
 from billing.selectors import organisation_period
 from billing.services import (
     device_order,
+    device_order_preview,
 )
-from licensing.models import DevicePrice
 from telecom.admin import (
-    ServiceRefused,
+    ActionPages,
+    ReviewThenConfirm,
     TenantAdmin,
     YesNoFilter,
-    organisation_of,
 )
 
 
@@ -40,8 +39,10 @@ class BilledFilter(YesNoFilter):
 
 
 @admin.register(Charge)
-class ChargeAdmin(ActionPagesMixin, TenantAdmin):
+class ChargeAdmin(ActionPages, TenantAdmin):
     """One-off charges waiting for (or billed on) an invoice. Adding one is ordering devices."""
+
+    page_templates = "admin/billing"
 
     list_display = (
         "description",
@@ -88,51 +89,7 @@ class ChargeAdmin(ActionPagesMixin, TenantAdmin):
         """Order devices: form -> review with the exact amount -> device_order (rule 22)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = DeviceOrderForm(_posted(request), organisation=organisation_of(request))
-        review = None
-        if request.method == "POST" and form.is_valid():
-            organisation = form.target_organisation
-            device, quantity = form.cleaned_data["device"], form.cleaned_data["quantity"]
-            if "_confirm" in request.POST:
-                try:
-                    charge = self.call_service(
-                        device_order,
-                        organisation=organisation,
-                        device=device,
-                        quantity=quantity,
-                        actor=request.user,
-                    )
-                except ServiceRefused as exc:
-                    self._refused(request, exc)
-                else:
-                    self.message_user(
-                        request,
-                        f"Ordered {charge.description}: {charge.amount} {organisation.currency}, "
-                        "billed on the next invoice.",
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:billing_charge_changelist") + "?billed=no"
-                    )
-            unit_price = DevicePrice.objects.get(
-                device=device, currency=organisation.currency
-            ).unit_price
-            review = {
-                "organisation": organisation,
-                "device": device,
-                "quantity": quantity,
-                "unit_price": unit_price,
-                "amount": unit_price * quantity,
-                "currency": organisation.currency,
-                "billed_on": _next_invoice_on(organisation),
-            }
-        return self._page(
-            request,
-            "charge/order_devices.html",
-            "Review the device order" if review else "Order devices",
-            form=form,
-            review=review,
-        )
+        return ORDER_DEVICES(self, request)
 
 
 def _next_invoice_on(organisation: Organisation):
@@ -140,3 +97,28 @@ def _next_invoice_on(organisation: Organisation):
     if organisation.next_renewal_at is None:
         return organisation_period(organisation).end
     return renewal_period(organisation).start
+
+
+ORDER_DEVICES = ReviewThenConfirm(
+    form=DeviceOrderForm,
+    arguments=lambda form: {
+        "organisation": form.target_organisation,
+        "device": form.cleaned_data["device"],
+        "quantity": form.cleaned_data["quantity"],
+    },
+    preview=device_order_preview,
+    service=device_order,
+    message=lambda charge, form: (
+        f"Ordered {charge.description}: {charge.amount} {form.target_organisation.currency}, "
+        "billed on the next invoice."
+    ),
+    success_url=lambda charge, form: reverse("admin:billing_charge_changelist") + "?billed=no",
+    template="charge/order_devices.html",
+    title="Order devices",
+    review_title="Review the device order",
+    context=lambda request, form, review: (
+        {"review": {**review, "billed_on": _next_invoice_on(review["organisation"])}}
+        if review
+        else {}
+    ),
+)

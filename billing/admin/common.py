@@ -1,12 +1,11 @@
 """What the billing pages share: the organisation's local day in SQL, the overdue condition,
-the action pages' rendering and the invoice column."""
+the organisation a page is about and the invoice column."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import DateField, DateTimeField, F, Func, Q, Value
 from django.db.models.functions import Cast
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -16,7 +15,6 @@ from billing.models import (
     InvoiceStatus,
 )
 from telecom.admin import (
-    ServiceRefused,
     organisation_from_param,
     organisation_of,
 )
@@ -37,41 +35,6 @@ def local_today_sql(at=None):
 
 def overdue_q(at=None) -> Q:
     return Q(status=InvoiceStatus.ISSUED, due_on__lt=local_today_sql(at))
-
-
-class ActionPagesMixin:
-    """Pages of one service call each (a form, a review, a confirmation), in the console's look."""
-
-    page_templates = "admin/billing"
-
-    def _page(self, request, template: str, title: str, **context) -> TemplateResponse:
-        media = self.media
-        for name in ("form", "formset"):
-            if context.get(name) is not None:
-                media += context[name].media
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            f"{self.page_templates}/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "subtitle": None,
-                "media": media,
-                "changelist_url": reverse(
-                    f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
-                ),
-                **context,
-            },
-        )
-
-    def _refused(self, request, exc: ServiceRefused) -> None:
-        self.message_user(request, exc.message, messages.ERROR)
-
-
-def _posted(request):
-    return request.POST if request.method == "POST" else None
 
 
 def _picked_organisation(request) -> Organisation | None:

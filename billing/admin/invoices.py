@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.roles import Cap, has_capability
-from billing.admin.common import ActionPagesMixin, _picked_organisation, _posted, overdue_q
+from billing.admin.common import _picked_organisation, overdue_q
 from billing.exports import csv_chunks, export_filename, export_lines, invoice_lines_csv
 from billing.forms import (
     CorrectedLinesFormSet,
@@ -40,12 +40,14 @@ from billing.services import (
     invoice_void,
 )
 from telecom.admin import (
+    ActionPages,
     ReadOnlyInline,
     ServiceRefused,
     TenantAdmin,
     YesNoFilter,
     is_platform_staff,
     organisation_of,
+    posted,
 )
 
 
@@ -122,7 +124,8 @@ class InvoiceLineInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
+class InvoiceAdmin(ActionPages, TenantAdmin):
+    page_templates = "admin/billing"
     list_display = (
         "number",
         "organisation",
@@ -312,7 +315,9 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             return _csv_response(
                 chunks, export_filename(issued_from=issued_from, issued_to=issued_to)
             )
-        return self._page(request, "invoice/export.html", "Export invoice lines as CSV", form=form)
+        return self.action_page(
+            request, "invoice/export.html", "Export invoice lines as CSV", form=form
+        )
 
     @admin.action(description="Export lines of the selected invoices as CSV", permissions=["view"])
     def export_selected_lines(self, request, queryset):
@@ -343,7 +348,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             )
             return HttpResponseRedirect(reverse("admin:index"))
         quote = upcoming_quote(organisation)
-        return self._page(
+        return self.action_page(
             request,
             "invoice/upcoming.html",
             "Upcoming invoice",
@@ -360,7 +365,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         if missing:
             return missing
         self._require(self.can_record_payment(request))
-        form = PaymentForm(_posted(request))
+        form = PaymentForm(posted(request))
         if request.method == "POST" and form.is_valid():
             try:
                 self.call_service(
@@ -371,7 +376,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     reference=form.cleaned_data["reference"],
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(
                     request,
@@ -380,7 +385,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     messages.SUCCESS,
                 )
             return HttpResponseRedirect(self._url("change", invoice))
-        return self._page(
+        return self.action_page(
             request,
             "invoice/payment.html",
             f"Record a payment for {invoice.number}",
@@ -395,7 +400,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         if missing:
             return missing
         self._require(is_platform_staff(request))
-        form = VoidForm(_posted(request))
+        form = VoidForm(posted(request))
         if request.method == "POST" and form.is_valid():
             try:
                 self.call_service(
@@ -405,11 +410,11 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     reason=form.cleaned_data["reason"],
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(request, f"Invoice {invoice.number} voided.", messages.SUCCESS)
             return HttpResponseRedirect(self._url("change", invoice))
-        return self._page(
+        return self.action_page(
             request, "invoice/void.html", f"Void {invoice.number}", original=invoice, form=form
         )
 
@@ -419,8 +424,8 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             return missing
         self._require(is_platform_staff(request))
         initial = corrected_lines_initial(invoice)
-        formset = CorrectedLinesFormSet(_posted(request), initial=initial, prefix="lines")
-        form = VoidForm(_posted(request))
+        formset = CorrectedLinesFormSet(posted(request), initial=initial, prefix="lines")
+        form = VoidForm(posted(request))
         quote = None
         if request.method == "POST" and formset.is_valid() and form.is_valid():
             quote = corrected_quote(invoice, formset)
@@ -434,7 +439,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                         reason=form.cleaned_data["reason"],
                     )
                 except ServiceRefused as exc:
-                    self._refused(request, exc)
+                    self.refused(request, exc)
                     return HttpResponseRedirect(self._url("change", invoice))
                 self.message_user(
                     request,
@@ -443,7 +448,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(self._url("change", corrected))
-        return self._page(
+        return self.action_page(
             request,
             "invoice/reissue.html",
             f"Review the correction of {invoice.number}" if quote else f"Correct {invoice.number}",

@@ -4,7 +4,6 @@ with a review, terminate, restore, assign, add-ons and the extension."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import LicencePolicy
@@ -39,8 +38,11 @@ from licensing.services import (
     licences_schedule_removal,
 )
 from telecom.admin import (
+    ActionPages,
+    ReviewThenConfirm,
     ServiceRefused,
     organisation_of,
+    posted,
 )
 
 
@@ -48,11 +50,6 @@ def _refusal_sentence(exc: ServiceRefused) -> str:
     """The refusal's own sentence, without its code (the API gives the code)."""
     detail = getattr(exc.cause, "detail", None)
     return str(detail) if detail else exc.message
-
-
-def _posted(request):
-    """The POST data of a submitted form, even an empty one (every add-on unchecked)."""
-    return request.POST if request.method == "POST" else None
 
 
 def _purchase_message(result, licence_type) -> str:
@@ -102,34 +99,84 @@ def _addon_availability(licence: Licence) -> list[dict]:
     return rows
 
 
-class LicencePages:
+def _licence_form_kwargs(model_admin, request) -> dict:
+    return {
+        "organisation": organisation_of(request),
+        "initial": {"licence_type": request.GET.get("licence_type")},
+    }
+
+
+def _licences_of_type(form) -> dict:
+    return {
+        "organisation": form.target_organisation,
+        "licence_type": form.cleaned_data["licence_type"],
+        "quantity": form.cleaned_data["quantity"],
+    }
+
+
+def _buy_context(request, form, quote) -> dict:
+    organisation = form.target_organisation if quote else organisation_of(request)
+    reasons = organisation_restriction_reasons(organisation) if organisation else []
+    return {
+        "quote": quote,
+        "restriction_reasons": reasons,
+        "can_confirm": quote is not None and not (reasons and quote.purchased),
+        "organisation": organisation,
+    }
+
+
+BUY = ReviewThenConfirm(
+    form=BuyLicencesForm,
+    form_kwargs=_licence_form_kwargs,
+    arguments=_licences_of_type,
+    preview=licences_purchase_quote,
+    service=licences_purchase,
+    message=lambda result, form: _purchase_message(result, form.cleaned_data["licence_type"]),
+    success_url=lambda result, form: (
+        reverse("admin:licensing_licence_changelist")
+        + f"?licence_type__id__exact={form.cleaned_data['licence_type'].pk}"
+    ),
+    template="buy.html",
+    title="Buy licences",
+    review_title="Review the purchase",
+    context=_buy_context,
+)
+
+REMOVE = ReviewThenConfirm(
+    form=RemoveLicencesForm,
+    form_kwargs=_licence_form_kwargs,
+    arguments=_licences_of_type,
+    preview=licences_removal_quote,
+    service=licences_schedule_removal,
+    message=lambda result, form: (
+        f"Scheduled {len(result.licences)} {form.cleaned_data['licence_type'].name} "
+        f"licence(s) for removal on {result.effective_on:%d %b %Y}; they stay "
+        f"billed until then. Termination fee: {result.termination_fee} "
+        f"{form.target_organisation.currency}."
+    ),
+    success_url=lambda result, form: (
+        reverse("admin:licensing_licence_changelist")
+        + f"?status__exact={LicenceStatus.REMOVAL_SCHEDULED}"
+    ),
+    template="remove.html",
+    title="Remove licences",
+    review_title="Review the removal",
+    context=lambda request, form, review: {
+        "organisation": form.target_organisation if review else organisation_of(request)
+    },
+    review_after_refusal=False,
+)
+
+
+class LicencePages(ActionPages):
     """The licence pages beside the list: buy and remove with a review, terminate, restore,
     assign, add-ons and the extension. Mixed into `LicenceAdmin`."""
+
+    page_templates = "admin/licensing/licence"
 
     def _require_manage(self, request) -> None:
         if not self.can_manage(request):
             raise PermissionDenied
-
-    def _page(self, request, template: str, title: str, **context) -> TemplateResponse:
-        form = context.get("form")
-        media = self.media + (form.media if form is not None else type(self.media)())
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            f"admin/licensing/licence/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "subtitle": None,
-                "media": media,
-                "changelist_url": reverse("admin:licensing_licence_changelist"),
-                **context,
-            },
-        )
-
-    def _refused(self, request, exc: ServiceRefused) -> None:
-        self.message_user(request, exc.message, messages.ERROR)
 
     def _back_to(self, licence: Licence) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:licensing_licence_change", args=[licence.pk]))
@@ -138,111 +185,22 @@ class LicencePages:
 
     def buy_view(self, request):
         self._require_manage(request)
-        initial = {"licence_type": request.GET.get("licence_type")}
-        form = BuyLicencesForm(
-            _posted(request), organisation=organisation_of(request), initial=initial
-        )
-        quote = None
-        if request.method == "POST" and form.is_valid():
-            organisation = form.target_organisation
-            licence_type = form.cleaned_data["licence_type"]
-            quantity = form.cleaned_data["quantity"]
-            if "_confirm" in request.POST:
-                try:
-                    result = self.call_service(
-                        licences_purchase,
-                        organisation=organisation,
-                        licence_type=licence_type,
-                        quantity=quantity,
-                        actor=request.user,
-                    )
-                except ServiceRefused as exc:
-                    self._refused(request, exc)
-                else:
-                    self.message_user(
-                        request, _purchase_message(result, licence_type), messages.SUCCESS
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:licensing_licence_changelist")
-                        + f"?licence_type__id__exact={licence_type.pk}"
-                    )
-            try:
-                quote = self.call_service(
-                    licences_purchase_quote,
-                    organisation=organisation,
-                    licence_type=licence_type,
-                    quantity=quantity,
-                )
-            except ServiceRefused as exc:
-                self._refused(request, exc)
-        organisation = organisation_of(request)
-        if quote is not None:
-            organisation = form.target_organisation
-        reasons = organisation_restriction_reasons(organisation) if organisation else []
-        return self._page(
-            request,
-            "buy.html",
-            "Review the purchase" if quote else "Buy licences",
-            form=form,
-            quote=quote,
-            restriction_reasons=reasons,
-            can_confirm=quote is not None and not (reasons and quote.purchased),
-            organisation=organisation,
-        )
+        return BUY(self, request)
 
     # Remove (rule 14): form -> review (licences, effective date, fee) -> confirm.
 
     def remove_view(self, request):
         self._require_manage(request)
-        initial = {"licence_type": request.GET.get("licence_type")}
-        form = RemoveLicencesForm(
-            _posted(request), organisation=organisation_of(request), initial=initial
-        )
-        review = None
-        if request.method == "POST" and form.is_valid():
-            organisation = form.target_organisation
-            kwargs = {
-                "organisation": organisation,
-                "licence_type": form.cleaned_data["licence_type"],
-                "quantity": form.cleaned_data["quantity"],
-            }
-            try:
-                if "_confirm" in request.POST:
-                    result = self.call_service(
-                        licences_schedule_removal, actor=request.user, **kwargs
-                    )
-                    self.message_user(
-                        request,
-                        f"Scheduled {len(result.licences)} {kwargs['licence_type'].name} "
-                        f"licence(s) for removal on {result.effective_on:%d %b %Y}; they stay "
-                        f"billed until then. Termination fee: {result.termination_fee} "
-                        f"{organisation.currency}.",
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:licensing_licence_changelist")
-                        + f"?status__exact={LicenceStatus.REMOVAL_SCHEDULED}"
-                    )
-                review = self.call_service(licences_removal_quote, **kwargs)
-            except ServiceRefused as exc:
-                self._refused(request, exc)
-        return self._page(
-            request,
-            "remove.html",
-            "Review the removal" if review else "Remove licences",
-            form=form,
-            review=review,
-            organisation=form.target_organisation if review else organisation_of(request),
-        )
+        return REMOVE(self, request)
 
     # Terminate one licence by its UUID (rule 14): find it -> confirm -> licence_terminate.
 
     def terminate_by_uuid_view(self, request):
         self._require_manage(request)
-        form = TerminateByUuidForm(_posted(request), licences=self.get_queryset(request))
+        form = TerminateByUuidForm(posted(request), licences=self.get_queryset(request))
         if request.method == "POST" and form.is_valid():
             return HttpResponseRedirect(self._url("terminate", form.licence))
-        return self._page(
+        return self.action_page(
             request, "terminate_by_uuid.html", "Terminate a licence by UUID", form=form
         )
 
@@ -255,7 +213,7 @@ class LicencePages:
             try:
                 licence = self.call_service(licence_terminate, licence=licence, actor=request.user)
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(
                     request,
@@ -270,9 +228,9 @@ class LicencePages:
         try:
             review = self.call_service(licence_termination_quote, licence=licence)
         except ServiceRefused as exc:
-            self._refused(request, exc)
+            self.refused(request, exc)
             return self._back_to(licence)
-        return self._page(
+        return self.action_page(
             request,
             "confirm.html",
             f"Terminate {licence}",
@@ -300,7 +258,7 @@ class LicencePages:
                     request, f"Licence {licence.pk} restored at no charge.", messages.SUCCESS
                 )
             return self._back_to(licence)
-        return self._page(
+        return self.action_page(
             request,
             "confirm.html",
             f"Restore {licence}",
@@ -343,8 +301,10 @@ class LicencePages:
                     )
                     return self._back_to(licence)
             except ServiceRefused as exc:
-                self._refused(request, exc)
-        return self._page(request, "assign.html", f"Assign {licence}", original=licence, form=form)
+                self.refused(request, exc)
+        return self.action_page(
+            request, "assign.html", f"Assign {licence}", original=licence, form=form
+        )
 
     # Add-ons (rule 11; seed: "Manage addons").
 
@@ -353,7 +313,7 @@ class LicencePages:
         licence, missing = self.object_or_missing(request, object_id)
         if missing:
             return missing
-        form = AddonsForm(_posted(request), licence=licence)
+        form = AddonsForm(posted(request), licence=licence)
         if request.method == "POST" and form.is_valid():
             try:
                 _, invoice = self.call_service(
@@ -363,7 +323,7 @@ class LicencePages:
                     actor=request.user,
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 message = f"Add-ons of {licence} saved."
                 if invoice is not None:
@@ -378,7 +338,7 @@ class LicencePages:
             {**row, "checkbox": checkboxes.get(row["type"].code)}
             for row in _addon_availability(licence)
         ]
-        return self._page(
+        return self.action_page(
             request,
             "addons.html",
             f"Add-ons of {licence}",
@@ -394,7 +354,7 @@ class LicencePages:
         licence, missing = self.object_or_missing(request, object_id)
         if missing:
             return missing
-        form = ExtensionForm(_posted(request), initial={"extension": licence.extension})
+        form = ExtensionForm(posted(request), initial={"extension": licence.extension})
         if request.method == "POST" and form.is_valid():
             try:
                 licence = self.call_service(
@@ -404,7 +364,7 @@ class LicencePages:
                     actor=request.user,
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(
                     request,
@@ -412,6 +372,6 @@ class LicencePages:
                     messages.SUCCESS,
                 )
                 return self._back_to(licence)
-        return self._page(
+        return self.action_page(
             request, "extension.html", f"Extension of {licence}", original=licence, form=form
         )

@@ -6,11 +6,14 @@ The names below are what the apps' admin modules import (`from telecom.admin imp
 
 from telecom.admin.bases import (
     REFUSALS,
+    ActionPages,
     ReadOnlyInline,
+    ReviewThenConfirm,
     ServiceRefused,
     YesNoFilter,
     audit_events_of,
     call_service,
+    posted,
     refusal_message,
 )
 from telecom.admin.site import (
@@ -35,8 +38,10 @@ __all__ = [
     "REFUSALS",
     "SHARED",
     "SHARED_MODELS",
+    "ActionPages",
     "CatalogueAdmin",
     "ReadOnlyInline",
+    "ReviewThenConfirm",
     "ServiceRefused",
     "StaffOnlyAdmin",
     "TelecomAdminSite",
@@ -49,6 +54,7 @@ __all__ = [
     "organisation_from_param",
     "organisation_of",
     "platform_overview",
+    "posted",
     "refusal_message",
     "scope_queryset",
     "tenant_path",

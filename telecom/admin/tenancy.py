@@ -23,21 +23,13 @@ from django.utils.text import capfirst
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
-from telecom.admin.bases import ServiceRefused, audit_events_of, call_service
-
-
-def organisation_of(request: HttpRequest) -> Organisation | None:
-    """The organisation a console request is confined to; None for platform staff (all)."""
-    user = request.user
-    if user.is_superuser:
-        return None
-    if user.organisation_id is None:  # cannot happen (a check constraint), but fail closed
-        raise PermissionDenied
-    return user.organisation
-
-
-def is_platform_staff(request: HttpRequest) -> bool:
-    return bool(request.user.is_superuser)
+from telecom.admin.bases import (
+    ServiceRefused,
+    audit_events_of,
+    call_service,
+    is_platform_staff,
+    organisation_of,
+)
 
 
 class CatalogueAdmin(admin.ModelAdmin):
