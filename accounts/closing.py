@@ -20,18 +20,8 @@ from accounts.models import (
 )
 from accounts.roles import Role
 from licensing.models import Licence, LicenceStatus
-from telecom.errors import DomainError
+from telecom.errors import CloseNotRequested, OrganisationClosed
 from telecom.locks import organisation_for_update
-
-
-class OrganisationClosed(DomainError):
-    code = "organisation_closed"
-    default_detail = "This organisation is closed."
-
-
-class CloseNotRequested(DomainError):
-    code = "close_not_requested"
-    default_detail = "The organisation's owner has not asked for it to be closed."
 
 
 @dataclass(frozen=True)
