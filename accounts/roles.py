@@ -6,6 +6,8 @@ capability no role lists below (recording a payment, changing the catalogue) is 
 
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
+
 
 class Role(StrEnum):
     OWNER = "owner"
@@ -111,3 +113,9 @@ def can_assign_role(actor, role: str) -> bool:
     if actor.is_superuser:
         return True
     return Role(role) in ASSIGNABLE_ROLES.get(Role(actor.role), frozenset())
+
+
+def ensure_platform_staff(actor, what: str) -> None:
+    """Platform staff, or None for the system itself (jobs, the payment backend)."""
+    if actor is not None and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied(f"Only platform staff may {what}.")

@@ -1,17 +1,21 @@
-"""Organisations and members: sign-up, settings, payment method, invitations, removal, closing."""
+"""Organisations and members: sign-up, settings, payment method, invitations, removal (closing:
+accounts/closing.py)."""
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from importlib import import_module
-
-from django.conf import settings
-from django.contrib.auth import SESSION_KEY, authenticate
+from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from accounts.audit import audit_record, audit_record_many
+from accounts.audit import audit_record
+
+# Closing (rule 19) is accounts/closing.py; re-exported for this module's callers.
+from accounts.closing import CloseNotRequested as CloseNotRequested
+from accounts.closing import ClosingResult as ClosingResult
+from accounts.closing import OrganisationClosed as OrganisationClosed
+from accounts.closing import organisation_close as organisation_close
+from accounts.closing import organisation_close_request as organisation_close_request
+from accounts.closing import organisations_finish_closing as organisations_finish_closing
 from accounts.models import (
     DEFAULT_TAX_RATES,
     MemberStatus,
@@ -21,8 +25,7 @@ from accounts.models import (
 from accounts.roles import Role, can_assign_role
 from billing.periods import local_date
 from billing.renewal import first_renewal_at
-from licensing.models import Licence, LicenceStatus, LicenceType
-from telecom.errors import DomainError
+from licensing.models import Licence, LicenceType
 from telecom.locks import organisation_for_update
 
 
@@ -296,224 +299,3 @@ def auth_token_obtain(*, email: str, password: str, request=None) -> str:
         )
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
-
-
-# --- closing an organisation (rule 19) ----------------------------------------------------------
-
-
-class OrganisationClosed(DomainError):
-    code = "organisation_closed"
-    default_detail = "This organisation is closed."
-
-
-class CloseNotRequested(DomainError):
-    code = "close_not_requested"
-    default_detail = "The organisation's owner has not asked for it to be closed."
-
-
-@dataclass(frozen=True)
-class ClosingResult:
-    organisation: Organisation
-    porting_cancelled: int
-    numbers_quarantined: int
-    licences_scheduled: int
-    removal_effective_on: date
-    members_deactivated: int
-    sessions_revoked: int
-
-
-@transaction.atomic
-def organisation_close_request(
-    *, organisation: Organisation, actor, at: datetime | None = None
-) -> Organisation:
-    """Rule 19: the owner asks platform staff to close the organisation. Asking twice keeps the
-    first request's time."""
-    if not (
-        getattr(actor, "is_active", False)
-        and not actor.is_superuser
-        and actor.organisation_id == organisation.pk
-        and actor.role == Role.OWNER
-    ):
-        raise PermissionDenied("Only the organisation's owner can ask for it to be closed.")
-    org = organisation_for_update(organisation.pk)
-    if org.closed_at:
-        raise OrganisationClosed()
-    if org.close_requested_at is None:
-        org.close_requested_at = at or timezone.now()
-        org.save(update_fields=["close_requested_at"])
-        audit_record(
-            organisation=org, actor=actor, action="organisation.close_requested", target=org
-        )
-    return org
-
-
-def _revoke_sessions(user_ids: set[str]) -> int:
-    """Delete the stored sessions signed in as these users (database-backed session engines)."""
-    from django.contrib.sessions.models import Session
-
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    keys = [
-        session.session_key
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if session.get_decoded().get(SESSION_KEY) in user_ids
-    ]
-    for key in keys:
-        store(session_key=key).delete()
-    return len(keys)
-
-
-@transaction.atomic
-def organisation_close(
-    *, organisation: Organisation, actor, at: datetime | None = None
-) -> ClosingResult:
-    """Rule 19: platform staff close an organisation on its owner's request.
-
-    In one transaction under the organisation's lock: open porting requests are cancelled (their
-    reservations released); every held number goes into quarantine (rule 6, recoverable by staff
-    until it ends, then back to the inventory); every active licence is unassigned, detached and
-    scheduled for termination at the end of the current period (it was paid for in advance);
-    members are deactivated, their API tokens deleted and their sessions revoked; invoices are
-    kept. The renewal job skips closed organisations, so `organisations_finish_closing` ends
-    the licences at the period end and issues the final invoice (termination fees, unbilled
-    charges and usage).
-    """
-    from billing.selectors import organisation_period, organisation_today
-    from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
-    from numbering.porting import porting_requests_cancel_open_locked
-
-    if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only platform staff can close an organisation.")
-    at = at or timezone.now()
-    org = organisation_for_update(organisation.pk)
-    if org.closed_at:
-        raise OrganisationClosed()
-    if org.close_requested_at is None:
-        raise CloseNotRequested()
-
-    cancelled = porting_requests_cancel_open_locked(
-        organisation=org, actor=actor, at=at, note="The organisation is being closed."
-    )
-
-    numbers = list(
-        PhoneNumber.objects.select_for_update()
-        .filter(organisation=org, status=NumberStatus.ASSIGNED)
-        .order_by("pk")
-    )
-    quarantine_ends_on = organisation_today(org, at=at) + timedelta(
-        days=settings.NUMBER_QUARANTINE_DAYS
-    )
-    for number in numbers:
-        number.status = NumberStatus.QUARANTINED
-        number.licence = None
-        number.quarantined_at = at
-        number.quarantine_ends_on = quarantine_ends_on
-    PhoneNumber.objects.bulk_update(
-        numbers, ["status", "licence", "quarantined_at", "quarantine_ends_on"]
-    )
-    NumberAssignment.objects.filter(
-        number__in=[n.pk for n in numbers], ended_at__isnull=True
-    ).update(ended_at=at)
-    audit_record_many(
-        organisation=org,
-        actor=actor,
-        action="number.deleted",
-        targets=numbers,
-        changes={
-            "reason": "organisation closed",
-            "quarantine_ends_on": quarantine_ends_on.isoformat(),
-        },
-    )
-
-    effective_on = organisation_period(org, at=at).end
-    licences = list(
-        Licence.objects.select_for_update()
-        .filter(organisation=org, status=LicenceStatus.ACTIVE)
-        .order_by("pk")
-    )
-    for licence in licences:
-        licence.status = LicenceStatus.REMOVAL_SCHEDULED
-        licence.removal_effective_on = effective_on
-        licence.member = licence.line = licence.base_licence = None
-        licence.extension = None
-    Licence.objects.bulk_update(
-        licences, ["status", "removal_effective_on", "member", "line", "base_licence", "extension"]
-    )
-    audit_record_many(
-        organisation=org,
-        actor=actor,
-        action="licence.terminated",
-        targets=licences,
-        changes={"effective_on": effective_on.isoformat(), "reason": "organisation closed"},
-    )
-
-    members = list(
-        User.objects.select_for_update()
-        .filter(organisation=org)
-        .exclude(status=MemberStatus.DEACTIVATED)
-        .order_by("pk")
-    )
-    User.objects.filter(pk__in=[m.pk for m in members]).update(status=MemberStatus.DEACTIVATED)
-    Token.objects.filter(user__organisation=org).delete()
-    revoked = _revoke_sessions({str(m.pk) for m in members})
-
-    org.closed_at = at
-    org.save(update_fields=["closed_at"])
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="organisation.closed",
-        target=org,
-        changes={
-            "porting_cancelled": cancelled,
-            "numbers_quarantined": len(numbers),
-            "licences_scheduled": len(licences),
-            "removal_effective_on": effective_on.isoformat(),
-            "members_deactivated": len(members),
-            "sessions_revoked": revoked,
-        },
-    )
-    return ClosingResult(
-        organisation=org,
-        porting_cancelled=cancelled,
-        numbers_quarantined=len(numbers),
-        licences_scheduled=len(licences),
-        removal_effective_on=effective_on,
-        members_deactivated=len(members),
-        sessions_revoked=revoked,
-    )
-
-
-def organisations_finish_closing(*, at: datetime, limit: int | None = None) -> int:
-    """The period end of closed organisations: terminate their scheduled licences and issue the
-    final invoice. Idempotent; for the hourly renewal job and `run_billing`, next to
-    `billing.renewal.renewals_run` (which skips closed organisations).
-
-    A closed organisation whose next period has started and that still has licences scheduled
-    for removal is renewed once more by the renewal's own step: its licences are terminated
-    first (none is renewed, every one being scheduled) and the invoice carries only what is
-    still owed: termination fees under a commitment (rule 16), unbilled device charges and the
-    last periods' usage; no invoice when nothing is owed. Each organisation is one transaction
-    under SKIP LOCKED, advanced in it, so it is done once.
-    """
-    from django.db.models import Exists, OuterRef
-
-    from billing.renewal import renewals_apply_locked
-
-    pending = Licence.objects.filter(
-        organisation=OuterRef("pk"), status=LicenceStatus.REMOVAL_SCHEDULED
-    )
-    done = 0
-    while limit is None or done < limit:
-        with transaction.atomic():
-            org = (
-                Organisation.objects.select_for_update(skip_locked=True)
-                .filter(closed_at__isnull=False, next_renewal_at__lte=at)
-                .filter(Exists(pending))
-                .order_by("next_renewal_at", "pk")
-                .first()
-            )
-            if org is None:
-                return done
-            renewals_apply_locked([org], at=at)
-        done += 1
-    return done

@@ -65,7 +65,7 @@ def setup_environment(args) -> None:
             conn.execute(f'CREATE DATABASE "{args.database}"')
     os.environ.update(
         DATABASE_URL=urlunsplit(parts._replace(path="/" + args.database)),
-        DJANGO_SETTINGS_MODULE="telecom.settings",
+        DJANGO_SETTINGS_MODULE="telecom.settings.base",
         LOG_LEVEL="WARNING",
     )
     sys.path.insert(0, str(ROOT))

@@ -67,7 +67,7 @@ def setup_environment() -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telecom.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telecom.settings.base")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     sys.path.insert(0, str(ROOT))

@@ -80,7 +80,7 @@ def setup_environment(args) -> str:
     os.environ.update(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        DJANGO_SETTINGS_MODULE="telecom.settings",
+        DJANGO_SETTINGS_MODULE="telecom.settings.base",
         RENEWAL_FANOUT=str(args.workers),
         RENEWAL_BATCH_SIZE=str(args.batch_size),
         LOG_LEVEL="WARNING",

@@ -3,18 +3,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organisation, invoice_prefix
+from accounts.roles import ensure_platform_staff as _ensure_platform_staff
+
+# Commitments (rule 16) are billing/commitment_services.py; re-exported for this module's callers.
+from billing.commitment_services import commitment_create as commitment_create
+from billing.commitment_services import commitment_delete as commitment_delete
+from billing.commitment_services import commitment_update as commitment_update
 from billing.models import (
     BillingDetails,
     Charge,
     ChargeKind,
-    Commitment,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -248,7 +253,7 @@ def device_order(*, organisation: Organisation, device, quantity: int, actor) ->
     """A one-off charge for devices, billed on the next invoice (rule 22)."""
     validate_quantity(quantity)
     org = organisation_for_update(organisation.pk)
-    unit_price = DevicePrice.objects.get(device=device, currency=org.currency).unit_price
+    unit_price = _device_unit_price(device, org.currency)
     charge = Charge.objects.create(
         organisation=org,
         kind=ChargeKind.DEVICE,
@@ -267,6 +272,24 @@ def device_order(*, organisation: Organisation, device, quantity: int, actor) ->
         changes={"device": device.code, "quantity": quantity, "amount": str(charge.amount)},
     )
     return charge
+
+
+def device_order_preview(*, organisation: Organisation, device, quantity: int) -> dict:
+    """What `device_order` would charge (rule 22), for the review before it. Reads only."""
+    validate_quantity(quantity)
+    unit_price = _device_unit_price(device, organisation.currency)
+    return {
+        "organisation": organisation,
+        "device": device,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "amount": unit_price * quantity,
+        "currency": organisation.currency,
+    }
+
+
+def _device_unit_price(device, currency: str):
+    return DevicePrice.objects.get(device=device, currency=currency).unit_price
 
 
 # --- payments, void and reissue (rule 18, docs/rules.md) ---------------------------------------
@@ -422,112 +445,3 @@ def _validate_payment_record(actor, *, method: str, reference: str) -> None:
         )
     if errors:
         raise ValidationError(errors)
-
-
-def _ensure_platform_staff(actor, what: str) -> None:
-    """Platform staff, or None for the system itself (jobs, the payment backend)."""
-    if actor is not None and not getattr(actor, "is_superuser", False):
-        raise PermissionDenied(f"Only platform staff may {what}.")
-
-
-# --- commitments (rule 16), set by platform staff -------------------------------------------------
-
-
-def _validate_commitment(org: Organisation, *, quantity: int, ends_on) -> None:
-    errors = {}
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        errors["quantity"] = ValidationError(
-            "The committed quantity is a whole number of at least 1.", code="min_value"
-        )
-    if ends_on <= organisation_today(org):
-        errors["ends_on"] = ValidationError(
-            "The commitment must end after today (the organisation's local date).",
-            code="commitment_ended",
-        )
-    if errors:
-        raise ValidationError(errors)
-
-
-@transaction.atomic
-def commitment_create(
-    *, organisation: Organisation, licence_type, quantity: int, ends_on, actor
-) -> Commitment:
-    """Commit the organisation to `quantity` licences of a type until `ends_on` (rule 16)."""
-    _ensure_platform_staff(actor, "set a commitment")
-    org = organisation_for_update(organisation.pk)
-    _validate_commitment(org, quantity=quantity, ends_on=ends_on)
-    if Commitment.objects.filter(organisation=org, licence_type=licence_type).exists():
-        raise ValidationError(
-            {
-                "licence_type": ValidationError(
-                    "The organisation already has a commitment for this licence type; change it.",
-                    code="commitment_exists",
-                )
-            }
-        )
-    try:
-        with transaction.atomic():
-            commitment = Commitment.objects.create(
-                organisation=org, licence_type=licence_type, quantity=quantity, ends_on=ends_on
-            )
-    except IntegrityError as exc:  # the unique constraint, should the check above be raced
-        raise ValidationError(
-            {
-                "licence_type": ValidationError(
-                    "The organisation already has a commitment for this licence type.",
-                    code="commitment_exists",
-                )
-            }
-        ) from exc
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="commitment.created",
-        target=commitment,
-        changes={
-            "licence_type": licence_type.code,
-            "quantity": quantity,
-            "ends_on": ends_on.isoformat(),
-        },
-    )
-    return commitment
-
-
-@transaction.atomic
-def commitment_update(*, commitment: Commitment, quantity: int, ends_on, actor) -> Commitment:
-    """Change a commitment's quantity or end date (rule 16); its organisation and type stay."""
-    _ensure_platform_staff(actor, "change a commitment")
-    org = organisation_for_update(commitment.organisation_id)
-    commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
-    _validate_commitment(org, quantity=quantity, ends_on=ends_on)
-    before = {"quantity": commitment.quantity, "ends_on": commitment.ends_on.isoformat()}
-    commitment.quantity, commitment.ends_on = quantity, ends_on
-    commitment.save(update_fields=["quantity", "ends_on"])
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="commitment.updated",
-        target=commitment,
-        changes={"before": before, "after": {"quantity": quantity, "ends_on": ends_on.isoformat()}},
-    )
-    return commitment
-
-
-@transaction.atomic
-def commitment_delete(*, commitment: Commitment, actor) -> None:
-    """End a commitment now: later removals owe no termination fee for it (rule 16)."""
-    _ensure_platform_staff(actor, "delete a commitment")
-    org = organisation_for_update(commitment.organisation_id)
-    commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="commitment.deleted",
-        target=commitment,
-        changes={
-            "licence_type_id": commitment.licence_type_id,
-            "quantity": commitment.quantity,
-            "ends_on": commitment.ends_on.isoformat(),
-        },
-    )
-    commitment.delete()

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.roles import Cap, has_capability
-from telecom.errors import DomainError
+from telecom.errors import Conflict, DomainError
 
 
 def _field_errors(detail) -> dict:
@@ -60,6 +60,8 @@ def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.Validati
 
 def exception_handler(exc, context):
     """Map errors to API.md's format: 400 with fields, 409 for business rules, never a 500."""
+    if isinstance(exc, IntegrityError):
+        exc = Conflict()
     if isinstance(exc, DomainError):
         return Response({"code": exc.code, "detail": exc.detail}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
@@ -67,11 +69,6 @@ def exception_handler(exc, context):
     elif isinstance(exc, ObjectDoesNotExist | Http404):
         # The same "Not found." whatever the model, in the error format of API.md.
         exc = exceptions.NotFound()
-    elif isinstance(exc, IntegrityError):
-        return Response(
-            {"code": "conflict", "detail": "This conflicts with existing data."},
-            status=status.HTTP_409_CONFLICT,
-        )
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)

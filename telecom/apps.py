@@ -15,4 +15,4 @@ class TelecomAdminConfig(admin_apps.AdminConfig):
     """
 
     default = False
-    default_site = "telecom.admin.TelecomAdminSite"
+    default_site = "telecom.admin.site.TelecomAdminSite"

@@ -15,7 +15,7 @@ from celery import Celery
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telecom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telecom.settings.base")
 
 app = Celery("telecom")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -22,6 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from telecom.embedded import (
+    default_data_dir,
+    embedded_server_release,
+    use_embedded_database_if_unset,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 20
 DEMO_PASSWORD = "demo-password-1"
@@ -62,11 +68,8 @@ def main() -> int:
     children: list[Child] = []
     try:
         if not os.environ.get("DATABASE_URL"):
-            from telecom.embedded import embedded_database_url
-
-            pg_data = var_dir / "pgdata"
-            _say(f"starting the embedded PostgreSQL in {pg_data}")
-            os.environ["DATABASE_URL"] = embedded_database_url(pg_data)
+            _say(f"starting the embedded PostgreSQL in {default_data_dir()}")
+            pg_data = use_embedded_database_if_unset()
 
         _manage("migrate", "--noinput")
         _manage("collectstatic", "--noinput", "--verbosity", "0")
@@ -171,8 +174,6 @@ def _stop_children(children: list[Child]) -> None:
 
 
 def _stop_embedded_database(pg_data: Path) -> None:
-    from telecom.embedded import embedded_server_release
-
     if embedded_server_release(pg_data):
         _say("the embedded PostgreSQL is still used by another process; leaving it running")
     else:

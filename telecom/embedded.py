@@ -7,9 +7,12 @@ it. With cleanup mode "stop" the last of them to exit stops the server, so:
 
 - `make run` (`telecom.devstack`) starts it once and passes `DATABASE_URL` to its children, which
   therefore never touch pgserver; the server lives as long as the stack and stops with it;
-- `make test` starts it in the pytest process, the xdist workers inherit `DATABASE_URL`, and the
-  server stops when pytest exits (unless `make run` is using it too: then it stays for that one);
+- `make test` starts it in the pytest process (`telecom.pytest_embedded`, before Django reads its
+  settings), the xdist workers inherit `DATABASE_URL`, and the server stops when pytest exits
+  (unless `make run` is using it too: then it stays for that one);
 - a one-off `manage.py` command starts it, or joins a running one, and lets it go on exit.
+
+The settings never start it: importing them with no `DATABASE_URL` is an error that says so.
 
 A holder killed outright (SIGKILL, or pytest stopped by SIGTERM) cannot let go, so the server
 outlives it; the next process to start drops dead holders from the list, adopts the running
@@ -22,13 +25,33 @@ PostgreSQL refuses to run as root.
 import atexit
 import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from urllib.parse import quote
 
 DATABASE_NAME = "telecom"
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 _servers: dict[Path, object] = {}
+
+
+def default_data_dir() -> Path:
+    """`$TELECOM_VAR_DIR/pgdata` (default `var/pgdata` in the checkout), as the settings say."""
+    return Path(os.environ.get("TELECOM_VAR_DIR", BASE_DIR / "var")) / "pgdata"
+
+
+def use_embedded_database_if_unset() -> Path | None:
+    """With no `DATABASE_URL`, start (or join) the embedded PostgreSQL and set `DATABASE_URL` to
+    it, for this process and its children; return its data directory (None if one was set).
+
+    Called before Django reads its settings, by `manage.py` and `make test`'s pytest plugin.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return None
+    data_dir = default_data_dir()
+    os.environ["DATABASE_URL"] = embedded_database_url(data_dir)
+    return data_dir
 
 
 def embedded_database_url(data_dir: Path) -> str:

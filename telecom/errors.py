@@ -1,7 +1,13 @@
-"""Domain errors: a business rule refused the request. Each has a stable `code`.
+"""Domain errors, all of them: a business rule refused the request.
 
-The API maps them to 409 `{"code", "detail"}` (telecom.api), the admin and the webapp to a message.
-Field-level input errors are ordinary validation errors (400), not these.
+Each class carries its stable `code` (the API's and mass configuration's) and its sentence in
+product language, `default_detail` (what the console and the webapp show; a service may give a
+more precise one). The API maps them to 409 `{"code", "detail"}` (telecom.api), the console to an
+error message (telecom.admin.bases `refusal_message`), mass configuration to a row error with the
+same code. Field-level input errors are ordinary validation errors (400), not these.
+
+`Conflict` is what a uniqueness or integrity conflict caught at the database becomes (the API's
+exception handler), so a forgotten check is a 409 with a sentence, never a 500.
 """
 
 
@@ -114,3 +120,24 @@ class LicenceNotActive(DomainError):
 class InvoiceNotPayable(DomainError):
     code = "invoice_not_payable"
     default_detail = "This invoice is not open for payment or voiding."
+
+
+class OrganisationClosed(DomainError):
+    code = "organisation_closed"
+    default_detail = "This organisation is closed."
+
+
+class CloseNotRequested(DomainError):
+    code = "close_not_requested"
+    default_detail = "The organisation's owner has not asked for it to be closed."
+
+
+def domain_error_codes() -> dict[str, type[DomainError]]:
+    """Every domain error by its code (each code names one class)."""
+    found: dict[str, type[DomainError]] = {}
+    pending = [DomainError]
+    while pending:
+        cls = pending.pop()
+        found[cls.code] = cls
+        pending.extend(cls.__subclasses__())
+    return found

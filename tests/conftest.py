@@ -25,15 +25,9 @@ def pytest_configure(config):
         traveller = time_machine.travel(start, tick=True)
         traveller.start()
         config.add_cleanup(traveller.stop)
-    # Hashing every factory user's password with PBKDF2 costs seconds per test; tests don't
-    # need a slow hash (production settings are untouched).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # WhiteNoise serves STATIC_ROOT, which `collectstatic` fills for production; tests serve
     # static files from the apps, and an empty root spares a warning on every request.
     settings.STATIC_ROOT.mkdir(exist_ok=True)
-    # Throttle counts stay in each test process (not in the Redis the workers share) and are
-    # cleared before every test, so one test's requests never throttle another's.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"

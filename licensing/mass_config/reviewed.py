@@ -1,5 +1,5 @@
 """Where the console keeps a reviewed file until it is confirmed, and the daily clean-up of
-those never confirmed (`licensing.mass_config_admin` keeps the token in the reviewing session)."""
+those never confirmed (`licensing.admin.mass_config` keeps the token in the reviewing session)."""
 
 from datetime import datetime, timedelta
 

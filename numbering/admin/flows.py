@@ -1,12 +1,10 @@
 """The flows that change numbers, each ending in one service call after a page that says what
 will happen. Mixed into the numbers admin (numbering.admin.numbers)."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from licensing.models import Licence
@@ -30,7 +28,13 @@ from numbering.services import (
     number_reassign_preview,
     number_recover,
 )
-from telecom.admin import ServiceRefused, is_platform_staff, organisation_of, refusal_message
+from telecom.admin import (
+    ActionPages,
+    ServiceRefused,
+    is_platform_staff,
+    organisation_of,
+    refusal_message,
+)
 
 # --- what a review says --------------------------------------------------------------------------
 
@@ -79,8 +83,10 @@ def preview_statement(preview, assignee) -> str:
     )
 
 
-class NumberFlows:
+class NumberFlows(ActionPages):
     """Assign, reassign, change, delete and recover: pages and list actions."""
+
+    page_templates = "admin/numbering/phonenumber"
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -112,27 +118,6 @@ class NumberFlows:
     def _require_manage(self, request) -> None:
         if not self.can_manage(request):
             raise PermissionDenied
-
-    def _page(self, request, template: str, title: str, **context) -> TemplateResponse:
-        form = context.get("form")
-        media = self.media + (form.media if form is not None else forms.Media())
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            f"admin/numbering/phonenumber/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "subtitle": None,
-                "media": media,
-                "changelist_url": reverse("admin:numbering_phonenumber_changelist"),
-                **context,
-            },
-        )
-
-    def _refused(self, request, exc: ServiceRefused) -> None:
-        self.message_user(request, exc.message, messages.ERROR)
 
     def _to_number(self, number: PhoneNumber) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:numbering_phonenumber_change", args=[number.pk]))
@@ -166,7 +151,7 @@ class NumberFlows:
                         number_assign, actor=request.user, e164=data["e164"] or None, **kwargs
                     )
                 except ServiceRefused as exc:
-                    self._refused(request, exc)
+                    self.refused(request, exc)
                 else:
                     self.message_user(
                         request, _assigned_message(result, form.assignee), messages.SUCCESS
@@ -180,8 +165,8 @@ class NumberFlows:
                     **kwargs,
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
-        return self._page(
+                self.refused(request, exc)
+        return self.action_page(
             request,
             "assign.html",
             "Review the assignment" if preview else "Assign a number",
@@ -210,7 +195,7 @@ class NumberFlows:
                 try:
                     self.call_service(number_reassign, number=number, actor=request.user, **target)
                 except ServiceRefused as exc:
-                    self._refused(request, exc)
+                    self.refused(request, exc)
                 else:
                     self.message_user(
                         request, f"{number} reassigned to {form.assignee}.", messages.SUCCESS
@@ -219,8 +204,8 @@ class NumberFlows:
             try:
                 preview = self.call_service(number_reassign_preview, number=number, **target)
             except ServiceRefused as exc:
-                self._refused(request, exc)
-        return self._page(
+                self.refused(request, exc)
+        return self.action_page(
             request,
             "reassign.html",
             f"Reassign {number}",
@@ -249,7 +234,7 @@ class NumberFlows:
                     e164=form.cleaned_data["e164"] or None,
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 old = PhoneNumber.objects.get(pk=number.pk)
                 self.message_user(
@@ -266,7 +251,7 @@ class NumberFlows:
         available = carrier().search(
             country=number.country, number_type=number.number_type, limit=20
         )
-        return self._page(
+        return self.action_page(
             request,
             "change.html",
             f"Change {number}",
@@ -289,7 +274,7 @@ class NumberFlows:
             try:
                 deleted = self.call_service(number_delete, number=number, actor=request.user)
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
                 return self._to_number(number)
             self.message_user(
                 request,
@@ -298,7 +283,7 @@ class NumberFlows:
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:numbering_phonenumber_changelist"))
-        return self._page(
+        return self.action_page(
             request,
             "delete.html",
             f"Delete {number}",
@@ -327,7 +312,7 @@ class NumberFlows:
                     line=form.cleaned_data["line"],
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(
                     request,
@@ -336,7 +321,7 @@ class NumberFlows:
                 )
                 return self._to_number(recovered)
         last = number_history(number=number).first()
-        return self._page(
+        return self.action_page(
             request,
             "recover.html",
             f"Recover {number}",
@@ -376,7 +361,7 @@ class NumberFlows:
         if request.POST.get("post") == "yes":
             self.run_on_each(request, queryset, number_delete, arg="number", verb="deleted")
             return None
-        return self._page(
+        return self.action_page(
             request,
             "delete_selected.html",
             "Delete numbers",

@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
-    SpectacularSwaggerView,
+    SpectacularSwaggerSplitView,
 )
 
 from accounts.api.views import SignupView, TokenView
@@ -34,7 +34,7 @@ PUBLIC_VIEWS = {
     SignupView: "sign-up: the caller has no organisation yet",
     TokenView: "token login",
     SpectacularAPIView: "OpenAPI schema",
-    SpectacularSwaggerView: "API docs",
+    SpectacularSwaggerSplitView: "API docs",
     SpectacularRedocView: "API docs (ReDoc)",
     LicenceTypeViewSet: "catalogue, the same for every organisation",
     DeviceViewSet: "catalogue, the same for every organisation",

@@ -7,6 +7,7 @@ locally they are skipped with the reason.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,21 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """`new_page(viewport)` → a page in a fresh context (no cookies) rooted at the live server."""
+    """`new_page(viewport)` → a page in a fresh context (no cookies) rooted at the live server.
+
+    A page that breaks the site's Content-Security-Policy (an inline script, a style or image
+    the policy refuses) fails the test: every page must work under it. Refusing what would come
+    from elsewhere is the policy doing its job (ReDoc's logo on cdn.redoc.ly).
+    """
     contexts = []
+    violations = []
+
+    def record_violation(message):
+        text = message.text
+        if "Content Security Policy" in text and not re.search(
+            r"'https?://(?!127\.0\.0\.1|localhost)", text
+        ):
+            violations.append(text)
 
     def make(viewport=DESKTOP):
         context = browser.new_context(
@@ -80,6 +94,7 @@ def new_page(browser, live_server):
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
+        page.on("console", record_violation)
         # Anything outside the live server would be the network: refuse it.
         page.route(
             "**/*",
@@ -95,6 +110,7 @@ def new_page(browser, live_server):
     yield make
     for context in contexts:
         context.close()
+    assert violations == []
 
 
 def screenshot(page, name: str) -> Path:

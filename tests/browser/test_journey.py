@@ -100,11 +100,11 @@ def test_an_invited_member_joins_texts_plays_a_voicemail_and_signs_out(new_page,
     page.get_by_role("link", name="Voicemail").click()
     audio = page.locator("audio").first
     expect(audio).to_be_visible()
-    page.wait_for_function("document.querySelector('audio').readyState >= 1", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1", timeout=10_000)
     duration = page.evaluate("document.querySelector('audio').duration")
     assert 1.5 < duration < 2.5
     page.evaluate("document.querySelector('audio').play()")
-    page.wait_for_function("document.querySelector('audio').currentTime > 0", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('audio').currentTime > 0", timeout=10_000)
 
     # Sign out: the pages are gone with the session.
     page.get_by_role("button", name="Sign out").click()

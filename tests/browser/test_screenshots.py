@@ -93,7 +93,7 @@ def test_main_pages(new_page, demo, width, viewport):
         page.goto(path)
         if name == "voicemail":
             page.wait_for_function(
-                "[...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
+                "() => [...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
             )
         check(page, name, width)
 

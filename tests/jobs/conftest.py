@@ -196,7 +196,7 @@ class Jobs:
                 stderr=subprocess.STDOUT,
                 env={
                     **os.environ,
-                    "DJANGO_SETTINGS_MODULE": "telecom.settings",
+                    "DJANGO_SETTINGS_MODULE": "telecom.settings.base",
                     "DATABASE_URL": _database_url(),
                     "REDIS_URL": self.redis_url,
                     "JOBS_TEST_RENEW_LOG": str(self.renew_log),

@@ -80,21 +80,14 @@ def _take_reviewed(request, token: str) -> tuple[Organisation, bytes, str] | Non
 
 
 def _page(model_admin, request, title: str, **context) -> TemplateResponse:
-    request.current_app = model_admin.admin_site.name
-    return TemplateResponse(
+    return model_admin.action_page(
         request,
         "admin/mass_config/mass_configuration.html",
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.opts,
-            "title": title,
-            "subtitle": None,
-            "changelist_url": reverse("admin:licensing_licence_changelist"),
-            "sample_url": reverse("admin:licensing_licence_mass_configuration_sample"),
-            "page_url": reverse("admin:licensing_licence_mass_configuration"),
-            "max_megabytes": max_bytes() // (1024 * 1024),
-            **context,
-        },
+        title,
+        sample_url=reverse("admin:licensing_licence_mass_configuration_sample"),
+        page_url=reverse("admin:licensing_licence_mass_configuration"),
+        max_megabytes=max_bytes() // (1024 * 1024),
+        **context,
     )
 
 

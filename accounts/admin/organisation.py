@@ -1,10 +1,7 @@
-"""Console pages for the organisation, its members and its audit trail."""
-
-import json
+"""The organisation's page: its settings, limits, payment method and closing."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
@@ -12,17 +9,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from rest_framework.authtoken.models import TokenProxy
 
-from accounts.models import AuditEvent, MemberStatus, Organisation, User
-from accounts.roles import ASSIGNABLE_ROLES, Role
+from accounts.models import Organisation
+from accounts.roles import Role
 from accounts.selectors import organisation_restriction_reasons
 from accounts.services import (
     ORGANISATION_EDITABLE,
     STAFF_EDITABLE,
-    member_invite,
-    member_remove,
-    member_update,
     organisation_close,
     organisation_close_request,
     organisation_set_payment_method,
@@ -32,9 +25,8 @@ from accounts.services import (
 from billing.models import Invoice, InvoiceStatus
 from billing.selectors import organisation_period
 from billing.services import calling_credit_cap_validate
-from licensing.models import Licence, LicenceKind, LicenceStatus
+from licensing.models import LicenceKind
 from telecom.admin import (
-    ReadOnlyInline,
     ServiceRefused,
     TenantAdmin,
     call_service,
@@ -42,9 +34,6 @@ from telecom.admin import (
 )
 
 PAYMENT_FIELDS = ("payment_method_kind", "payment_method_reference")
-
-
-# --- organisation ------------------------------------------------------------------------------
 
 
 class OrganisationForm(forms.ModelForm):
@@ -291,228 +280,3 @@ class OrganisationAdmin(TenantAdmin):
             self.call_service(
                 organisation_update_limits, organisation=obj, actor=request.user, **limits
             )
-
-
-# --- members ---------------------------------------------------------------------------------
-
-
-def _role_choices(actor, current: str | None = None):
-    allowed = set(Role) if actor.is_superuser else set(ASSIGNABLE_ROLES[Role(actor.role)])
-    if current:
-        allowed.add(Role(current))
-    return [(role.value, role.value.title()) for role in Role if role in allowed]
-
-
-class MemberInviteForm(forms.ModelForm):
-    class Meta:
-        model = User
-        fields = ("organisation", "email", "name", "role")
-
-
-class MemberChangeForm(forms.ModelForm):
-    class Meta:
-        model = User
-        fields = ("name", "role")
-
-
-class MemberLicenceInline(ReadOnlyInline):
-    model = Licence
-    fk_name = "member"
-    verbose_name = "licence"
-    verbose_name_plural = "licences held"
-    fields = ("licence_type", "status", "extension", "addon_codes", "purchased_at")
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("licence_type")
-            .prefetch_related("addons__licence_type")
-        )
-
-    @admin.display(description="add-ons")
-    def addon_codes(self, obj):
-        return ", ".join(sorted(a.licence_type.code for a in obj.addons.all())) or "-"
-
-
-@admin.register(User)
-class MemberAdmin(TenantAdmin):
-    """Members: invite (member_invite), change name and role (member_update), remove (rule 9)."""
-
-    list_display = (
-        "name",
-        "email",
-        "role",
-        "status",
-        "licence_count",
-        "date_joined",
-        "organisation",
-    )
-    list_display_links = ("name", "email")
-    list_filter = ("role", "status", "organisation")
-    search_fields = ("name", "email")
-    ordering = ("name", "email")
-    list_select_related = ("organisation",)
-    readonly_fields = ("email", "status", "date_joined", "organisation")
-    autocomplete_fields = ("organisation",)
-    inlines = (MemberLicenceInline,)
-    delete_confirmation_template = "admin/accounts/user/delete_confirmation.html"
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(is_superuser=False)  # platform staff are not members of anything
-            .annotate(
-                active_licences=Count(
-                    "licences", filter=~Q(licences__status=LicenceStatus.TERMINATED)
-                )
-            )
-        )
-
-    def get_search_results(self, request, queryset, search_term):
-        queryset, duplicates = super().get_search_results(request, queryset, search_term)
-        if request.resolver_match and request.resolver_match.url_name == "autocomplete":
-            # Choosing an assignee: deactivated members cannot receive licences.
-            queryset = queryset.exclude(status=MemberStatus.DEACTIVATED)
-        return queryset, duplicates
-
-    @admin.display(description="licences", ordering="active_licences")
-    def licence_count(self, obj):
-        return obj.active_licences
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = MemberChangeForm if obj is not None else MemberInviteForm
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if "organisation" in form.base_fields:
-            form.base_fields["organisation"].required = True  # platform staff pick one
-        if "role" in form.base_fields:
-            form.base_fields["role"].choices = _role_choices(
-                request.user, obj.role if obj is not None else None
-            )
-        return form
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            fields = ["organisation", "email", "name", "role"]
-        else:
-            fields = ["email", "name", "role", "status", "date_joined", "organisation"]
-        return self._strip(request, fields)
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return super().get_readonly_fields(request, obj)
-
-    def get_inline_instances(self, request, obj=None):
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status == MemberStatus.DEACTIVATED:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        if change:
-            self.call_service(
-                member_update,
-                member=obj,
-                actor=request.user,
-                name=data["name"],
-                role=data["role"],
-            )
-            return
-        organisation = data.get("organisation") or request.user.organisation
-        member = self.call_service(
-            member_invite,
-            organisation=organisation,
-            email=data["email"],
-            name=data["name"],
-            role=data["role"],
-            actor=request.user,
-            request=request,
-        )
-        obj.pk = member.pk
-        obj._state.adding = False
-
-    def get_deleted_objects(self, objs, request):
-        # Removing a member deletes nothing (rule 9): it deactivates them and frees their
-        # licences. The confirmation page says so instead of listing related rows.
-        return [str(obj) for obj in objs], {}, set(), []
-
-    def delete_model(self, request, obj):
-        self.call_service(member_remove, member=obj, actor=request.user)
-
-    def response_delete(self, request, obj_display, obj_id):
-        self.message_user(
-            request,
-            f"{obj_display} was removed: deactivated, their licences are now unassigned.",
-            messages.SUCCESS,
-        )
-        return HttpResponseRedirect(reverse("admin:accounts_user_changelist"))
-
-
-# --- audit trail -----------------------------------------------------------------------------
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(TenantAdmin):
-    """Who changed what and when (docs/architecture.md), written by the services. Read-only."""
-
-    list_display = (
-        "created_at",
-        "actor_label",
-        "action",
-        "target_type",
-        "target_label",
-        "changes_summary",
-        "organisation",
-    )
-    list_filter = ("action", "target_type", "created_at", "organisation")
-    search_fields = ("actor_label", "action", "target_label", "target_id")
-    date_hierarchy = "created_at"
-    list_select_related = ("organisation",)
-    fields = (
-        "created_at",
-        "organisation",
-        "actor_label",
-        "action",
-        "target_type",
-        "target_id",
-        "target_label",
-        "changes_pretty",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="changes")
-    def changes_summary(self, obj):
-        text = json.dumps(obj.changes, sort_keys=True, default=str)
-        return text if len(text) <= 120 else text[:117] + "..."
-
-    @admin.display(description="changes")
-    def changes_pretty(self, obj):
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.changes, indent=2, sort_keys=True, default=str)
-        )
-
-
-# --- platform-level models that Django and DRF register ----------------------------------------
-
-# Permissions come from roles (accounts.roles), never from groups; the page would only mislead.
-if admin.site.is_registered(Group):
-    admin.site.unregister(Group)
-
-# DRF's token page lists every member's API token in clear: credentials have no place in the
-# console. Tokens are obtained through the API and revoked when a member is removed (rule 9).
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)

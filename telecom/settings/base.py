@@ -1,7 +1,13 @@
-"""Settings, read from the environment (see `.env.example`).
+"""Settings shared by every environment, read from the environment (see `.env.example`).
 
-With no `DATABASE_URL` an embedded PostgreSQL is started (`telecom.embedded`); with no `REDIS_URL`
-Celery uses kombu's filesystem transport under `var/broker`, so the product runs on a bare machine.
+`make run` and a plain `manage.py` use these as they are (`telecom.settings.base`); the test
+suite uses `telecom.settings.test` and a deployment `telecom.settings.production`
+(`telecom/settings/__init__.py`).
+
+Importing the settings starts nothing: `DATABASE_URL` must be set. With none configured, `make
+run` (`telecom.devstack`), `make test` (`telecom.pytest_embedded`) and `manage.py` start (or join)
+the embedded PostgreSQL (`telecom.embedded`) and set it before Django reads these settings. With
+no `REDIS_URL` Celery uses kombu's filesystem transport under `var/broker`.
 """
 
 import os
@@ -9,8 +15,9 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("TELECOM_VAR_DIR", BASE_DIR / "var"))
 
 
@@ -64,8 +71,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "telecom.headers.ResponseHeadersMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# The Content-Security-Policy of every page (telecom.headers): scripts only from this site (no
+# inline script: the Swagger UI page loads its set-up as a file), styles from this site plus
+# inline `style` attributes (the console's templates, ReDoc and htmx set some), images also as
+# data: URIs (Swagger UI's icons), ReDoc's web worker from a blob:, nothing framed, forms posted
+# back to this site only.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 ROOT_URLCONF = "telecom.urls"
 WSGI_APPLICATION = "telecom.wsgi.application"
@@ -85,10 +112,12 @@ TEMPLATES = [
     },
 ]
 
-if "DATABASE_URL" not in os.environ:
-    from telecom.embedded import embedded_database_url
-
-    os.environ["DATABASE_URL"] = embedded_database_url(VAR_DIR / "pgdata")
+if not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Set it (e.g. postgres://user@host:5432/telecom), or use "
+        "`make run`, `make test` or `python manage.py`, which start the embedded PostgreSQL "
+        "under var/ when it is unset (README.md)."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ["DATABASE_URL"],

@@ -1,36 +1,26 @@
-"""Console pages for billing: invoices, commitments, charges (device orders) and usage.
-
-An issued invoice is never edited (docs/rules.md, billing): its page offers the PDF to everyone who
-reads invoices, and to platform staff alone a payment record (rule 18: no customer role ever marks
-an invoice paid), a void or a void-and-reissue with corrected lines. Finance exports invoice
-lines as CSV, for selected invoices or a date range (billing.exports). Every page reads through
-the tenancy base and writes through one service.
-"""
+"""Invoices. An issued invoice is never edited (docs/rules.md, billing): its page offers the PDF to
+everyone who reads invoices, and to platform staff alone a payment record (rule 18: no customer
+role ever marks an invoice paid), a void or a void-and-reissue with corrected lines. Finance
+exports invoice lines as CSV, for selected invoices or a date range (billing.exports)."""
 
 from __future__ import annotations
-
-import uuid
-from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
-from django.db.models import DateField, DateTimeField, F, Func, Max, Min, Q, Value
-from django.db.models.functions import Cast
+from django.db.models import Max, Min, Q
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.models import Organisation
 from accounts.roles import Cap, has_capability
+from billing.admin.common import _picked_organisation, overdue_q
 from billing.documents import invoice_document
 from billing.exports import csv_chunks, export_filename, export_lines, invoice_lines_csv
 from billing.forms import (
     CorrectedLinesFormSet,
     DateRangeForm,
-    DeviceOrderForm,
     PaymentForm,
     VoidForm,
     corrected_lines_initial,
@@ -38,107 +28,28 @@ from billing.forms import (
     parse_date,
 )
 from billing.models import (
-    Charge,
-    Commitment,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
-    UsageRecord,
 )
 from billing.pdf import invoice_pdf, invoice_pdf_filename
 from billing.renewal import renewal_period, upcoming_quote
-from billing.selectors import organisation_period, organisation_today
+from billing.selectors import organisation_today
 from billing.services import (
-    commitment_create,
-    commitment_delete,
-    commitment_update,
-    device_order,
     invoice_record_payment,
     invoice_reissue,
     invoice_void,
-    usage_used,
 )
-from licensing.models import DevicePrice
 from telecom.admin import (
+    ActionPages,
     ReadOnlyInline,
     ServiceRefused,
     TenantAdmin,
     YesNoFilter,
     is_platform_staff,
-    organisation_from_param,
     organisation_of,
+    posted,
 )
-
-# --- shared helpers ------------------------------------------------------------------------------
-
-
-def local_today_sql(at=None):
-    """SQL: the local date of each row's organisation at `at` (now), from its own time zone.
-
-    Overdue is "issued and past due" by the organisation's local date (docs/rules.md, billing); this
-    answers it for every organisation in one query, so platform staff's list is exact too.
-    """
-    moment = Value(at or timezone.now(), output_field=DateTimeField())
-    local = Func(
-        F("organisation__timezone"), moment, function="timezone", output_field=DateTimeField()
-    )
-    return Cast(local, DateField())
-
-
-def overdue_q(at=None) -> Q:
-    return Q(status=InvoiceStatus.ISSUED, due_on__lt=local_today_sql(at))
-
-
-class ActionPagesMixin:
-    """Pages of one service call each (a form, a review, a confirmation), in the console's look."""
-
-    page_templates = "admin/billing"
-
-    def _page(self, request, template: str, title: str, **context) -> TemplateResponse:
-        media = self.media
-        for name in ("form", "formset"):
-            if context.get(name) is not None:
-                media += context[name].media
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            f"{self.page_templates}/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "subtitle": None,
-                "media": media,
-                "changelist_url": reverse(
-                    f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
-                ),
-                **context,
-            },
-        )
-
-    def _refused(self, request, exc: ServiceRefused) -> None:
-        self.message_user(request, exc.message, messages.ERROR)
-
-
-def _posted(request):
-    return request.POST if request.method == "POST" else None
-
-
-def _picked_organisation(request) -> Organisation | None:
-    """Platform staff name the organisation in `?organisation=`; members have their own."""
-    return organisation_of(request) or organisation_from_param(request.GET.get("organisation"))
-
-
-@admin.display(description="invoice")
-def invoice_billed_on(modeladmin, obj):
-    """The invoice a charge or a usage record is on, linked; or "next invoice"."""
-    if obj.invoice_id is None:
-        return "next invoice"
-    url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
-    return format_html('<a href="{}">{}</a>', url, obj.invoice.number)
-
-
-# --- invoices ------------------------------------------------------------------------------------
 
 
 class OverdueFilter(YesNoFilter):
@@ -214,7 +125,8 @@ class InvoiceLineInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
+class InvoiceAdmin(ActionPages, TenantAdmin):
+    page_templates = "admin/billing"
     list_display = (
         "number",
         "organisation",
@@ -428,7 +340,9 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             return _csv_response(
                 chunks, export_filename(issued_from=issued_from, issued_to=issued_to)
             )
-        return self._page(request, "invoice/export.html", "Export invoice lines as CSV", form=form)
+        return self.action_page(
+            request, "invoice/export.html", "Export invoice lines as CSV", form=form
+        )
 
     @admin.action(description="Export lines of the selected invoices as CSV", permissions=["view"])
     def export_selected_lines(self, request, queryset):
@@ -459,7 +373,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             )
             return HttpResponseRedirect(reverse("admin:index"))
         quote = upcoming_quote(organisation)
-        return self._page(
+        return self.action_page(
             request,
             "invoice/upcoming.html",
             "Upcoming invoice",
@@ -476,7 +390,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         if missing:
             return missing
         self._require(self.can_record_payment(request))
-        form = PaymentForm(_posted(request))
+        form = PaymentForm(posted(request))
         if request.method == "POST" and form.is_valid():
             try:
                 self.call_service(
@@ -487,7 +401,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     reference=form.cleaned_data["reference"],
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(
                     request,
@@ -496,7 +410,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     messages.SUCCESS,
                 )
             return HttpResponseRedirect(self._url("change", invoice))
-        return self._page(
+        return self.action_page(
             request,
             "invoice/payment.html",
             f"Record a payment for {invoice.number}",
@@ -511,7 +425,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         if missing:
             return missing
         self._require(is_platform_staff(request))
-        form = VoidForm(_posted(request))
+        form = VoidForm(posted(request))
         if request.method == "POST" and form.is_valid():
             try:
                 self.call_service(
@@ -521,11 +435,11 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     reason=form.cleaned_data["reason"],
                 )
             except ServiceRefused as exc:
-                self._refused(request, exc)
+                self.refused(request, exc)
             else:
                 self.message_user(request, f"Invoice {invoice.number} voided.", messages.SUCCESS)
             return HttpResponseRedirect(self._url("change", invoice))
-        return self._page(
+        return self.action_page(
             request, "invoice/void.html", f"Void {invoice.number}", original=invoice, form=form
         )
 
@@ -535,8 +449,8 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             return missing
         self._require(is_platform_staff(request))
         initial = corrected_lines_initial(invoice)
-        formset = CorrectedLinesFormSet(_posted(request), initial=initial, prefix="lines")
-        form = VoidForm(_posted(request))
+        formset = CorrectedLinesFormSet(posted(request), initial=initial, prefix="lines")
+        form = VoidForm(posted(request))
         quote = None
         if request.method == "POST" and formset.is_valid() and form.is_valid():
             quote = corrected_quote(invoice, formset)
@@ -550,7 +464,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                         reason=form.cleaned_data["reason"],
                     )
                 except ServiceRefused as exc:
-                    self._refused(request, exc)
+                    self.refused(request, exc)
                     return HttpResponseRedirect(self._url("change", invoice))
                 self.message_user(
                     request,
@@ -559,7 +473,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(self._url("change", corrected))
-        return self._page(
+        return self.action_page(
             request,
             "invoice/reissue.html",
             f"Review the correction of {invoice.number}" if quote else f"Correct {invoice.number}",
@@ -580,296 +494,3 @@ def _csv_response(chunks, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-# --- commitments (rule 16) -----------------------------------------------------------------------
-
-
-@admin.register(Commitment)
-class CommitmentAdmin(TenantAdmin):
-    """Platform staff set commitments; the organisation's members read theirs."""
-
-    list_display = (
-        "licence_type",
-        "quantity",
-        "ends_on",
-        "in_force",
-        "created_at",
-        "organisation",
-    )
-    list_filter = ("licence_type", "organisation")
-    search_fields = ("licence_type__code", "licence_type__name", "organisation__name")
-    list_select_related = ("organisation", "licence_type")
-    ordering = ("organisation__name", "licence_type__sort_order")
-    fields = ("organisation", "licence_type", "quantity", "ends_on", "created_at")
-    readonly_fields = ("created_at",)
-    autocomplete_fields = ("organisation",)
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None:
-            readonly += ["organisation", "licence_type"]  # a commitment never moves
-        return self._strip(request, readonly)
-
-    @admin.display(description="in force", boolean=True)
-    def in_force(self, obj):
-        return obj.ends_on > organisation_today(obj.organisation)
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        if change:
-            self.call_service(
-                commitment_update,
-                commitment=obj,
-                quantity=data["quantity"],
-                ends_on=data["ends_on"],
-                actor=request.user,
-            )
-            return
-        created = self.call_service(
-            commitment_create,
-            organisation=data["organisation"],
-            licence_type=data["licence_type"],
-            quantity=data["quantity"],
-            ends_on=data["ends_on"],
-            actor=request.user,
-        )
-        obj.pk = created.pk
-        obj._state.adding = False
-
-    def delete_model(self, request, obj):
-        self.call_service(commitment_delete, commitment=obj, actor=request.user)
-
-
-# --- charges: device orders (rule 22) and termination fees (rule 16) ----------------------------
-
-
-class BilledFilter(YesNoFilter):
-    title = "billed"
-    parameter_name = "billed"
-    options = (("no", "Waiting for the next invoice"), ("yes", "Billed"))
-
-    def condition(self) -> Q:
-        return Q(invoice__isnull=False)
-
-
-@admin.register(Charge)
-class ChargeAdmin(ActionPagesMixin, TenantAdmin):
-    """One-off charges waiting for (or billed on) an invoice. Adding one is ordering devices."""
-
-    list_display = (
-        "description",
-        "kind",
-        "quantity",
-        "unit_price",
-        "amount_with_currency",
-        "created_at",
-        "billed_on",
-        "organisation",
-    )
-    list_filter = ("kind", BilledFilter, "device", "organisation")
-    search_fields = ("description",)
-    list_select_related = ("organisation", "invoice")
-    ordering = ("-created_at", "id")
-    fields = (
-        "organisation",
-        "kind",
-        "description",
-        "device",
-        "licence_type",
-        "quantity",
-        "unit_price",
-        "amount",
-        "created_at",
-        "created_by",
-        "invoice",
-    )
-    readonly_fields = fields
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="amount", ordering="amount")
-    def amount_with_currency(self, obj):
-        return f"{obj.amount} {obj.organisation.currency}"
-
-    billed_on = invoice_billed_on
-
-    def add_view(self, request, form_url="", extra_context=None):
-        """Order devices: form -> review with the exact amount -> device_order (rule 22)."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = DeviceOrderForm(_posted(request), organisation=organisation_of(request))
-        review = None
-        if request.method == "POST" and form.is_valid():
-            organisation = form.target_organisation
-            device, quantity = form.cleaned_data["device"], form.cleaned_data["quantity"]
-            if "_confirm" in request.POST:
-                try:
-                    charge = self.call_service(
-                        device_order,
-                        organisation=organisation,
-                        device=device,
-                        quantity=quantity,
-                        actor=request.user,
-                    )
-                except ServiceRefused as exc:
-                    self._refused(request, exc)
-                else:
-                    self.message_user(
-                        request,
-                        f"Ordered {charge.description}: {charge.amount} {organisation.currency}, "
-                        "billed on the next invoice.",
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:billing_charge_changelist") + "?billed=no"
-                    )
-            unit_price = DevicePrice.objects.get(
-                device=device, currency=organisation.currency
-            ).unit_price
-            review = {
-                "organisation": organisation,
-                "device": device,
-                "quantity": quantity,
-                "unit_price": unit_price,
-                "amount": unit_price * quantity,
-                "currency": organisation.currency,
-                "billed_on": _next_invoice_on(organisation),
-            }
-        return self._page(
-            request,
-            "charge/order_devices.html",
-            "Review the device order" if review else "Order devices",
-            form=form,
-            review=review,
-        )
-
-
-def _next_invoice_on(organisation: Organisation):
-    """The local date of the renewal invoice that will carry a charge made now."""
-    if organisation.next_renewal_at is None:
-        return organisation_period(organisation).end
-    return renewal_period(organisation).start
-
-
-# --- usage (rule 21) ----------------------------------------------------------------------------
-
-
-@admin.register(UsageRecord)
-class UsageRecordAdmin(TenantAdmin):
-    """Calls and messages with their cost, counted against the calling-credit cap."""
-
-    list_display = (
-        "started_at",
-        "kind",
-        "direction",
-        "number",
-        "member",
-        "destination",
-        "duration_seconds",
-        "cost_with_currency",
-        "period_start",
-        "billed_on",
-        "organisation",
-    )
-    list_filter = ("kind", "direction", "member", "number", BilledFilter, "organisation")
-    search_fields = ("destination", "number__e164")
-    list_select_related = ("organisation", "number", "member", "invoice")
-    date_hierarchy = "started_at"
-    ordering = ("-started_at", "-id")
-    fields = (
-        "organisation",
-        "number",
-        "member",
-        "kind",
-        "direction",
-        "started_at",
-        "duration_seconds",
-        "destination",
-        "cost",
-        "period_start",
-        "invoice",
-        "created_at",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False  # the telephony platform posts usage (POST /api/v1/usage/)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="cost", ordering="cost")
-    def cost_with_currency(self, obj):
-        return f"{obj.cost} {obj.organisation.currency}"
-
-    billed_on = invoice_billed_on
-
-    def changelist_view(self, request, extra_context=None):
-        organisation = organisation_of(request)
-        if organisation is None:
-            try:
-                picked = uuid.UUID(request.GET.get("organisation__id__exact", ""))
-            except ValueError:
-                picked = None
-            organisation = Organisation.objects.filter(pk=picked).first() if picked else None
-        context = {"calling_credits": calling_credits(organisation) if organisation else None}
-        return super().changelist_view(request, {**context, **(extra_context or {})})
-
-
-# --- the dashboard's billing figures -------------------------------------------------------------
-
-
-def calling_credits(organisation: Organisation) -> dict:
-    """Rule 21: the current period's usage against the organisation's cap."""
-    used = usage_used(organisation)
-    cap = organisation.calling_credit_cap
-    percent = min(Decimal(100), used * 100 / cap) if cap else Decimal(100)
-    return {
-        "used": used,
-        "cap": cap,
-        "left": max(cap - used, Decimal("0.00")),
-        "percent": int(percent),
-        "currency": organisation.currency,
-        "period": organisation_period(organisation),
-    }
-
-
-def billing_dashboard(organisation: Organisation, request) -> dict:
-    """The dashboard's billing figures: upcoming invoice, overdue invoices, calling credits.
-
-    A fixed number of queries whatever the organisation's size.
-    """
-    if not request.user.has_perm("billing.view_invoice"):
-        return {}
-    staff_filter = (
-        {"organisation__id__exact": organisation.pk} if is_platform_staff(request) else {}
-    )
-    overdue = Invoice.objects.filter(
-        organisation=organisation,
-        status=InvoiceStatus.ISSUED,
-        due_on__lt=organisation_today(organisation),
-    ).order_by("due_on", "sequence")
-    quote = upcoming_quote(organisation)
-    changelist = reverse("admin:billing_invoice_changelist")
-    return {
-        "upcoming_quote": quote,
-        "upcoming_on": renewal_period(organisation).start,
-        "upcoming_url": reverse("admin:billing_invoice_upcoming")
-        + (_query({"organisation": organisation.pk}) if staff_filter else ""),
-        "overdue_count": overdue.count(),
-        "overdue_invoices": [
-            (reverse("admin:billing_invoice_change", args=[pk]), number)
-            for pk, number in overdue.values_list("pk", "number")[:5]
-        ],
-        "overdue_url": changelist + _query({"overdue": "yes", **staff_filter}),
-        "calling_credits": calling_credits(organisation),
-        "usage_url": reverse("admin:billing_usagerecord_changelist") + _query(staff_filter),
-    }

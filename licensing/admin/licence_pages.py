@@ -1,0 +1,377 @@
+"""The licence pages beside the list, each a small form that calls one service: buy and remove
+with a review, terminate, restore, assign, add-ons and the extension."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from accounts.models import LicencePolicy
+from accounts.selectors import organisation_restriction_reasons
+from licensing.forms import (
+    AddonsForm,
+    AssignForm,
+    BuyLicencesForm,
+    ExtensionForm,
+    RemoveLicencesForm,
+    TerminateByUuidForm,
+)
+from licensing.models import (
+    Licence,
+    LicenceStatus,
+)
+from licensing.selectors import (
+    free_licences,
+    restorable_licences,
+)
+from licensing.services import (
+    licence_assign,
+    licence_restore,
+    licence_set_addons,
+    licence_set_extension,
+    licence_terminate,
+    licence_termination_quote,
+    licence_unassign,
+    licences_purchase,
+    licences_purchase_quote,
+    licences_removal_quote,
+    licences_schedule_removal,
+)
+from telecom.admin import (
+    ActionPages,
+    ReviewThenConfirm,
+    ServiceRefused,
+    organisation_of,
+    posted,
+)
+
+
+def _refusal_sentence(exc: ServiceRefused) -> str:
+    """The refusal's own sentence, without its code (the API gives the code)."""
+    detail = getattr(exc.cause, "detail", None)
+    return str(detail) if detail else exc.message
+
+
+def _purchase_message(result, licence_type) -> str:
+    parts = []
+    if result.restored:
+        parts.append(f"restored {len(result.restored)} (no charge)")
+    if result.purchased:
+        parts.append(f"bought {len(result.purchased)}")
+    text = f"{licence_type.name}: {' and '.join(parts)}."
+    if result.invoice is not None:
+        text += (
+            f" Invoice {result.invoice.number}: total {result.invoice.total} "
+            f"{result.invoice.currency}."
+        )
+    return text
+
+
+def _addon_availability(licence: Licence) -> list[dict]:
+    """For each add-on the type accepts: attached?, free licences, and what checking it does."""
+    organisation = licence.organisation
+    attached = {a.licence_type.code for a in licence.addons.select_related("licence_type")}
+    rows = []
+    for addon_type in licence.licence_type.addons.order_by("sort_order", "code"):
+        free = free_licences(organisation=organisation, licence_type=addon_type).count()
+        restorable = (
+            not free
+            and restorable_licences(organisation=organisation, licence_type=addon_type).exists()
+        )
+        if addon_type.code in attached:
+            note = "attached"
+        elif free:
+            note = f"uses one of {free} free licence(s)"
+        elif restorable:  # rule 13, as licence_set_addons does it
+            note = "none free: 1 licence scheduled for removal will be restored, no charge"
+        elif organisation.licence_policy == LicencePolicy.BLOCK:
+            note = "none free: cannot be added, the licence policy is to block purchases"
+        else:
+            note = "none free: one will be bought, charged pro rata"
+        rows.append(
+            {
+                "type": addon_type,
+                "free": free,
+                "note": note,
+                "will_buy": not free and not restorable and addon_type.code not in attached,
+            }
+        )
+    return rows
+
+
+def _licence_form_kwargs(model_admin, request) -> dict:
+    return {
+        "organisation": organisation_of(request),
+        "initial": {"licence_type": request.GET.get("licence_type")},
+    }
+
+
+def _licences_of_type(form) -> dict:
+    return {
+        "organisation": form.target_organisation,
+        "licence_type": form.cleaned_data["licence_type"],
+        "quantity": form.cleaned_data["quantity"],
+    }
+
+
+def _buy_context(request, form, quote) -> dict:
+    organisation = form.target_organisation if quote else organisation_of(request)
+    reasons = organisation_restriction_reasons(organisation) if organisation else []
+    return {
+        "quote": quote,
+        "restriction_reasons": reasons,
+        "can_confirm": quote is not None and not (reasons and quote.purchased),
+        "organisation": organisation,
+    }
+
+
+BUY = ReviewThenConfirm(
+    form=BuyLicencesForm,
+    form_kwargs=_licence_form_kwargs,
+    arguments=_licences_of_type,
+    preview=licences_purchase_quote,
+    service=licences_purchase,
+    message=lambda result, form: _purchase_message(result, form.cleaned_data["licence_type"]),
+    success_url=lambda result, form: (
+        reverse("admin:licensing_licence_changelist")
+        + f"?licence_type__id__exact={form.cleaned_data['licence_type'].pk}"
+    ),
+    template="buy.html",
+    title="Buy licences",
+    review_title="Review the purchase",
+    context=_buy_context,
+)
+
+REMOVE = ReviewThenConfirm(
+    form=RemoveLicencesForm,
+    form_kwargs=_licence_form_kwargs,
+    arguments=_licences_of_type,
+    preview=licences_removal_quote,
+    service=licences_schedule_removal,
+    message=lambda result, form: (
+        f"Scheduled {len(result.licences)} {form.cleaned_data['licence_type'].name} "
+        f"licence(s) for removal on {result.effective_on:%d %b %Y}; they stay "
+        f"billed until then. Termination fee: {result.termination_fee} "
+        f"{form.target_organisation.currency}."
+    ),
+    success_url=lambda result, form: (
+        reverse("admin:licensing_licence_changelist")
+        + f"?status__exact={LicenceStatus.REMOVAL_SCHEDULED}"
+    ),
+    template="remove.html",
+    title="Remove licences",
+    review_title="Review the removal",
+    context=lambda request, form, review: {
+        "organisation": form.target_organisation if review else organisation_of(request)
+    },
+    review_after_refusal=False,
+)
+
+
+class LicencePages(ActionPages):
+    """The licence pages beside the list: buy and remove with a review, terminate, restore,
+    assign, add-ons and the extension. Mixed into `LicenceAdmin`."""
+
+    page_templates = "admin/licensing/licence"
+
+    def _require_manage(self, request) -> None:
+        if not self.can_manage(request):
+            raise PermissionDenied
+
+    def _back_to(self, licence: Licence) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:licensing_licence_change", args=[licence.pk]))
+
+    # Buy (rule 13): form -> review with the exact pro rata -> confirm.
+
+    def buy_view(self, request):
+        self._require_manage(request)
+        return BUY(self, request)
+
+    # Remove (rule 14): form -> review (licences, effective date, fee) -> confirm.
+
+    def remove_view(self, request):
+        self._require_manage(request)
+        return REMOVE(self, request)
+
+    # Terminate one licence by its UUID (rule 14): find it -> confirm -> licence_terminate.
+
+    def terminate_by_uuid_view(self, request):
+        self._require_manage(request)
+        form = TerminateByUuidForm(posted(request), licences=self.get_queryset(request))
+        if request.method == "POST" and form.is_valid():
+            return HttpResponseRedirect(self._url("terminate", form.licence))
+        return self.action_page(
+            request, "terminate_by_uuid.html", "Terminate a licence by UUID", form=form
+        )
+
+    def terminate_view(self, request, object_id):
+        self._require_manage(request)
+        licence, missing = self.object_or_missing(request, object_id)
+        if missing:
+            return missing
+        if request.method == "POST":
+            try:
+                licence = self.call_service(licence_terminate, licence=licence, actor=request.user)
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+            else:
+                self.message_user(
+                    request,
+                    f"Licence {licence.pk} terminated: it is removed on "
+                    f"{licence.removal_effective_on:%d %b %Y} and stays billed until then. "
+                    "It can be restored before that date. Termination fee: "
+                    f"{licence.termination_fee} {licence.organisation.currency}.",
+                    messages.SUCCESS,
+                )
+            return self._back_to(licence)
+        # The review, as the remove review: when it is removed and the fee it causes (rule 16).
+        try:
+            review = self.call_service(licence_termination_quote, licence=licence)
+        except ServiceRefused as exc:
+            self.refused(request, exc)
+            return self._back_to(licence)
+        return self.action_page(
+            request,
+            "confirm.html",
+            f"Terminate {licence}",
+            original=licence,
+            review=review,
+            effective_on=review.effective_on,
+            organisation=licence.organisation,
+            action="terminate",
+            button="Yes, terminate this licence",
+        )
+
+    def restore_view(self, request, object_id):
+        self._require_manage(request)
+        licence, missing = self.object_or_missing(request, object_id)
+        if missing:
+            return missing
+        if request.method == "POST":
+            try:
+                self.call_service(licence_restore, licence=licence, actor=request.user)
+            except ServiceRefused as exc:
+                # A sentence for a person: what happened and what to do instead.
+                self.message_user(request, _refusal_sentence(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Licence {licence.pk} restored at no charge.", messages.SUCCESS
+                )
+            return self._back_to(licence)
+        return self.action_page(
+            request,
+            "confirm.html",
+            f"Restore {licence}",
+            original=licence,
+            action="restore",
+            button="Yes, restore this licence",
+        )
+
+    # Assign / unassign (seed: "Manage user").
+
+    def assign_view(self, request, object_id):
+        self._require_manage(request)
+        licence, missing = self.object_or_missing(request, object_id)
+        if missing:
+            return missing
+        form = AssignForm(
+            request.POST if "_assign" in request.POST else None,
+            licence=licence,
+            admin_site=self.admin_site,
+        )
+        if request.method == "POST":
+            try:
+                if "_unassign" in request.POST:
+                    self.call_service(licence_unassign, licence=licence, actor=request.user)
+                    self.message_user(
+                        request, f"Licence {licence.pk} unassigned.", messages.SUCCESS
+                    )
+                    return self._back_to(licence)
+                if form.is_valid():
+                    assignee = form.cleaned_data["member"] or form.cleaned_data["line"]
+                    self.call_service(
+                        licence_assign,
+                        licence=licence,
+                        actor=request.user,
+                        member=form.cleaned_data["member"],
+                        line=form.cleaned_data["line"],
+                    )
+                    self.message_user(
+                        request, f"Licence {licence.pk} assigned to {assignee}.", messages.SUCCESS
+                    )
+                    return self._back_to(licence)
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+        return self.action_page(
+            request, "assign.html", f"Assign {licence}", original=licence, form=form
+        )
+
+    # Add-ons (rule 11; seed: "Manage addons").
+
+    def addons_view(self, request, object_id):
+        self._require_manage(request)
+        licence, missing = self.object_or_missing(request, object_id)
+        if missing:
+            return missing
+        form = AddonsForm(posted(request), licence=licence)
+        if request.method == "POST" and form.is_valid():
+            try:
+                _, invoice = self.call_service(
+                    licence_set_addons,
+                    licence=licence,
+                    codes=form.cleaned_data["codes"],
+                    actor=request.user,
+                )
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+            else:
+                message = f"Add-ons of {licence} saved."
+                if invoice is not None:
+                    message += (
+                        f" Add-on licences were bought on invoice {invoice.number} "
+                        f"(total {invoice.total} {invoice.currency})."
+                    )
+                self.message_user(request, message, messages.SUCCESS)
+                return self._back_to(licence)
+        checkboxes = {box.data["value"]: box for box in form["codes"]}
+        availability = [
+            {**row, "checkbox": checkboxes.get(row["type"].code)}
+            for row in _addon_availability(licence)
+        ]
+        return self.action_page(
+            request,
+            "addons.html",
+            f"Add-ons of {licence}",
+            original=licence,
+            form=form,
+            availability=availability,
+        )
+
+    # Extension (rule 11).
+
+    def extension_view(self, request, object_id):
+        self._require_manage(request)
+        licence, missing = self.object_or_missing(request, object_id)
+        if missing:
+            return missing
+        form = ExtensionForm(posted(request), initial={"extension": licence.extension})
+        if request.method == "POST" and form.is_valid():
+            try:
+                licence = self.call_service(
+                    licence_set_extension,
+                    licence=licence,
+                    extension=form.cleaned_data["extension"],
+                    actor=request.user,
+                )
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+            else:
+                self.message_user(
+                    request,
+                    f"Extension of {licence}: {licence.extension or 'none'}.",
+                    messages.SUCCESS,
+                )
+                return self._back_to(licence)
+        return self.action_page(
+            request, "extension.html", f"Extension of {licence}", original=licence, form=form
+        )
