@@ -2,11 +2,12 @@
 dashboard's billing figures. Every page reads through the tenancy base and writes through one
 service. Importing the package registers every admin (Django's autodiscovery)."""
 
-from billing.admin import charges, commitments, dashboard, invoices, usage
+from billing.admin import billing_details, charges, commitments, dashboard, invoices, usage
 from billing.admin.dashboard import billing_dashboard, calling_credits
 
 __all__ = [
     "billing_dashboard",
+    "billing_details",
     "calling_credits",
     "charges",
     "commitments",

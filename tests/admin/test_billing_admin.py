@@ -1086,3 +1086,78 @@ def test_a_corrected_line_no_invoice_could_hold_is_a_field_error(pinned, client,
         "out_of_range"
     ]
     assert db_state() == before
+
+
+# --- billing details ------------------------------------------------------------------------------
+
+
+BILLING_DETAILS = {
+    "legal_name": "Kunde GmbH",
+    "street": "1 Hauptstraße",
+    "postcode": "10115",
+    "city": "Berlin",
+    "country": "DE",
+    "vat_number": "DE 136 695 976",
+    "registration_number": "",
+    "contacts": "ap@kunde.example\nCFO@kunde.example",
+    "purchase_order": "PO-7",
+}
+
+
+@pytest.mark.parametrize("role", ["owner", "finance"])
+def test_owners_and_finance_change_the_billing_details_in_the_console(client, world_a, role):
+    from billing.models import BillingDetails
+
+    client.force_login(getattr(world_a, role))
+    form = client.get(url("billing_billingdetails_add"))
+    assert form.status_code == 200
+    assert f'value="{world_a.organisation.name}"' in page_text(form)  # starts from what is known
+
+    response = client.post(url("billing_billingdetails_add"), BILLING_DETAILS)
+
+    assert response.status_code == 302
+    details = BillingDetails.objects.get(organisation=world_a.organisation)
+    assert details.vat_number == "DE136695976"
+    assert details.contacts == ["ap@kunde.example", "cfo@kunde.example"]
+    assert details.vat_treatment == "reverse_charge"
+    [message] = messages_of(response)
+    assert "invoices now go to Kunde GmbH" in message and "Reverse charge" in message
+    listing = page_text(client.get(url("billing_billingdetails_changelist")))
+    assert "Kunde GmbH" in listing and "Reverse charge" in listing
+    world_a.organisation.refresh_from_db()
+    assert world_a.organisation.tax_rate == Decimal("0.0000")
+
+
+def test_a_bad_vat_number_is_a_form_error_and_changes_nothing(client, world_a):
+    from billing.models import BillingDetails
+
+    client.force_login(world_a.owner)
+    before = db_state()
+    response = client.post(
+        url("billing_billingdetails_add"), {**BILLING_DETAILS, "vat_number": "DE136695977"}
+    )
+    assert response.status_code == 200
+    assert "is not a valid VAT number for DE" in page_text(response)
+    assert not BillingDetails.objects.exists()
+    assert db_state() == before
+
+
+def test_an_admin_reads_but_cannot_change_billing_details(client, world_a):
+    client.force_login(world_a.admin)
+    assert client.get(url("billing_billingdetails_changelist")).status_code == 200
+    assert client.get(url("billing_billingdetails_add")).status_code == 403
+    assert client.post(url("billing_billingdetails_add"), BILLING_DETAILS).status_code == 403
+
+
+def test_another_organisations_billing_details_do_not_exist(client, world_a, world_b):
+    from billing.profile import billing_details_update
+
+    version = billing_details_update(
+        organisation=world_a.organisation,
+        actor=world_a.owner,
+        **{**BILLING_DETAILS, "contacts": []},
+    )
+    client.force_login(world_b.finance)
+    response = client.get(url("billing_billingdetails_change", version.pk))
+    assert response.status_code == 302 and response.url == reverse("admin:index")
+    assert "Kunde GmbH" not in page_text(client.get(url("billing_billingdetails_changelist")))
