@@ -5,8 +5,10 @@ the organisation row first. That serialises those decisions per organisation (tw
 cannot both take the last free licence) while organisations never wait for one another.
 """
 
-from accounts.models import Organisation
+from django.apps import apps
 
 
-def organisation_for_update(pk) -> Organisation:
-    return Organisation.objects.select_for_update().get(pk=pk)
+def organisation_for_update(pk):
+    """The organisation's row, locked. Core imports no app: the model is looked up by name."""
+    organisation = apps.get_model("accounts", "Organisation")
+    return organisation.objects.select_for_update().get(pk=pk)
