@@ -28,6 +28,7 @@ lint: venv
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
 
 fmt: venv
 	$(PYTHON) -m ruff check --fix .

@@ -7,8 +7,10 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -19,7 +21,11 @@ from accounts.models import (
     User,
 )
 from accounts.roles import Role
+from billing.renewal import renewals_apply_locked
+from billing.selectors import organisation_period, organisation_today
 from licensing.models import Licence, LicenceStatus
+from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
+from numbering.porting import porting_requests_cancel_open_locked
 from telecom.errors import CloseNotRequested, OrganisationClosed
 from telecom.locks import organisation_for_update
 
@@ -62,7 +68,6 @@ def organisation_close_request(
 
 def _revoke_sessions(user_ids: set[str]) -> int:
     """Delete the stored sessions signed in as these users (database-backed session engines)."""
-    from django.contrib.sessions.models import Session
 
     store = import_module(settings.SESSION_ENGINE).SessionStore
     keys = [
@@ -90,9 +95,6 @@ def organisation_close(
     the licences at the period end and issues the final invoice (termination fees, unbilled
     charges and usage).
     """
-    from billing.selectors import organisation_period, organisation_today
-    from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
-    from numbering.porting import porting_requests_cancel_open_locked
 
     if not getattr(actor, "is_superuser", False):
         raise PermissionDenied("Only platform staff can close an organisation.")
@@ -208,9 +210,6 @@ def organisations_finish_closing(*, at: datetime, limit: int | None = None) -> i
     last periods' usage; no invoice when nothing is owed. Each organisation is one transaction
     under SKIP LOCKED, advanced in it, so it is done once.
     """
-    from django.db.models import Exists, OuterRef
-
-    from billing.renewal import renewals_apply_locked
 
     pending = Licence.objects.filter(
         organisation=OuterRef("pk"), status=LicenceStatus.REMOVAL_SCHEDULED

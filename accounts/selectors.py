@@ -93,8 +93,6 @@ def organisation_restriction_reasons(
 
 def member_counts_by_status(*, organisation: Organisation) -> dict[str, int]:
     """How many members the organisation has in each status (invited, active, deactivated)."""
-    from django.db.models import Count
-
     return dict(
         member_list(organisation=organisation)
         .order_by()

@@ -1,5 +1,5 @@
-"""Organisations and members: sign-up, settings, payment method, invitations, removal (closing:
-accounts/closing.py)."""
+"""Organisations and members: sign-up, settings, payment method, invitations, removal. Closing an
+organisation (rule 19) is accounts/closing.py, a layer above: it ends licences and numbers."""
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -8,14 +8,6 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.audit import audit_record
-
-# Closing (rule 19) is accounts/closing.py; re-exported for this module's callers.
-from accounts.closing import CloseNotRequested as CloseNotRequested
-from accounts.closing import ClosingResult as ClosingResult
-from accounts.closing import OrganisationClosed as OrganisationClosed
-from accounts.closing import organisation_close as organisation_close
-from accounts.closing import organisation_close_request as organisation_close_request
-from accounts.closing import organisations_finish_closing as organisations_finish_closing
 from accounts.models import (
     DEFAULT_TAX_RATES,
     MemberStatus,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from accounts.services import organisations_finish_closing
+from accounts.closing import organisations_finish_closing
 from telecom.celery import JOB_OPTIONS, as_of_from_iso
 
 

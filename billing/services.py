@@ -29,7 +29,7 @@ from billing.models import (
     UsageCounter,
     UsageRecord,
 )
-from billing.periods import Period
+from billing.periods import Period, local_midnight
 from billing.quotes import Quote
 from billing.selectors import organisation_period, organisation_today
 from licensing.models import DevicePrice
@@ -178,8 +178,6 @@ def _validate_usage_start(organisation: Organisation, started_at: datetime) -> N
     """A usage starts within the organisation's life: not before its first billing period began
     (local midnight of its anchor day, the day it signed up), nor more than a few minutes
     ahead of now. Either would be counted in a period that does not hold it."""
-    from billing.periods import local_midnight
-
     began = local_midnight(organisation.billing_anchor, organisation.timezone)
     if started_at < began:
         raise ValidationError(

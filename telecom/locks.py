@@ -5,13 +5,15 @@ the organisation row first. That serialises those decisions per organisation (tw
 cannot both take the last free licence) while organisations never wait for one another.
 """
 
-from accounts.models import Organisation
+from django.apps import apps
 
 
-def organisation_for_update(pk, **annotations) -> Organisation:
-    """The organisation, locked; `annotations` read more in the same statement (e.g. the
-    invoice's billing details, billing.services.invoice_issue)."""
-    queryset = Organisation.objects.select_for_update(of=("self",))
+def organisation_for_update(pk, **annotations):
+    """The organisation's row, locked; `annotations` read more in the same statement (e.g. the
+    invoice's billing details, billing.services.invoice_issue). Core imports no app: the model
+    is looked up by name."""
+    organisation = apps.get_model("accounts", "Organisation")
+    queryset = organisation.objects.select_for_update(of=("self",))
     if annotations:
         queryset = queryset.annotate(**annotations)
     return queryset.get(pk=pk)

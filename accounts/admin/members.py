@@ -128,6 +128,17 @@ class MemberAdmin(TenantAdmin):
             return ()
         return super().get_readonly_fields(request, obj)
 
+    @classmethod
+    def extend(cls, *, inlines=(), actions=(), permissions=None) -> None:
+        """Let another app's console add to the member pages: inlines on a member's page, actions
+        on the list, and the `has_<name>_permission` checks those actions name (numbering: the
+        numbers a member holds, giving members numbers). Called when that console loads; accounts
+        imports none of them (docs/architecture.md, "Layers and contracts")."""
+        cls.inlines = (*cls.inlines, *(i for i in inlines if i not in cls.inlines))
+        cls.actions = (*(cls.actions or ()), *(a for a in actions if a not in (cls.actions or ())))
+        for name, check in (permissions or {}).items():
+            setattr(cls, f"has_{name}_permission", check)
+
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj is not None else []
 

@@ -10,14 +10,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.closing import organisation_close, organisation_close_request
 from accounts.models import Organisation
 from accounts.roles import Role
 from accounts.selectors import organisation_restriction_reasons
 from accounts.services import (
     ORGANISATION_EDITABLE,
     STAFF_EDITABLE,
-    organisation_close,
-    organisation_close_request,
     organisation_set_payment_method,
     organisation_update,
     organisation_update_limits,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import Organisation
@@ -68,3 +69,6 @@ def billing_dashboard(organisation: Organisation, request) -> dict:
         "calling_credits": calling_credits(organisation),
         "usage_url": reverse("admin:billing_usagerecord_changelist") + _query(staff_filter),
     }
+
+
+admin.site.register_dashboard_panel(billing_dashboard)

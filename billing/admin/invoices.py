@@ -5,6 +5,8 @@ exports invoice lines as CSV, for selected invoices or a date range (billing.exp
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
@@ -485,8 +487,6 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
 
 
 def _query(params: dict) -> str:
-    from urllib.parse import urlencode
-
     return f"?{urlencode(params)}" if params else ""
 
 

@@ -1,9 +1,7 @@
-"""The member pages gain numbers (accounts.admin is another app's: what is added here goes on its
-registered admin without changing it): the numbers a member holds, on their page, and an action
-on the members list that gives each selected member a new number (`numbers_assign`), after a
-review of which licences the numbers take and what the ones bought cost."""
-
-from types import MethodType
+"""The member pages gain numbers: the numbers a member holds, on their page, and an action on the
+members list that gives each selected member a new number (`numbers_assign`), after a review of
+which licences the numbers take and what the ones bought cost. accounts.admin is another app's:
+these go on its member pages through `MemberAdmin.extend`, which accounts offers for this."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,8 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-import accounts.admin  # noqa: F401  (registers the member page first)
-from accounts.models import User
+from accounts.admin.members import MemberAdmin
 from numbering.models import NumberAssignment, NumberType
 from numbering.phone import SUPPORTED_COUNTRIES
 from numbering.services import NumberRequest, numbers_assign, numbers_assign_preview
@@ -164,14 +161,8 @@ def give_numbers(modeladmin, request, queryset):
     )
 
 
-def _show_numbers_on_the_member_page(site: admin.AdminSite) -> None:
-    member_admin = site._registry.get(User)
-    if member_admin is not None and MemberNumberInline not in member_admin.inlines:
-        member_admin.inlines = (*member_admin.inlines, MemberNumberInline)
-        member_admin.actions = (*(member_admin.actions or ()), give_numbers)
-        member_admin.has_assign_numbers_permission = MethodType(
-            has_assign_numbers_permission, member_admin
-        )
-
-
-_show_numbers_on_the_member_page(admin.site)
+MemberAdmin.extend(
+    inlines=[MemberNumberInline],
+    actions=[give_numbers],
+    permissions={"assign_numbers": has_assign_numbers_permission},
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import admin, messages
@@ -13,6 +14,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.models import AuditEvent, MemberStatus, Organisation, User
+from accounts.selectors import member_counts_by_status, organisation_restriction_reasons
+from billing.selectors import money_on_unassigned_licences, organisation_period
+from licensing.models import Licence, LicenceStatus, LicenceType
+from licensing.selectors import licence_list, licence_summary
 from telecom.admin.tenancy import organisation_of
 
 UUID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
@@ -27,6 +32,26 @@ class TelecomAdminSite(admin.AdminSite):
         "The admin console is for your organisation's owners, administrators and finance team. "
         "Here are your own numbers, messages, calls and voicemail."
     )
+
+    # The apps' own parts of the dashboard and of the global search. Each app registers them
+    # from its console module, which Django's admin loads when the apps are ready; this site
+    # imports no app's console (docs/architecture.md, "Layers and contracts").
+    def __init__(self, name="admin"):
+        super().__init__(name)
+        self.dashboard_panels: list[Callable[[Organisation, HttpRequest], dict]] = []
+        self.search_providers: list[Callable[[HttpRequest, str], dict]] = []
+
+    def register_dashboard_panel(self, panel: Callable[[Organisation, HttpRequest], dict]):
+        """`panel(organisation, request)` -> figures for the dashboard's template."""
+        if panel not in self.dashboard_panels:
+            self.dashboard_panels.append(panel)
+        return panel
+
+    def register_search_provider(self, provider: Callable[[HttpRequest, str], dict]):
+        """`provider(request, term)` -> results for the search page's template."""
+        if provider not in self.search_providers:
+            self.search_providers.append(provider)
+        return provider
 
     @staticmethod
     def _is_end_user(request: HttpRequest) -> bool:
@@ -80,16 +105,13 @@ class TelecomAdminSite(admin.AdminSite):
                 **platform_overview(),
             }
             if picked is not None:
-                context.update(organisation_dashboard(picked, request))
+                context.update(organisation_dashboard(picked, request, site=self))
         else:
-            context = organisation_dashboard(organisation, request)
+            context = organisation_dashboard(organisation, request, site=self)
         return super().index(request, {**context, **(extra_context or {})})
 
     def search_view(self, request):
         """Dashboard search: members by name or e-mail, licences by UUID (prefix) or extension."""
-        from licensing.selectors import licence_list
-        from numbering.admin import numbers_search
-
         term = request.GET.get("q", "").strip()[:100]
         organisation = organisation_of(request)
         members = licences = None
@@ -123,8 +145,9 @@ class TelecomAdminSite(admin.AdminSite):
             "term": term,
             "members": members,
             "licences": licences,
-            **numbers_search(request, term),  # numbers by digits (issue 3)
         }
+        for provider in self.search_providers:  # numbers by digits (issue 3), ...
+            context.update(provider(request, term))
         request.current_app = self.name
         return TemplateResponse(request, "admin/telecom/search.html", context)
 
@@ -139,15 +162,11 @@ def organisation_from_param(value: str | None) -> Organisation | None:
         return None
 
 
-def organisation_dashboard(organisation: Organisation, request: HttpRequest) -> dict:
+def organisation_dashboard(
+    organisation: Organisation, request: HttpRequest, *, site: TelecomAdminSite | None = None
+) -> dict:
     """The dashboard figures of one organisation (rules 12 and 18, the current period)."""
-    from accounts.selectors import member_counts_by_status, organisation_restriction_reasons
-    from billing.admin import billing_dashboard
-    from billing.selectors import money_on_unassigned_licences, organisation_period
-    from licensing.models import LicenceType
-    from licensing.selectors import licence_summary
-    from numbering.admin import numbers_dashboard
-
+    site = site or admin.site
     names = dict(LicenceType.objects.values_list("code", "name"))
     summary = [
         {**row, "name": names.get(row["type"], row["type"])}
@@ -159,7 +178,7 @@ def organisation_dashboard(organisation: Organisation, request: HttpRequest) -> 
         if request.user.has_perm("accounts.view_auditevent")
         else []
     )
-    return {
+    figures = {
         "dashboard_organisation": organisation,
         "licence_summary": summary,
         "unassigned_money": money_on_unassigned_licences(organisation),
@@ -168,16 +187,16 @@ def organisation_dashboard(organisation: Organisation, request: HttpRequest) -> 
         "period": organisation_period(organisation),
         "restriction_reasons": organisation_restriction_reasons(organisation),
         "recent_events": events,
-        # Upcoming invoice, overdue invoices, calling credits against the cap (issue 4).
-        **billing_dashboard(organisation, request),
-        **numbers_dashboard(organisation, request),  # numbers by status (issue 3)
     }
+    # Panels the apps registered: numbers by status (issue 3); upcoming invoice, overdue
+    # invoices, calling credits against the cap (issue 4).
+    for panel in site.dashboard_panels:
+        figures.update(panel(organisation, request))
+    return figures
 
 
 def platform_overview() -> dict:
     """Platform staff's view across organisations: totals and a picker."""
-    from licensing.models import Licence, LicenceStatus
-
     organisations = Organisation.objects.annotate(
         member_count=Count("members", distinct=True)
     ).order_by("name")

@@ -23,6 +23,7 @@ from django.utils.text import capfirst
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
+from licensing.models import Device, DevicePrice, LicencePrice, LicenceType
 from telecom.admin.bases import (
     ServiceRefused,
     audit_events_of,
@@ -362,7 +363,6 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 def _shared_models():
-    from licensing.models import Device, DevicePrice, LicencePrice, LicenceType
 
     return frozenset({LicenceType, LicencePrice, Device, DevicePrice})
 

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from accounts import services
+from accounts import closing
 from accounts.models import AuditEvent, MemberStatus
 from accounts.selectors import organisation_status
 from billing import services as billing_services
@@ -123,23 +123,23 @@ def busy(org, owner):
 
 def test_only_the_owner_asks_and_only_staff_close(org, owner, busy):
     with pytest.raises(PermissionDenied):
-        services.organisation_close_request(organisation=org, actor=busy["admin"])
+        closing.organisation_close_request(organisation=org, actor=busy["admin"])
     with pytest.raises(PermissionDenied):
-        services.organisation_close_request(
+        closing.organisation_close_request(
             organisation=org, actor=UserFactory(organisation=OrganisationFactory(), role="owner")
         )
-    with pytest.raises(services.CloseNotRequested):
-        services.organisation_close(organisation=org, actor=StaffFactory())
+    with pytest.raises(closing.CloseNotRequested):
+        closing.organisation_close(organisation=org, actor=StaffFactory())
 
-    asked = services.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
-    again = services.organisation_close_request(
+    asked = closing.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
+    again = closing.organisation_close_request(
         organisation=org, actor=owner, at=NOV_10 + dt.timedelta(hours=1)
     )
 
     assert asked.close_requested_at == again.close_requested_at == NOV_10
     assert AuditEvent.objects.filter(action="organisation.close_requested").count() == 1
     with pytest.raises(PermissionDenied):
-        services.organisation_close(organisation=org, actor=owner)
+        closing.organisation_close(organisation=org, actor=owner)
     org.refresh_from_db()
     assert org.closed_at is None
     assert status_of(busy["member"]) == MemberStatus.ACTIVE
@@ -157,9 +157,9 @@ def test_closing_end_to_end(org, owner, busy, other_owner):
         Client().force_login(user)
     invoices_before = list(Invoice.objects.filter(organisation=org).values_list("pk", flat=True))
     gone_ends_on = PhoneNumber.objects.get(pk=busy["gone"].pk).quarantine_ends_on
-    services.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
+    closing.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
 
-    result = services.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
+    result = closing.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
 
     # Numbers: the held one into quarantine for 30 days, the earlier one keeps its date.
     assert (result.numbers_quarantined, result.porting_cancelled) == (1, 1)
@@ -207,21 +207,21 @@ def test_closing_end_to_end(org, owner, busy, other_owner):
             number_type="mobile",
             member=UserFactory(organisation=org),
         )
-    with pytest.raises(services.OrganisationClosed):
-        services.organisation_close(organisation=org, actor=StaffFactory())
+    with pytest.raises(closing.OrganisationClosed):
+        closing.organisation_close(organisation=org, actor=StaffFactory())
     with pytest.raises(PermissionDenied):  # the owner is deactivated too
-        services.organisation_close_request(organisation=org, actor=owner)
+        closing.organisation_close_request(organisation=org, actor=owner)
 
 
 def test_period_end_terminates_the_licences_and_issues_the_final_invoice(org, owner, busy):
-    services.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
-    services.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
+    closing.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
+    closing.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
 
     assert renewals_run(at=DEC_1) == 0  # the renewal job skips closed organisations
-    assert services.organisations_finish_closing(at=DEC_1 - dt.timedelta(minutes=1)) == 0
-    assert services.organisations_finish_closing(at=DEC_1) == 1
-    assert services.organisations_finish_closing(at=DEC_1) == 0
-    assert services.organisations_finish_closing(at=DEC_1 + dt.timedelta(days=62)) == 0
+    assert closing.organisations_finish_closing(at=DEC_1 - dt.timedelta(minutes=1)) == 0
+    assert closing.organisations_finish_closing(at=DEC_1) == 1
+    assert closing.organisations_finish_closing(at=DEC_1) == 0
+    assert closing.organisations_finish_closing(at=DEC_1 + dt.timedelta(days=62)) == 0
 
     licences = Licence.objects.filter(organisation=org)
     assert set(licences.values_list("status", flat=True)) == {LicenceStatus.TERMINATED}
@@ -239,8 +239,8 @@ def test_period_end_terminates_the_licences_and_issues_the_final_invoice(org, ow
 
 
 def test_quarantined_numbers_of_a_closed_organisation_return_to_the_inventory(org, owner, busy):
-    services.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
-    services.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
+    closing.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
+    closing.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
     e164 = busy["number"].e164
 
     assert (
@@ -254,10 +254,10 @@ def test_quarantined_numbers_of_a_closed_organisation_return_to_the_inventory(or
 
 def test_a_closed_organisation_without_anything_owed_gets_no_final_invoice(org, owner):
     LicenceFactory(organisation=org, member=owner)
-    services.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
-    services.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
+    closing.organisation_close_request(organisation=org, actor=owner, at=NOV_10)
+    closing.organisation_close(organisation=org, actor=StaffFactory(), at=NOV_10)
 
-    assert services.organisations_finish_closing(at=DEC_1) == 1
+    assert closing.organisations_finish_closing(at=DEC_1) == 1
 
     assert not Invoice.objects.filter(organisation=org).exists()
     assert Licence.objects.get(organisation=org).status == LicenceStatus.TERMINATED

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import organisations_finish_closing
+from accounts.closing import organisations_finish_closing
 from billing.renewal import renewals_run
 from billing.services import invoices_flag_overdue
 from numbering.porting import porting_progress
