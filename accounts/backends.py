@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from accounts.roles import MODEL_PERMISSIONS, capabilities_of
+from telecom.clients import client_address
 
 
 class RoleBackend(ModelBackend):
@@ -73,5 +74,5 @@ class RoleBackend(ModelBackend):
 
 
 def _failures_key(request, email: str) -> str:
-    client = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    client = client_address(request) if request is not None else ""
     return f"sign-in-failures:{client}:{email}"

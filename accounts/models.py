@@ -252,6 +252,8 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64)
     target_label = models.CharField(max_length=300, blank=True)
     changes = models.JSONField(default=dict, blank=True)
+    # The client's address when a request wrote the row (telecom/clients.py); none for jobs.
+    client_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
 
     class Meta:

@@ -273,3 +273,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Security (docs/security.md): client addresses, sign-in limit, API tokens, uploads ---------
+# The client's address (telecom/clients.py): X-Forwarded-For is believed only as far as these
+# proxies. TRUSTED_PROXIES: the reverse proxies' networks ("10.0.0.0/8,127.0.0.1"); NUM_PROXIES:
+# how many proxies stand in front. Neither (the default): the connecting address only.
+TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # any DRF throttle that is not telecom's
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("telecom.middleware.RejectNulMiddleware"),
+    "telecom.clients.ClientAddressMiddleware",
+)

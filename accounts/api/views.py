@@ -5,7 +5,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
@@ -26,6 +25,7 @@ from accounts.models import Organisation
 from accounts.roles import Cap, has_capability
 from accounts.selectors import member_list_detailed
 from telecom.api import TenantViewSet
+from telecom.clients import ClientRateThrottle
 
 
 class SignupView(APIView):
@@ -33,7 +33,7 @@ class SignupView(APIView):
 
     authentication_classes: list = []  # no session, hence no CSRF: the caller has no account yet
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientRateThrottle]
     throttle_scope = "signup"
 
     @extend_schema(request=SignupSerializer, responses={201: SignupResponseSerializer}, auth=[])
@@ -68,7 +68,7 @@ class TokenView(APIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientRateThrottle]
     throttle_scope = "auth_token"
 
     @extend_schema(
