@@ -285,3 +285,9 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("telecom.middleware.RejectNulMiddleware"),
     "telecom.clients.ClientAddressMiddleware",
 )
+# The sign-in limit (accounts/sign_in_limit.py): unknown clients together may fail this many
+# times per account before only the member's known devices (a signed cookie set at sign-in) may
+# try; SIGN_IN_FAILURES_ALLOWED above counts per account and client.
+SIGN_IN_ACCOUNT_FAILURES_ALLOWED = int(os.environ.get("SIGN_IN_ACCOUNT_FAILURES_ALLOWED", "100"))
+SIGN_IN_DEVICE_COOKIE_DAYS = int(os.environ.get("SIGN_IN_DEVICE_COOKIE_DAYS", "180"))
+MIDDLEWARE.append("accounts.sign_in_limit.KnownDeviceMiddleware")
