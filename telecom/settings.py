@@ -291,3 +291,5 @@ MIDDLEWARE.insert(
 SIGN_IN_ACCOUNT_FAILURES_ALLOWED = int(os.environ.get("SIGN_IN_ACCOUNT_FAILURES_ALLOWED", "100"))
 SIGN_IN_DEVICE_COOKIE_DAYS = int(os.environ.get("SIGN_IN_DEVICE_COOKIE_DAYS", "180"))
 MIDDLEWARE.append("accounts.sign_in_limit.KnownDeviceMiddleware")
+# Members' API tokens stop working after this many days without use (accounts/api_tokens.py).
+API_TOKEN_IDLE_DAYS = int(os.environ.get("API_TOKEN_IDLE_DAYS", "30"))

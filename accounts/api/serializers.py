@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import (
+    ApiToken,
     BillingFrequency,
     Currency,
     LicencePolicy,
@@ -185,3 +186,17 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        help_text="When the token stops working if it is not used before (API_TOKEN_IDLE_DAYS)."
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """One of the caller's tokens; never its key."""
+
+    expires_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = fields

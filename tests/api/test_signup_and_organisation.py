@@ -7,6 +7,7 @@ import time_machine
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import Organisation, User
+from accounts.service_tokens import digest
 from tests.factories import OrganisationFactory, UserFactory
 
 ORGANISATION_FIELDS = {
@@ -141,7 +142,7 @@ def test_token_login_with_email_and_password(anon_client, owner):
     )
 
     assert response.status_code == 200
-    assert set(response.json()) == {"token"}
+    assert set(response.json()) == {"token", "expires_at"}
     anon_client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert anon_client.get("/api/v1/organisation/").status_code == 200
 
@@ -363,4 +364,5 @@ def test_signup_owner_can_sign_in_with_the_token_endpoint(anon_client, db):
     )
 
     assert response.status_code == 200
-    assert User.objects.get(email="founder@acme.example").auth_token.key == response.json()["token"]
+    owner = User.objects.get(email="founder@acme.example")
+    assert owner.api_tokens.filter(key_digest=digest(response.json()["token"])).exists()
