@@ -260,7 +260,7 @@ def _clean_did(raw: str) -> tuple[str, str]:
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
     digits = cleaned.removeprefix("+")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"“{text}” is not a phone number.")
     return text, cleaned
 
