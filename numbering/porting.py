@@ -187,25 +187,35 @@ def _field_error(found: dict, field: str, message: str, code: str) -> None:
     ValidationError({field: ValidationError(message, code=code)}).update_error_dict(found)
 
 
-def _ensure_not_active(found: dict, e164: str) -> None:
+NOT_AVAILABLE = "This number is not available."
+
+
+def _ensure_not_active(found: dict, e164: str, organisation=None) -> None:
     """`number_already_active`: live here (held, porting or in quarantine), already being
-    ported, or one of our own available numbers (assign it instead)."""
-    if PortingRequest.objects.filter(
+    ported, or one of our own available numbers (assign it instead). Whether another
+    organisation holds or ports the number is never said: "This number is not available."
+    (docs/security.md, "Enumeration")."""
+    org_id = getattr(organisation, "pk", None)
+    open_requests = PortingRequest.objects.filter(
         e164=e164, status__in=(PortingStatus.SUBMITTED, PortingStatus.ACCEPTED)
-    ).exists():
+    )
+    live = PhoneNumber.objects.filter(e164=e164).exclude(status=NumberStatus.RELEASED)
+    if open_requests.filter(organisation_id=org_id).exists():
         _field_error(
             found,
             "e164",
             "A porting request for this number is already open.",
             "number_already_active",
         )
-    elif PhoneNumber.objects.filter(e164=e164).exclude(status=NumberStatus.RELEASED).exists():
+    elif live.filter(organisation_id=org_id).exists():
         _field_error(
             found,
             "e164",
             "This number is already active here; it cannot be ported in.",
             "number_already_active",
         )
+    elif open_requests.exists() or live.exists():
+        _field_error(found, "e164", NOT_AVAILABLE, "number_already_active")
     elif carrier().is_available(e164=e164):
         _field_error(
             found,
@@ -249,7 +259,7 @@ def porting_request_create(
     else:
         parsed = _collect(found, parse_number, e164, declared_type=number_type)
     if parsed is not None:
-        _ensure_not_active(found, parsed.e164)
+        _ensure_not_active(found, parsed.e164, organisation)
     proofs = porting_proofs(parsed.country, parsed.number_type) if parsed else frozenset()
     clean_rio = ""
     if "rio" in proofs:
@@ -328,7 +338,7 @@ def porting_request_create(
         raise ValidationError(
             {
                 "e164": ValidationError(
-                    "This number is already active here or being ported.",
+                    NOT_AVAILABLE,
                     code="number_already_active",
                 )
             }
