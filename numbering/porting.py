@@ -188,6 +188,7 @@ def _field_error(found: dict, field: str, message: str, code: str) -> None:
 
 
 NOT_AVAILABLE = "This number is not available."
+PORTING_MAX_DAYS_AHEAD = 365  # a wished date further ahead is a typing mistake (9999-12-31)
 
 
 def _ensure_not_active(found: dict, e164: str, organisation=None) -> None:
@@ -286,6 +287,14 @@ def porting_request_create(
                 f"A number can be ported {min_working_days()} working days ahead at "
                 f"the earliest: {earliest:%d %b %Y} or later.",
                 "porting_date_too_soon",
+            )
+        elif porting_date > earliest + dt.timedelta(days=PORTING_MAX_DAYS_AHEAD):
+            _field_error(
+                found,
+                "porting_date",
+                f"A number can be ported at most a year ahead: {earliest:%d %b %Y} to "
+                f"{earliest + dt.timedelta(days=PORTING_MAX_DAYS_AHEAD):%d %b %Y}.",
+                "out_of_range",
             )
     if found:
         raise ValidationError(found)

@@ -153,7 +153,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "telecom.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "telecom.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "telecom.schema.ProductAutoSchema",
     # Per client address. Token requests are password guesses to a brute-force attacker.
     "DEFAULT_THROTTLE_RATES": {
         "signup": os.environ.get("SIGNUP_THROTTLE", "20/hour"),

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line, LineKind
-from telecom.api import TenantPrimaryKeyRelatedField
+from telecom.api import RejectUnknownFieldsMixin, TenantPrimaryKeyRelatedField
 from telecom.money import AMOUNT_MAX_DIGITS
 from telecom.quantities import MAX_QUANTITY, AsciiIntegerField
 
@@ -249,5 +249,5 @@ class LicenceAddonsSerializer(serializers.Serializer):
     )
 
 
-class LicenceUpdateSerializer(serializers.Serializer):
+class LicenceUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     extension = serializers.CharField(max_length=8, allow_null=True, allow_blank=True)

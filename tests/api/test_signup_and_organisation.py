@@ -281,14 +281,18 @@ def test_owner_patches_name_plan_policy_and_default_type(api_client_for, owner):
     assert owner.organisation.default_licence_type.code == "phone_system"
 
 
-def test_patch_ignores_fields_that_are_not_editable(api_client_for, owner):
+def test_patch_refuses_fields_that_are_not_editable_naming_them(api_client_for, owner):
+    """Issue 14 item 11: not silently ignored (the caller believed they changed the tax rate)."""
     response = api_client_for(owner).patch(
-        "/api/v1/organisation/", {"currency": "USD", "tax_rate": "0"}, format="json"
+        "/api/v1/organisation/", {"name": "New", "currency": "USD", "tax_rate": "0"}, format="json"
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"currency", "tax_rate"}
+    assert fields["tax_rate"][0]["code"] == "read_only"
     owner.organisation.refresh_from_db()
-    assert owner.organisation.currency == "EUR"
+    assert owner.organisation.currency == "EUR" and owner.organisation.name != "New"
 
 
 @pytest.mark.parametrize(
