@@ -25,6 +25,7 @@ from django.utils.html import format_html
 
 from accounts.models import Organisation
 from accounts.roles import Cap, has_capability
+from billing.documents import invoice_document
 from billing.exports import csv_chunks, export_filename, export_lines, invoice_lines_csv
 from billing.forms import (
     CorrectedLinesFormSet,
@@ -327,6 +328,7 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
             path("export/", wrap(self.export_view), name="billing_invoice_export"),
             path("upcoming/", wrap(self.upcoming_view), name="billing_invoice_upcoming"),
             path("<path:object_id>/pdf/", wrap(self.pdf_view), name="billing_invoice_pdf"),
+            path("<path:object_id>/csv/", wrap(self.csv_view), name="billing_invoice_csv"),
             path(
                 "<path:object_id>/payment/",
                 wrap(self.payment_view),
@@ -348,9 +350,14 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        tools = self.object_tools(request, obj) if obj is not None else []
+        context = {}
+        if obj is not None:
+            context = {
+                "invoice_tools": self.object_tools(request, obj),
+                "invoice_document": invoice_document(obj),
+            }
         return super().change_view(
-            request, object_id, form_url, {"invoice_tools": tools, **(extra_context or {})}
+            request, object_id, form_url, {**context, **(extra_context or {})}
         )
 
     def get_queryset(self, request):
@@ -363,7 +370,10 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         )
 
     def object_tools(self, request, invoice: Invoice) -> list[tuple[str, str]]:
-        tools = [(self._url("pdf", invoice), "Download PDF")]
+        tools = [
+            (self._url("pdf", invoice), "Download PDF"),
+            (self._url("csv", invoice), "Download CSV"),
+        ]
         if invoice.status == InvoiceStatus.ISSUED:
             if self.can_record_payment(request):
                 tools.append((self._url("payment", invoice), "Record payment"))
@@ -387,6 +397,19 @@ class InvoiceAdmin(ActionPagesMixin, TenantAdmin):
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'
         return response
+
+    def csv_view(self, request, object_id):
+        """This invoice's lines as CSV, in the columns of the finance export (billing.exports)."""
+        invoice, missing = self.object_or_missing(request, object_id)
+        if missing:
+            return missing
+        self._require(self.has_view_permission(request))
+        lines = export_lines(
+            organisation=invoice.organisation,
+            issued_from=invoice.issued_on,
+            issued_to=invoice.issued_on,
+        ).filter(invoice=invoice)
+        return _csv_response(csv_chunks(lines.iterator()), f"invoice-{invoice.number}.csv")
 
     def export_view(self, request):
         """The CSV of invoice lines for a range of issue dates (billing.exports)."""

@@ -5,23 +5,19 @@ tables break across pages and repeat their header row, and paragraphs wrap long 
 The text font is Bitstream Vera, shipped inside ReportLab and embedded (subset) in each file, so
 every viewer and printer shows the same glyphs and the text stays extractable.
 
-The seller block comes from `DEFAULT_SELLER` below, overridden key by key by an optional
-`settings.INVOICE_SELLER` dict (name, address lines, VAT number, e-mail, registration, tax label).
+What the invoice says (seller, customer, facts, lines, totals, the closing sentence) is
+`billing.documents.invoice_document`, shared with the console's invoice page; this module only
+lays it out.
 """
 
 from __future__ import annotations
 
 import io
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from functools import cache
 from xml.sax.saxutils import escape
 
-import phonenumbers
-from django.conf import settings
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -41,19 +37,9 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import TableStyle as Style
 
+from billing.documents import InvoiceDocument, format_date, invoice_document
+from billing.facturx import facturx_pdf
 from billing.models import Invoice, InvoiceStatus
-from billing.periods import local_date
-
-DEFAULT_SELLER: dict[str, object] = {
-    "name": "Telecom Cloud SAS",
-    "address": ["12 rue de la République", "69002 Lyon", "France"],
-    "vat_number": "FR12345678901",
-    "registration": "RCS Lyon 123 456 789",
-    "email": "billing@telecom.example",
-    "tax_label": "VAT",
-}
-
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 FONT = "InvoiceSans"
 FONT_BOLD = "InvoiceSans-Bold"
@@ -72,16 +58,6 @@ HEADER_FILL = colors.HexColor("#e4e7eb")
 ZEBRA_FILL = colors.HexColor("#f5f7fa")
 PAID_GREEN = colors.HexColor("#1b7f3b")
 VOID_RED = colors.HexColor("#b42318")
-
-
-def invoice_seller() -> dict[str, object]:
-    """The seller block: the defaults, overridden key by key by `settings.INVOICE_SELLER`."""
-    seller = {**DEFAULT_SELLER, **(getattr(settings, "INVOICE_SELLER", None) or {})}
-    address = seller.get("address") or []
-    if isinstance(address, str):
-        address = [part.strip() for part in address.splitlines() if part.strip()]
-    seller["address"] = list(address)
-    return seller
 
 
 def invoice_pdf_filename(invoice: Invoice) -> str:
@@ -122,43 +98,6 @@ def printable(text: object) -> str:
 def _markup(text: object) -> str:
     """Safe Paragraph markup for user text (Paragraph parses a small XML dialect)."""
     return escape(printable(text)).replace("\n", "<br/>")
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """€1,234.56 and -€12.00: the symbol where there is one, else the ISO code after."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    sign = "-" if amount < 0 else ""
-    digits = f"{abs(amount):,.2f}"
-    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
-
-
-def format_rate(rate: Decimal) -> str:
-    """0.2000 → "20%", 0.0550 → "5.5%"."""
-    percent = (rate * 100).normalize()
-    return f"{percent:f}%"
-
-
-def format_date(day: date | None) -> str:
-    return f"{day:%d %b %Y}" if day else ""
-
-
-def format_period(start: date | None, end: date | None) -> str:
-    if not start:
-        return ""
-    return f"{format_date(start)} – {format_date(end)}" if end else format_date(start)
-
-
-@cache
-def country_name(code: str) -> str:
-    """ISO 3166 code → English name (from phonenumbers' data), the code when unknown.
-
-    The geocoder is imported here, on the first invoice rendered, not with this module: its data
-    costs about 100 MB and a second of start-up, which every Django process paid before."""
-    from phonenumbers import geocoder
-
-    example = phonenumbers.example_number(code.upper()) if code else None
-    name = geocoder.country_name_for_number(example, "en") if example else ""
-    return f"{name} ({code.upper()})" if name else code.upper()
 
 
 # --- styles -------------------------------------------------------------------------------------
@@ -304,15 +243,15 @@ def _furniture(invoice: Invoice, seller: dict[str, object]):
 # --- the document -------------------------------------------------------------------------------
 
 
-def _status_badge(invoice: Invoice) -> Table | None:
-    labels = {InvoiceStatus.PAID: ("PAID", PAID_GREEN), InvoiceStatus.VOID: ("VOID", VOID_RED)}
-    if invoice.status not in labels:
+def _status_badge(doc: InvoiceDocument) -> Table | None:
+    colours = {"PAID": PAID_GREEN, "VOID": VOID_RED}
+    if not doc.badge:
         return None
-    text, colour = labels[invoice.status]
+    colour = colours[doc.badge]
     style = ParagraphStyle(
         "badge", fontName=FONT_BOLD, fontSize=12, leading=14, textColor=colour, alignment=1
     )
-    badge = Table([[Paragraph(text, style)]], colWidths=[28 * mm], hAlign="RIGHT")
+    badge = Table([[Paragraph(doc.badge, style)]], colWidths=[28 * mm], hAlign="RIGHT")
     badge.setStyle(
         Style(
             [
@@ -325,8 +264,9 @@ def _status_badge(invoice: Invoice) -> Table | None:
     return badge
 
 
-def _heading(invoice: Invoice, seller: dict[str, object]) -> Table:
+def _heading(doc: InvoiceDocument) -> Table:
     s = _styles()
+    seller = doc.seller
     seller_lines = [Paragraph(_markup(seller.get("name", "")), s.seller_name)]
     seller_lines += [Paragraph(_markup(line), s.body) for line in seller["address"]]
     if seller.get("vat_number"):
@@ -338,9 +278,9 @@ def _heading(invoice: Invoice, seller: dict[str, object]) -> Table:
 
     right: list = [
         Paragraph("INVOICE", s.title),
-        Paragraph(f"<b>{_markup(invoice.number)}</b>", s.right),
+        Paragraph(f"<b>{_markup(doc.number)}</b>", s.right),
     ]
-    badge = _status_badge(invoice)
+    badge = _status_badge(doc)
     if badge is not None:
         right += [Spacer(1, 3 * mm), badge]
     table = Table([[seller_lines, right]], colWidths=[CONTENT_WIDTH * 0.6, CONTENT_WIDTH * 0.4])
@@ -357,50 +297,18 @@ def _heading(invoice: Invoice, seller: dict[str, object]) -> Table:
     return table
 
 
-def _status_text(invoice: Invoice) -> str:
-    """With the day it happened, in the organisation's time zone like every invoice date."""
-    zone = invoice.organisation.timezone
-    if invoice.status == InvoiceStatus.PAID:
-        paid = local_date(invoice.paid_at, zone) if invoice.paid_at else None
-        return f"Paid {format_date(paid)}".strip()
-    if invoice.status == InvoiceStatus.VOID:
-        voided = local_date(invoice.voided_at, zone) if invoice.voided_at else None
-        return f"Void {format_date(voided)}".strip()
-    return "Issued, payment due"
-
-
-def _parties(invoice: Invoice) -> Table:
+def _parties(doc: InvoiceDocument) -> Table:
     s = _styles()
-    organisation = invoice.organisation
+    name, country = doc.bill_to
     bill_to = [
         Paragraph("BILL TO", s.label),
-        Paragraph(f"<b>{_markup(organisation.name)}</b>", s.body),
-        Paragraph(_markup(country_name(organisation.country)), s.body),
+        Paragraph(f"<b>{_markup(name)}</b>", s.body),
+        Paragraph(_markup(country), s.body),
     ]
-    currency = invoice.currency
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    facts = [
-        ("Invoice number", invoice.number),
-        ("Issued", format_date(invoice.issued_on)),
-        ("Due", format_date(invoice.due_on)),
-    ]
-    if invoice.period_start:
-        facts.append(("Period", format_period(invoice.period_start, invoice.period_end)))
-    facts += [
-        ("Currency", f"{currency} ({symbol})" if symbol else currency),
-        ("Status", _status_text(invoice)),
-    ]
-    replaced_by = (
-        getattr(invoice, "replaced_by", None) if invoice.status == InvoiceStatus.VOID else None
-    )
-    if replaced_by is not None:
-        facts.append(("Replaced by", replaced_by.number))
-    if invoice.replaces_id:
-        facts.append(("Replaces", invoice.replaces.number))
     details = Table(
         [
             [Paragraph(label.upper(), s.label), Paragraph(_markup(value), s.body)]
-            for label, value in facts
+            for label, value in doc.facts
         ],
         colWidths=[30 * mm, CONTENT_WIDTH * 0.45 - 30 * mm],
     )
@@ -432,25 +340,23 @@ def _parties(invoice: Invoice) -> Table:
 LINE_COLUMNS = (("Description", 0.56), ("Qty", 0.08), ("Unit price", 0.18), ("Amount", 0.18))
 
 
-def _lines_table(invoice: Invoice, lines: Iterable) -> Table:
+def _lines_table(doc: InvoiceDocument) -> Table:
     s = _styles()
-    currency = invoice.currency
     header = [
         Paragraph(title, s.head if i == 0 else s.head_right)
         for i, (title, _) in enumerate(LINE_COLUMNS)
     ]
     rows = [header]
-    for line in lines:
+    for line in doc.lines:
         description = [Paragraph(_markup(line.description), s.cell)]
-        period = format_period(line.period_start, line.period_end)
-        if period and format_date(line.period_start) not in line.description:
-            description.append(Paragraph(period, s.cell_note))
+        if line.period:
+            description.append(Paragraph(line.period, s.cell_note))
         rows.append(
             [
                 description,
                 Paragraph(str(line.quantity), s.right),
-                Paragraph(format_money(line.unit_price, currency), s.right),
-                Paragraph(format_money(line.amount, currency), s.right),
+                Paragraph(line.unit_price, s.right),
+                Paragraph(line.amount, s.right),
             ]
         )
     if len(rows) == 1:
@@ -473,23 +379,12 @@ def _lines_table(invoice: Invoice, lines: Iterable) -> Table:
     return table
 
 
-def _totals(invoice: Invoice, seller: dict[str, object]) -> Table:
+def _totals(doc: InvoiceDocument) -> Table:
     s = _styles()
-    currency = invoice.currency
-    tax_label = f"{printable(seller.get('tax_label') or 'Tax')} ({format_rate(invoice.tax_rate)})"
     rows = [
-        [
-            Paragraph("Subtotal", s.right),
-            Paragraph(format_money(invoice.subtotal, currency), s.right),
-        ],
-        [
-            Paragraph(escape(tax_label), s.right),
-            Paragraph(format_money(invoice.tax, currency), s.right),
-        ],
-        [
-            Paragraph(f"<b>Total ({currency})</b>", s.right),
-            Paragraph(format_money(invoice.total, currency), s.right_bold),
-        ],
+        [Paragraph("Subtotal", s.right), Paragraph(doc.subtotal, s.right)],
+        [Paragraph(escape(printable(doc.tax_label)), s.right), Paragraph(doc.tax, s.right)],
+        [Paragraph(f"<b>{doc.total_label}</b>", s.right), Paragraph(doc.total, s.right_bold)],
     ]
     table = Table(rows, colWidths=[CONTENT_WIDTH * 0.26, CONTENT_WIDTH * 0.18], hAlign="RIGHT")
     table.setStyle(
@@ -507,29 +402,12 @@ def _totals(invoice: Invoice, seller: dict[str, object]) -> Table:
     return table
 
 
-def _closing_note(invoice: Invoice, seller: dict[str, object]) -> Paragraph:
-    s = _styles()
-    if invoice.status == InvoiceStatus.VOID:
-        text = "This invoice is void and is not payable."
-        replaced_by = getattr(invoice, "replaced_by", None)
-        if replaced_by is not None:
-            text += f" It is replaced by invoice {escape(replaced_by.number)}."
-    elif invoice.status == InvoiceStatus.PAID:
-        text = "This invoice has been paid in full. Thank you."
-    else:
-        text = (
-            f"Payment is due by {format_date(invoice.due_on)}. Please quote invoice "
-            f"number {escape(invoice.number)} with your payment."
-        )
-        if seller.get("email"):
-            text += f" Questions: {_markup(seller['email'])}."
-    return Paragraph(text, s.muted)
-
-
 def invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice as a PDF document (A4): seller, customer, dates, lines, tax and total."""
-    seller = invoice_seller()
+    """The invoice as a PDF document (A4): seller, customer, dates, lines, tax and total; a
+    Factur-X (PDF/A-3) with the invoice's CII XML attached (billing.facturx)."""
     lines = list(invoice.lines.all())
+    doc = invoice_document(invoice, lines)
+    seller = doc.seller
     buffer = io.BytesIO()
     document = BaseDocTemplate(
         buffer,
@@ -556,17 +434,27 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     )
     document.addPageTemplates([PageTemplate(frames=[frame])])
     story = [
-        _heading(invoice, seller),
+        _heading(doc),
         Spacer(1, 8 * mm),
-        _parties(invoice),
+        _parties(doc),
         Spacer(1, 8 * mm),
-        _lines_table(invoice, lines),
+        _lines_table(doc),
         Spacer(1, 3 * mm),
-        KeepTogether([_totals(invoice, seller), Spacer(1, 6 * mm), _closing_note(invoice, seller)]),
+        KeepTogether(
+            [
+                _totals(doc),
+                Spacer(1, 6 * mm),
+                *(
+                    Paragraph(_markup(f"Payment: {payment}"), _styles().body)
+                    for payment in doc.payments
+                ),
+                Paragraph(_markup(doc.closing), _styles().muted),
+            ]
+        ),
     ]
     furniture = _furniture(invoice, seller)
     document.build(
         story,
         canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, furniture=furniture, **kwargs),
     )
-    return buffer.getvalue()
+    return facturx_pdf(buffer.getvalue(), invoice, lines)

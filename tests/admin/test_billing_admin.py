@@ -192,6 +192,61 @@ def test_finance_downloads_the_invoice_pdf(client, world_a):
     assert response.content.startswith(b"%PDF-")
 
 
+def test_the_invoice_page_reads_like_the_pdf(client, world_a, staff):
+    """Header, bill-to, lines, subtotal, the tax rate as a percentage, the total with its
+    currency, the payments and the closing sentence: billing.documents, shared with the PDF."""
+    org = world_a.organisation
+    with time_machine.travel(dt.datetime(2025, 3, 5, 12, tzinfo=PARIS), tick=False):
+        invoice = issue(org, ("Two user licences", 2, "10.00"), ("Setup", 1, "5.50"))
+    client.force_login(world_a.finance)
+    text = page_text(client.get(url("billing_invoice_change", invoice.pk)))
+    document = text[text.index('id="invoice-document"') : text.index("</article>")]
+    for expected in (
+        invoice.number,
+        org.name,
+        "Issued</dt><dd>05 Mar 2025",
+        "Due</dt><dd>19 Mar 2025",
+        "Issued, payment due",
+        "Two user licences",
+        "€10.00",
+        "€20.00",
+        'Subtotal</th><td class="num">€25.50',
+        "VAT (20%)",
+        "€5.10",
+        "Total (EUR)",
+        "€30.60",
+        "Payment is due by 19 Mar 2025",
+    ):
+        assert expected in document, expected
+    for raw in ("0.2000", "25.50 EUR", "Pro rata", "Position"):  # no database fields on show
+        assert raw not in document
+    assert 'href="{}">Download CSV'.format(url("billing_invoice_csv", invoice.pk)) in text
+
+    with time_machine.travel(dt.datetime(2025, 3, 8, 9, tzinfo=PARIS), tick=False):
+        billing.invoice_record_payment(
+            invoice=invoice, actor=staff, method="bank_transfer", reference="VIR-0042"
+        )
+    text = page_text(client.get(url("billing_invoice_change", invoice.pk)))
+    assert "€30.60 received on 08 Mar 2025 (Bank transfer, VIR-0042)" in text
+    assert "This invoice has been paid in full." in text
+    assert "Paid 08 Mar 2025" in text
+
+
+def test_finance_downloads_one_invoice_as_csv(client, world_a):
+    org = world_a.organisation
+    with time_machine.travel(dt.datetime(2025, 3, 5, 12, tzinfo=PARIS), tick=False):
+        invoice = issue(org, ("=HYPERLINK(1)", 2, "10.00"), ("Second", 1, "5.50"))
+        issue(org, ("Same day, other invoice", 1, "1.00"))
+    client.force_login(world_a.finance)
+    response = client.get(url("billing_invoice_csv", invoice.pk))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="invoice-{invoice.number}.csv"'
+    rows = csv_rows(response)
+    assert rows[0] == list(EXPORT_COLUMNS)
+    descriptions = [row[EXPORT_COLUMNS.index("description")] for row in rows[1:]]
+    assert descriptions == ["'=HYPERLINK(1)", "Second"]
+
+
 def test_finance_exports_lines_for_a_date_range(client, world_a):
     org = world_a.organisation
     with time_machine.travel(dt.datetime(2025, 3, 5, 12, tzinfo=PARIS), tick=False):
@@ -573,7 +628,7 @@ def test_members_neither_void_nor_reissue(client, world_a, role):
 
 
 @pytest.mark.parametrize("role", ["owner", "finance"])
-@pytest.mark.parametrize("view", ["pdf", "payment", "void", "reissue"])
+@pytest.mark.parametrize("view", ["pdf", "csv", "payment", "void", "reissue"])
 def test_a_invoice_pages_do_not_exist_for_b(client, world_a, world_b, role, view):
     client.force_login(getattr(world_b, role))
     before = db_state()

@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
+from billing.documents import format_money, format_rate, invoice_seller
 from billing.exports import EXPORT_COLUMNS, neutralise
 from billing.models import Invoice
-from billing.pdf import format_money, format_rate, invoice_pdf, invoice_seller, printable
+from billing.pdf import invoice_pdf, printable
 from billing.quotes import Quote, QuoteLine
 from billing.services import invoice_issue, invoice_record_payment, invoice_reissue, invoice_void
 from tests.factories import OrganisationFactory, UserFactory, licence_type

@@ -1,0 +1,207 @@
+"""What an invoice says, whatever it is printed on: the PDF (billing.pdf) and the console's
+invoice page both lay out this one document, so the two can never disagree on a date, a label,
+a total or the sentence at the bottom (docs/rules.md, "Invoices").
+
+The seller block comes from `DEFAULT_SELLER` below, overridden key by key by an optional
+`settings.INVOICE_SELLER` dict (name, address lines, VAT number, e-mail, registration, tax label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+
+import phonenumbers
+from django.conf import settings
+
+from billing.models import Invoice, InvoiceStatus, RecordedPaymentMethod
+from billing.periods import local_date
+
+DEFAULT_SELLER: dict[str, object] = {
+    "name": "Telecom Cloud SAS",
+    "address": ["12 rue de la République", "69002 Lyon", "France"],
+    "vat_number": "FR12345678901",
+    "registration": "RCS Lyon 123 456 789",
+    "email": "billing@telecom.example",
+    "tax_label": "VAT",
+}
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def invoice_seller() -> dict[str, object]:
+    """The seller block: the defaults, overridden key by key by `settings.INVOICE_SELLER`."""
+    seller = {**DEFAULT_SELLER, **(getattr(settings, "INVOICE_SELLER", None) or {})}
+    address = seller.get("address") or []
+    if isinstance(address, str):
+        address = [part.strip() for part in address.splitlines() if part.strip()]
+    seller["address"] = list(address)
+    return seller
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """€1,234.56 and -€12.00: the symbol where there is one, else the ISO code after."""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(amount):,.2f}"
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+
+
+def format_rate(rate: Decimal) -> str:
+    """0.2000 → "20%", 0.0550 → "5.5%"."""
+    percent = (rate * 100).normalize()
+    return f"{percent:f}%"
+
+
+def format_date(day: date | None) -> str:
+    return f"{day:%d %b %Y}" if day else ""
+
+
+def format_period(start: date | None, end: date | None) -> str:
+    if not start:
+        return ""
+    return f"{format_date(start)} – {format_date(end)}" if end else format_date(start)
+
+
+@cache
+def country_name(code: str) -> str:
+    """ISO 3166 code → English name (from phonenumbers' data), the code when unknown.
+
+    The geocoder is imported here, on the first invoice rendered, not with this module: its data
+    costs about 100 MB and a second of start-up, which every Django process paid before."""
+    from phonenumbers import geocoder
+
+    example = phonenumbers.example_number(code.upper()) if code else None
+    name = geocoder.country_name_for_number(example, "en") if example else ""
+    return f"{name} ({code.upper()})" if name else code.upper()
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    description: str
+    period: str  # shown under the description when the description does not already say it
+    quantity: int
+    unit_price: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    number: str
+    badge: str  # "PAID" or "VOID" stamped on the document; "" for an invoice still due
+    seller: dict[str, object]
+    bill_to: tuple[str, str]  # the organisation's name and its country in words
+    facts: list[tuple[str, str]]  # (label, value): number, dates, period, currency, status, ...
+    lines: list[DocumentLine]
+    subtotal: str
+    tax_label: str  # "VAT (20%)"
+    tax: str
+    total_label: str  # "Total (EUR)"
+    total: str
+    payments: list[str]  # one sentence a payment received
+    closing: str  # the sentence at the bottom: when it is due, or that it is paid or void
+
+
+def status_text(invoice: Invoice) -> str:
+    """With the day it happened, in the organisation's time zone like every invoice date."""
+    zone = invoice.organisation.timezone
+    if invoice.status == InvoiceStatus.PAID:
+        paid = local_date(invoice.paid_at, zone) if invoice.paid_at else None
+        return f"Paid {format_date(paid)}".strip()
+    if invoice.status == InvoiceStatus.VOID:
+        voided = local_date(invoice.voided_at, zone) if invoice.voided_at else None
+        return f"Void {format_date(voided)}".strip()
+    return "Issued, payment due"
+
+
+def _facts(invoice: Invoice) -> list[tuple[str, str]]:
+    currency = invoice.currency
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    facts = [
+        ("Invoice number", invoice.number),
+        ("Issued", format_date(invoice.issued_on)),
+        ("Due", format_date(invoice.due_on)),
+    ]
+    if invoice.period_start:
+        facts.append(("Period", format_period(invoice.period_start, invoice.period_end)))
+    facts += [
+        ("Currency", f"{currency} ({symbol})" if symbol else currency),
+        ("Status", status_text(invoice)),
+    ]
+    replaced_by = (
+        getattr(invoice, "replaced_by", None) if invoice.status == InvoiceStatus.VOID else None
+    )
+    if replaced_by is not None:
+        facts.append(("Replaced by", replaced_by.number))
+    if invoice.replaces_id:
+        facts.append(("Replaces", invoice.replaces.number))
+    return facts
+
+
+def _payments(invoice: Invoice) -> list[str]:
+    payment = getattr(invoice, "payment", None)
+    if payment is None:
+        return []
+    paid_on = local_date(payment.paid_at, invoice.organisation.timezone)
+    method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
+    how = ", ".join(part for part in (method, payment.reference) if part)
+    return [
+        f"{format_money(payment.amount, invoice.currency)} received on {format_date(paid_on)}"
+        + (f" ({how})" if how else "")
+    ]
+
+
+def _closing(invoice: Invoice, seller: dict[str, object]) -> str:
+    if invoice.status == InvoiceStatus.VOID:
+        text = "This invoice is void and is not payable."
+        replaced_by = getattr(invoice, "replaced_by", None)
+        if replaced_by is not None:
+            text += f" It is replaced by invoice {replaced_by.number}."
+        return text
+    if invoice.status == InvoiceStatus.PAID:
+        return "This invoice has been paid in full. Thank you."
+    text = (
+        f"Payment is due by {format_date(invoice.due_on)}. Please quote invoice "
+        f"number {invoice.number} with your payment."
+    )
+    if seller.get("email"):
+        text += f" Questions: {seller['email']}."
+    return text
+
+
+def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
+    """The invoice's content: seller, customer, dates, lines, tax, total, payments, closing."""
+    seller = invoice_seller()
+    currency = invoice.currency
+    rows = []
+    for line in invoice.lines.all() if lines is None else lines:
+        period = format_period(line.period_start, line.period_end)
+        if period and format_date(line.period_start) in line.description:
+            period = ""
+        rows.append(
+            DocumentLine(
+                description=line.description,
+                period=period,
+                quantity=line.quantity,
+                unit_price=format_money(line.unit_price, currency),
+                amount=format_money(line.amount, currency),
+            )
+        )
+    badges = {InvoiceStatus.PAID: "PAID", InvoiceStatus.VOID: "VOID"}
+    return InvoiceDocument(
+        number=invoice.number,
+        badge=badges.get(invoice.status, ""),
+        seller=seller,
+        bill_to=(invoice.organisation.name, country_name(invoice.organisation.country)),
+        facts=_facts(invoice),
+        lines=rows,
+        subtotal=format_money(invoice.subtotal, currency),
+        tax_label=f"{seller.get('tax_label') or 'Tax'} ({format_rate(invoice.tax_rate)})",
+        tax=format_money(invoice.tax, currency),
+        total_label=f"Total ({currency})",
+        total=format_money(invoice.total, currency),
+        payments=_payments(invoice),
+        closing=_closing(invoice, seller),
+    )
