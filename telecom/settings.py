@@ -293,3 +293,16 @@ SIGN_IN_DEVICE_COOKIE_DAYS = int(os.environ.get("SIGN_IN_DEVICE_COOKIE_DAYS", "1
 MIDDLEWARE.append("accounts.sign_in_limit.KnownDeviceMiddleware")
 # Members' API tokens stop working after this many days without use (accounts/api_tokens.py).
 API_TOKEN_IDLE_DAYS = int(os.environ.get("API_TOKEN_IDLE_DAYS", "30"))
+# Uploads (telecom/middleware.py RequestSizeLimitMiddleware): a request body over
+# MAX_REQUEST_BYTES is refused (413) from its Content-Length before it is read; the margin above
+# the largest accepted file lets a file just over its own limit get the form's error instead.
+# The largest file any form takes: mass configuration, porting documents, voicemail audio (10 MB,
+# webapp/services.py VOICEMAIL_MAX_BYTES).
+MAX_UPLOAD_BYTES = max(MASS_CONFIG_MAX_BYTES, PORTING_DOCUMENT_MAX_BYTES, 10 * 1024 * 1024)
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 1024 * 1024))
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("telecom.middleware.RejectNulMiddleware"),
+    "telecom.middleware.RequestSizeLimitMiddleware",
+)
+# Mass configuration: at most this many extension rows in one file (licensing/mass_config).
+MASS_CONFIG_MAX_ROWS = int(os.environ.get("MASS_CONFIG_MAX_ROWS", "20000"))

@@ -69,7 +69,9 @@ SUMMARY = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
 
 
 def test_the_pdf_carries_the_invoice_as_valid_en16931_xml_with_the_same_figures():
-    organisation = OrganisationFactory(name="Papeterie Martin", country="FR", tax_rate=Decimal("0.2000"))
+    organisation = OrganisationFactory(
+        name="Papeterie Martin", country="FR", tax_rate=Decimal("0.2000")
+    )
     invoice = issue(organisation, pro_rata(), device())
     assert (invoice.subtotal, invoice.tax, invoice.total) == (
         Decimal("138.65"),
