@@ -1,6 +1,7 @@
 from typing import Any
 
 from accounts.models import AuditEvent
+from telecom.clients import current_client_address
 
 
 def audit_event(
@@ -16,6 +17,7 @@ def audit_event(
         target_id=str(target.pk),
         target_label=str(target)[:300],
         changes=changes or {},
+        client_address=current_client_address(),
     )
 
 

@@ -1,18 +1,15 @@
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import cache
-from django.core.exceptions import ValidationError
 
 from accounts.roles import MODEL_PERMISSIONS, capabilities_of
+from accounts.sign_in_limit import SignInLimit
 
 
 class RoleBackend(ModelBackend):
     """Authenticates by e-mail and answers Django permission checks from the role matrix.
 
     Every sign-in goes through `authenticate` (the webapp, the admin console, the API's token
-    endpoint), so the limit on failed attempts is kept here, once: after
-    SIGN_IN_FAILURES_ALLOWED wrong passwords for one address from one client address, that pair
-    is refused for SIGN_IN_LOCKOUT_SECONDS, even with the right password. The refusal is a
+    endpoint), so the limit on failed attempts is kept here, once (accounts.sign_in_limit: per
+    account and client address or known device; a password reset lifts it). The refusal is a
     ValidationError, which the sign-in forms and the API show as it is.
 
     The admin console asks `user.has_perm("licensing.change_licence")`; the answer comes from
@@ -21,21 +18,15 @@ class RoleBackend(ModelBackend):
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         email = (username or kwargs.get("email") or "").strip().lower()
-        key = _failures_key(request, email)
-        if cache.get(key, 0) >= settings.SIGN_IN_FAILURES_ALLOWED:
-            raise ValidationError(
-                "Too many failed sign-ins for this address. Try again in "
-                f"{settings.SIGN_IN_LOCKOUT_SECONDS // 60} minutes, or reset your password.",
-                code="sign_in_locked",
-            )
+        limit = SignInLimit(request, email)
+        limit.check()
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if password is None:
             return user
         if user is None:
-            cache.add(key, 0, timeout=settings.SIGN_IN_LOCKOUT_SECONDS)
-            cache.incr(key)
+            limit.failed()
         else:
-            cache.delete(key)
+            limit.succeeded()
         return user
 
     def has_perm(self, user_obj, perm, obj=None):
@@ -70,8 +61,3 @@ class RoleBackend(ModelBackend):
             for action, cap in actions.items()
             if cap in caps or user_obj.is_superuser
         }
-
-
-def _failures_key(request, email: str) -> str:
-    client = request.META.get("REMOTE_ADDR", "") if request is not None else ""
-    return f"sign-in-failures:{client}:{email}"

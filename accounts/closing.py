@@ -12,10 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.audit import audit_record, audit_record_many
 from accounts.models import (
+    ApiToken,
     MemberStatus,
     Organisation,
     User,
@@ -168,7 +168,7 @@ def organisation_close(
         .order_by("pk")
     )
     User.objects.filter(pk__in=[m.pk for m in members]).update(status=MemberStatus.DEACTIVATED)
-    Token.objects.filter(user__organisation=org).delete()
+    ApiToken.objects.filter(user__organisation=org).delete()
     revoked = _revoke_sessions({str(m.pk) for m in members})
 
     org.closed_at = at

@@ -252,6 +252,8 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64)
     target_label = models.CharField(max_length=300, blank=True)
     changes = models.JSONField(default=dict, blank=True)
+    # The client's address when a request wrote the row (telecom/clients.py); none for jobs.
+    client_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
 
     class Meta:
@@ -284,3 +286,35 @@ class ServiceToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A member's API key (`Authorization: Token <key>`, accounts/api_tokens.py).
+
+    Only a SHA-256 digest of the key is stored (like ServiceToken's); the key is shown once. A
+    token stops working when its user's password changes (`password_digest` no longer matches),
+    when the member is deactivated, after API_TOKEN_IDLE_DAYS without use, or when revoked
+    (deleted).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    password_digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    last_used_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"API token {str(self.id)[:8]} of {self.user_id}"
+
+    @property
+    def expires_at(self):
+        from datetime import timedelta
+
+        return self.last_used_at + timedelta(days=settings.API_TOKEN_IDLE_DAYS)

@@ -5,11 +5,12 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens import api_token_create
 from accounts.audit import audit_record
 from accounts.models import (
     DEFAULT_TAX_RATES,
+    ApiToken,
     MemberStatus,
     Organisation,
     User,
@@ -63,11 +64,11 @@ def organisation_signup(
         role=Role.OWNER,
         password=owner_password,
     )
-    token, _ = Token.objects.get_or_create(user=owner)
+    _, key = api_token_create(user=owner)
     audit_record(
         organisation=organisation, actor=owner, action="organisation.created", target=organisation
     )
-    return organisation, owner, token.key
+    return organisation, owner, key
 
 
 def _member_create(*, organisation, email, name, role, password=None) -> User:
@@ -268,7 +269,7 @@ def member_remove(*, member: User, actor) -> User:
         history_follow_licence(licence=licence)
     member.status = MemberStatus.DEACTIVATED
     member.save(update_fields=["status"])
-    Token.objects.filter(user=member).delete()
+    ApiToken.objects.filter(user=member).delete()
     audit_record(
         organisation=org,
         actor=actor,
@@ -279,8 +280,9 @@ def member_remove(*, member: User, actor) -> User:
     return member
 
 
-def auth_token_obtain(*, email: str, password: str, request=None) -> str:
-    """Exchange an active member's e-mail and password for their API token (API.md).
+def auth_token_obtain(*, email: str, password: str, request=None) -> ApiToken:
+    """Exchange an active member's e-mail and password for a new API token (docs/api.md
+    "Tokens"); its key is on `token.key`, shown this once.
 
     Invited and deactivated members cannot sign in; the message never says which part was wrong.
     """
@@ -289,5 +291,6 @@ def auth_token_obtain(*, email: str, password: str, request=None) -> str:
         raise ValidationError(
             "Unable to sign in with these credentials.", code="invalid_credentials"
         )
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    token, key = api_token_create(user=user)
+    token.key = key
+    return token

@@ -194,12 +194,12 @@ def list_pages(organisation, *, passes: int, page_size: int) -> tuple[list[float
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
 
+    from accounts.api_tokens import api_token_create
     from accounts.models import User
 
     owner = User.objects.get(organisation=organisation, role="owner")
-    token = Token.objects.get_or_create(user=owner)[0].key
+    token = api_token_create(user=owner)[1]
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     total = organisation.numbers.count()
     pages = -(-total // page_size)

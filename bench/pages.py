@@ -316,8 +316,8 @@ def pages(organisation) -> list[tuple[str, str, str]]:
 
 def clients(organisation) -> dict:
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
+    from accounts.api_tokens import api_token_create
     from accounts.models import User
 
     owner = User.objects.get(organisation=organisation, role="owner")
@@ -325,7 +325,7 @@ def clients(organisation) -> dict:
     console, webapp = Client(), Client()
     console.force_login(owner)
     webapp.force_login(user)
-    key = Token.objects.get_or_create(user=owner)[0].key
+    key = api_token_create(user=owner)[1]
     return {"owner": console, "user": webapp, "token": Client(HTTP_AUTHORIZATION=f"Token {key}")}
 
 

@@ -18,7 +18,7 @@ from billing.models import Invoice, InvoiceLineKind, RecordedPaymentMethod
 from billing.quotes import Quote, QuoteLine
 from licensing.models import Device, LicenceType
 from telecom.money import MAX_AMOUNT, to_cents
-from telecom.quantities import MAX_QUANTITY
+from telecom.quantities import MAX_QUANTITY, AsciiDecimalFormField, AsciiIntegerFormField
 
 
 class DateRangeForm(forms.Form):
@@ -67,8 +67,8 @@ class CorrectedLineForm(forms.Form):
 
     description = forms.CharField(max_length=300)
     kind = forms.ChoiceField(choices=InvoiceLineKind.choices)
-    quantity = forms.IntegerField(min_value=1, max_value=100_000)
-    unit_price = forms.DecimalField(max_digits=12, decimal_places=2)
+    quantity = AsciiIntegerFormField(min_value=1, max_value=100_000)
+    unit_price = AsciiDecimalFormField(max_digits=12, decimal_places=2)
     # Carried over from the line being corrected, so exports still name the licence type.
     licence_type = forms.ModelChoiceField(
         queryset=LicenceType.objects.all(), required=False, widget=forms.HiddenInput
@@ -168,7 +168,7 @@ class DeviceOrderForm(forms.Form):
         help_text="Platform staff: the organisation the devices are for.",
     )
     device = forms.ModelChoiceField(queryset=Device.objects.order_by("name"))
-    quantity = forms.IntegerField(
+    quantity = AsciiIntegerFormField(
         initial=1,
         min_value=1,
         max_value=MAX_QUANTITY,

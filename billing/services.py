@@ -1,3 +1,4 @@
+import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -138,6 +139,16 @@ def usage_record(
         raise ValidationError(
             {"cost": ValidationError("Cost cannot be negative.", code="min_value")}
         )
+    if destination and not _DESTINATION.fullmatch(destination):
+        raise ValidationError(
+            {
+                "destination": ValidationError(
+                    "The destination is a phone number: digits, with + in front if "
+                    "international (* and # for service codes).",
+                    code="invalid_destination",
+                )
+            }
+        )
     organisation = number.organisation
     _validate_usage_start(organisation, started_at)
     # The record belongs to the period of its start, by the organisation's local date.
@@ -170,6 +181,8 @@ def usage_record(
     )
 
 
+# A dialled number: E.164, a national number or a service code; never free text.
+_DESTINATION = re.compile(r"\+?[0-9*#]{1,20}")
 # How far ahead of our clock the telephony platform's may run; a later start is a mistake.
 USAGE_CLOCK_SKEW = timedelta(minutes=5)
 

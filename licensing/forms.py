@@ -12,7 +12,7 @@ from accounts.models import Organisation
 from accounts.selectors import active_members
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
 from licensing.selectors import line_list
-from telecom.quantities import MAX_QUANTITY
+from telecom.quantities import MAX_QUANTITY, AsciiIntegerFormField
 
 
 class _OrganisationScopedForm(forms.Form):
@@ -40,7 +40,7 @@ class LicenceQuantityForm(_OrganisationScopedForm):
         label="Licence type",
         help_text="Base licences and add-ons alike.",
     )
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
+    quantity = AsciiIntegerFormField(min_value=1, max_value=MAX_QUANTITY, initial=1)
 
 
 class BuyLicencesForm(LicenceQuantityForm):

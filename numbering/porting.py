@@ -187,25 +187,36 @@ def _field_error(found: dict, field: str, message: str, code: str) -> None:
     ValidationError({field: ValidationError(message, code=code)}).update_error_dict(found)
 
 
-def _ensure_not_active(found: dict, e164: str) -> None:
+NOT_AVAILABLE = "This number is not available."
+PORTING_MAX_DAYS_AHEAD = 365  # a wished date further ahead is a typing mistake (9999-12-31)
+
+
+def _ensure_not_active(found: dict, e164: str, organisation=None) -> None:
     """`number_already_active`: live here (held, porting or in quarantine), already being
-    ported, or one of our own available numbers (assign it instead)."""
-    if PortingRequest.objects.filter(
+    ported, or one of our own available numbers (assign it instead). Whether another
+    organisation holds or ports the number is never said: "This number is not available."
+    (docs/security.md, "Enumeration")."""
+    org_id = getattr(organisation, "pk", None)
+    open_requests = PortingRequest.objects.filter(
         e164=e164, status__in=(PortingStatus.SUBMITTED, PortingStatus.ACCEPTED)
-    ).exists():
+    )
+    live = PhoneNumber.objects.filter(e164=e164).exclude(status=NumberStatus.RELEASED)
+    if open_requests.filter(organisation_id=org_id).exists():
         _field_error(
             found,
             "e164",
             "A porting request for this number is already open.",
             "number_already_active",
         )
-    elif PhoneNumber.objects.filter(e164=e164).exclude(status=NumberStatus.RELEASED).exists():
+    elif live.filter(organisation_id=org_id).exists():
         _field_error(
             found,
             "e164",
             "This number is already active here; it cannot be ported in.",
             "number_already_active",
         )
+    elif open_requests.exists() or live.exists():
+        _field_error(found, "e164", NOT_AVAILABLE, "number_already_active")
     elif carrier().is_available(e164=e164):
         _field_error(
             found,
@@ -249,7 +260,7 @@ def porting_request_create(
     else:
         parsed = _collect(found, parse_number, e164, declared_type=number_type)
     if parsed is not None:
-        _ensure_not_active(found, parsed.e164)
+        _ensure_not_active(found, parsed.e164, organisation)
     proofs = porting_proofs(parsed.country, parsed.number_type) if parsed else frozenset()
     clean_rio = ""
     if "rio" in proofs:
@@ -276,6 +287,14 @@ def porting_request_create(
                 f"A number can be ported {min_working_days()} working days ahead at "
                 f"the earliest: {earliest:%d %b %Y} or later.",
                 "porting_date_too_soon",
+            )
+        elif porting_date > earliest + dt.timedelta(days=PORTING_MAX_DAYS_AHEAD):
+            _field_error(
+                found,
+                "porting_date",
+                f"A number can be ported at most a year ahead: {earliest:%d %b %Y} to "
+                f"{earliest + dt.timedelta(days=PORTING_MAX_DAYS_AHEAD):%d %b %Y}.",
+                "out_of_range",
             )
     if found:
         raise ValidationError(found)
@@ -328,7 +347,7 @@ def porting_request_create(
         raise ValidationError(
             {
                 "e164": ValidationError(
-                    "This number is already active here or being ported.",
+                    NOT_AVAILABLE,
                     code="number_already_active",
                 )
             }

@@ -170,3 +170,25 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None or request.user.is_superuser:
             return queryset
         return queryset.filter(**{self.tenant_field: request.user.organisation_id})
+
+
+class RejectUnknownFieldsMixin:
+    """For serializers of changes (PATCH): a field the caller may not change, or that does not
+    exist, is a 400 naming it (code `read_only`) instead of being silently ignored."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            refused = sorted(set(data.keys()) - writable)
+            if refused:
+                raise exceptions.ValidationError(
+                    {
+                        name: [
+                            exceptions.ErrorDetail(
+                                f"{name} cannot be changed here.", code="read_only"
+                            )
+                        ]
+                        for name in refused
+                    }
+                )
+        return super().to_internal_value(data)

@@ -1,9 +1,10 @@
-"""`Authorization: Token <key>` for members (DRF tokens) and for the telephony platform."""
+"""`Authorization: Token <key>` for members (accounts/api_tokens.py) and the telephony platform."""
 
 from dataclasses import dataclass
 
 from rest_framework import authentication, exceptions, permissions
 
+from accounts.api_tokens import api_token_authenticate
 from accounts.service_tokens import service_token_lookup
 
 
@@ -23,14 +24,17 @@ class ServicePrincipal:
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
+    """A member's token (hashed, voided by a new password, deactivation or idleness), else the
+    telephony platform's service token; anything else is a 401."""
+
     def authenticate_credentials(self, key):
-        try:
-            return super().authenticate_credentials(key)
-        except exceptions.AuthenticationFailed:
-            token = service_token_lookup(key)
-            if token is None:
-                raise
-            return ServicePrincipal(name=token.name), token
+        found = api_token_authenticate(key)
+        if found is not None:
+            return found
+        token = service_token_lookup(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return ServicePrincipal(name=token.name), token
 
 
 class IsServiceToken(permissions.BasePermission):

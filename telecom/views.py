@@ -110,6 +110,12 @@ def server_error(request):
     return _error_page(request, 500, ERRORS[500], with_request=False)
 
 
+def request_too_large(request, detail: str):
+    """413: an upload over the size limit, refused before it was read (telecom.middleware)."""
+    texts = ("File too large", detail, "Go back and choose a smaller file.")
+    return _error_page(request, 413, texts, with_request=False)
+
+
 def csrf_failure(request, reason=""):
     if is_api_request(request):
         return _api_error(403, "csrf_failed", "CSRF check failed; reload and try again.")

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import factory
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import MemberStatus, Organisation, User
 from accounts.roles import Role
@@ -87,7 +86,9 @@ class LineFactory(factory.django.DjangoModelFactory):
 
 
 def token_for(user: User) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    from accounts.api_tokens import api_token_create
+
+    return api_token_create(user=user)[1]
 
 
 def stock(country: str = "FR", number_type: str = "mobile", count: int = 5, *, start: int = 0):

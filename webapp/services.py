@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.audit import audit_record
-from accounts.models import MemberStatus, User, validate_timezone
+from accounts.models import ApiToken, MemberStatus, User, validate_timezone
+from accounts.sign_in_limit import sign_in_limit_lift
 from billing.models import UsageDirection, UsageKind
 from billing.services import usage_record
 from licensing.models import Licence
@@ -167,9 +168,13 @@ def profile_update(*, member: User, name: str, timezone_name: str) -> User:
 
 @transaction.atomic
 def password_change(*, member: User, password: str) -> User:
+    """A new password (the member's own change, or a completed reset): lifts the sign-in limit
+    on the account, as the refusal's message promises."""
     member = User.objects.select_for_update().get(pk=member.pk)
     member.set_password(password)
     member.save(update_fields=["password"])
+    sign_in_limit_lift(member.email)
+    ApiToken.objects.filter(user=member).delete()  # a new password voids every API token
     audit_record(
         organisation=member.organisation,
         actor=member,

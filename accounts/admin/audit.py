@@ -40,6 +40,7 @@ class AuditEventAdmin(TenantAdmin):
         "target_id",
         "target_label",
         "changes_pretty",
+        "client_address",
     )
     readonly_fields = fields
 

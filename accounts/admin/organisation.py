@@ -31,6 +31,7 @@ from telecom.admin import (
     call_service,
     is_platform_staff,
 )
+from telecom.quantities import AsciiDecimalFormField
 
 PAYMENT_FIELDS = ("payment_method_kind", "payment_method_reference")
 
@@ -47,6 +48,12 @@ class OrganisationForm(forms.ModelForm):
             except ValidationError as exc:
                 raise ValidationError(exc.error_dict["calling_credit_cap"]) from exc
         return cap
+
+    class Meta:
+        field_classes = {  # ASCII digits only (telecom/quantities.py)
+            "calling_credit_cap": AsciiDecimalFormField,
+            "tax_rate": AsciiDecimalFormField,
+        }
 
 
 @admin.register(Organisation)

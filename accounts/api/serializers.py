@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import (
+    ApiToken,
     BillingFrequency,
     Currency,
     LicencePolicy,
@@ -24,6 +25,7 @@ from accounts.selectors import organisation_status
 from billing.selectors import organisation_period
 from licensing.api.serializers import LicenceTypeCodeField
 from licensing.models import LicenceKind
+from telecom.api import RejectUnknownFieldsMixin
 
 ORGANISATION_STATUSES = ["active", "restricted", "closed"]
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -74,7 +76,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
         return PeriodSerializer({"start": period.start, "end": period.last_day}).data
 
 
-class OrganisationUpdateSerializer(serializers.Serializer):
+class OrganisationUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     plan = serializers.ChoiceField(choices=Plan.choices, required=False)
     licence_policy = serializers.ChoiceField(choices=LicencePolicy.choices, required=False)
@@ -111,7 +113,7 @@ class MemberCreateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=[r.value for r in Role])
 
 
-class MemberUpdateSerializer(serializers.Serializer):
+class MemberUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     role = serializers.ChoiceField(choices=[r.value for r in Role], required=False)
 
@@ -185,3 +187,17 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        help_text="When the token stops working if it is not used before (API_TOKEN_IDLE_DAYS)."
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """One of the caller's tokens; never its key."""
+
+    expires_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = fields

@@ -5,6 +5,7 @@ from accounts.api import views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="member")
+router.register("auth/tokens", views.ApiTokenViewSet, basename="api-token")
 
 organisation = views.OrganisationViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
 payment_method = views.OrganisationViewSet.as_view({"put": "payment_method"})

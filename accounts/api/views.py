@@ -2,14 +2,14 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.serializers import (
+    ApiTokenSerializer,
     MemberCreateSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
@@ -21,11 +21,13 @@ from accounts.api.serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,
 )
+from accounts.api_tokens import api_token_revoke, api_tokens_of
 from accounts.filters import MemberFilterSet
-from accounts.models import Organisation
+from accounts.models import ApiToken, Organisation, User
 from accounts.roles import Cap, has_capability
 from accounts.selectors import member_list_detailed
 from telecom.api import TenantViewSet
+from telecom.clients import ClientRateThrottle
 
 
 class SignupView(APIView):
@@ -33,7 +35,7 @@ class SignupView(APIView):
 
     authentication_classes: list = []  # no session, hence no CSRF: the caller has no account yet
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientRateThrottle]
     throttle_scope = "signup"
 
     @extend_schema(request=SignupSerializer, responses={201: SignupResponseSerializer}, auth=[])
@@ -63,12 +65,13 @@ class SignupView(APIView):
 
 
 class TokenView(APIView):
-    """Public: `{"email", "password"}` → `{"token"}` for an active member. Throttled per client
-    address (AUTH_TOKEN_THROTTLE), so passwords cannot be guessed at speed."""
+    """Public: `{"email", "password"}` → `{"token", "expires_at"}`, a new token for an active
+    member. Throttled per client address (AUTH_TOKEN_THROTTLE), so passwords cannot be guessed at
+    speed."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientRateThrottle]
     throttle_scope = "auth_token"
 
     @extend_schema(
@@ -78,7 +81,31 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token = services.auth_token_obtain(request=request, **serializer.validated_data)
-        return Response({"token": token})
+        return Response({"token": token.key, "expires_at": token.expires_at})
+
+
+class IsMember(permissions.BasePermission):
+    """A person signed in (a member or platform staff), not the telephony platform."""
+
+    def has_permission(self, request, view):
+        return isinstance(request.user, User)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The caller's own API tokens (docs/api.md "Tokens"): list them, revoke one. Another
+    member's token id is a 404."""
+
+    serializer_class = ApiTokenSerializer
+    permission_classes = [IsMember]
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return api_tokens_of(self.request.user)
+
+    def perform_destroy(self, instance):
+        api_token_revoke(token=instance)
 
 
 class OrganisationViewSet(TenantViewSet):

@@ -19,7 +19,7 @@ from billing.models import (
 from billing.selectors import organisation_today
 from licensing.models import Device, DevicePrice
 from numbering.models import NumberStatus, PhoneNumber
-from telecom.quantities import MAX_QUANTITY
+from telecom.quantities import MAX_QUANTITY, AsciiDecimalField, AsciiIntegerField
 
 # A day: no call lasts longer, and a bigger value is a unit mistake (milliseconds).
 MAX_DURATION_SECONDS = 86_400
@@ -164,7 +164,7 @@ class DeviceCodeField(serializers.SlugRelatedField):
 
 class DeviceOrderCreateSerializer(serializers.Serializer):
     device = DeviceCodeField(help_text="A code of GET /api/v1/devices/.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = AsciiIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 # --- usage (rule 21) ------------------------------------------------------------------------------
@@ -227,11 +227,9 @@ class UsageCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=UsageKind.choices)
     direction = serializers.ChoiceField(choices=UsageDirection.choices)
     started_at = serializers.DateTimeField(help_text="ISO 8601 with its offset.")
-    duration_seconds = serializers.IntegerField(
-        min_value=0, max_value=MAX_DURATION_SECONDS, default=0
-    )
+    duration_seconds = AsciiIntegerField(min_value=0, max_value=MAX_DURATION_SECONDS, default=0)
     destination = serializers.CharField(max_length=32, allow_blank=True, default="")
-    cost = serializers.DecimalField(
+    cost = AsciiDecimalField(
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0"),

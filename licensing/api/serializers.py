@@ -5,9 +5,9 @@ from rest_framework import serializers
 
 from accounts.models import User
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line, LineKind
-from telecom.api import TenantPrimaryKeyRelatedField
+from telecom.api import RejectUnknownFieldsMixin, TenantPrimaryKeyRelatedField
 from telecom.money import AMOUNT_MAX_DIGITS
-from telecom.quantities import MAX_QUANTITY
+from telecom.quantities import MAX_QUANTITY, AsciiIntegerField
 
 
 class LicenceTypeCodeField(serializers.SlugRelatedField):
@@ -158,7 +158,7 @@ class LicenceSerializer(serializers.ModelSerializer):
 
 class LicenceQuantitySerializer(serializers.Serializer):
     type = LicenceTypeCodeField()
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = AsciiIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class QuoteLineSerializer(serializers.Serializer):
@@ -249,5 +249,5 @@ class LicenceAddonsSerializer(serializers.Serializer):
     )
 
 
-class LicenceUpdateSerializer(serializers.Serializer):
+class LicenceUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     extension = serializers.CharField(max_length=8, allow_null=True, allow_blank=True)

@@ -8,7 +8,8 @@ transaction, or raises `MassConfigurationInvalid` (carrying the report) and appl
 
 The file. Columns `Ext Key`, `Number`, `User`, `Addon license 1` … `Addon license N` (any N),
 matched without regard to case or spacing; `,`, `;` or tab separated; UTF-8, with or without a
-BOM; at most `settings.MASS_CONFIG_MAX_BYTES` (5 MB by default). Row numbers are the
+BOM; at most `settings.MASS_CONFIG_MAX_BYTES` (5 MB by default) and `MASS_CONFIG_MAX_ROWS`
+extension rows (20,000 by default). Row numbers are the
 spreadsheet's: the header is row 1, the first extension row 2. Blank rows are skipped.
 
 Each row gets one phone-system licence, picked as rule 2 picks: the licence that already carries
@@ -27,8 +28,9 @@ digits that are no valid national number but a valid international one once a `+
 by the row's user (it then moves onto the row's licence). A blank Number leaves the licence's
 numbers as they are; rule 5 (the plan's numbers per member) and rule 18 apply.
 
-Error codes. For the file: `file_too_large`, `invalid_encoding`, `not_csv`, `empty_file`,
-`missing_header`, `unknown_column`, `duplicate_column`, `account_restricted`, `too_many_errors`.
+Error codes. For the file: `file_too_large`, `too_many_rows`, `invalid_encoding`, `not_csv`,
+`empty_file`, `missing_header`, `unknown_column`, `duplicate_column`, `account_restricted`,
+`too_many_errors`.
 For a cell: `required`, `invalid_extension`, `duplicate_extension`, `extension_taken`,
 `unknown_user`, `ambiguous_user`, `member_deactivated`, `invalid_number`, `duplicate_number`,
 `number_unavailable`, `licence_full`, `number_change_limit_reached`,

@@ -28,6 +28,7 @@ from numbering.carriers import carrier
 from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
 from telecom import errors
 from telecom.bulk import copy_rows, update_from_arrays
+from telecom.clients import current_client_address
 from telecom.locks import organisation_for_update
 
 
@@ -237,6 +238,7 @@ def _apply(org: Organisation, report: Report, *, actor, at: datetime) -> Summary
         target_label=str(org)[:300],
         created_at=at,
         changes={**summary.as_dict(), "invoice": invoice.number if invoice else None},
+        client_address=current_client_address(),
     )
     return dataclasses.replace(summary, invoice=invoice)
 

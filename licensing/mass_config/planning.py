@@ -307,11 +307,14 @@ class _Planner:
                 and live["holder"] == row.member["id"]
             ):
                 return "held", live
+            mine = live["organisation_id"] == self.org.pk  # another's is never revealed
             self.error(
                 r,
                 NUMBER,
                 "number_unavailable",
-                f"{row.e164} is in use (or in quarantine) and not {row.source.user}'s.",
+                f"{row.e164} is in use (or in quarantine) and not {row.source.user}'s."
+                if mine
+                else f"{row.e164} is not available.",
             )
             return None
         available = self.available.get(row.e164)

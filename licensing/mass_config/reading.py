@@ -56,6 +56,15 @@ _ADDON_HEADER = re.compile(r"^add-?on licen[cs]e ?(\d+)$")
 _NUMBER_NOISE = str.maketrans("", "", " \u00a0-.()/'")
 
 
+DEFAULT_MAX_ROWS = 20_000
+
+
+def max_rows_allowed() -> int:
+    """Rows one file may hold (settings.MASS_CONFIG_MAX_ROWS): a bigger file is refused before
+    any row is checked, so one upload cannot hold a worker for long."""
+    return int(getattr(settings, "MASS_CONFIG_MAX_ROWS", DEFAULT_MAX_ROWS))
+
+
 def max_bytes() -> int:
     return getattr(settings, "MASS_CONFIG_MAX_BYTES", DEFAULT_MAX_BYTES)
 
@@ -207,9 +216,16 @@ def parse_csv(data: bytes) -> tuple[list[InputRow], list[RowError]]:
         columns, found = _read_header(next(reader, []))
         if found:
             return [], found
+        max_rows = max_rows_allowed()
         for number, record in enumerate(reader, start=2):
             if not any(cell.strip() for cell in record):
                 continue
+            if len(rows) >= max_rows:
+                return [], _file_error(
+                    "too_many_rows",
+                    f"The file has more than {max_rows:,} extension rows; split it into "
+                    "several files.",
+                )
             values: dict[str, str] = {}
             addons: list[tuple[str, str]] = []
             for index, raw in enumerate(record):
@@ -260,7 +276,7 @@ def _clean_did(raw: str) -> tuple[str, str]:
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
     digits = cleaned.removeprefix("+")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"“{text}” is not a phone number.")
     return text, cleaned
 

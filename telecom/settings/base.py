@@ -182,7 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "telecom.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "telecom.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "telecom.schema.ProductAutoSchema",
     # Per client address. Token requests are password guesses to a brute-force attacker.
     "DEFAULT_THROTTLE_RATES": {
         "signup": os.environ.get("SIGNUP_THROTTLE", "20/hour"),
@@ -302,3 +302,36 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Security (docs/security.md): client addresses, sign-in limit, API tokens, uploads ---------
+# The client's address (telecom/clients.py): X-Forwarded-For is believed only as far as these
+# proxies. TRUSTED_PROXIES: the reverse proxies' networks ("10.0.0.0/8,127.0.0.1"); NUM_PROXIES:
+# how many proxies stand in front. Neither (the default): the connecting address only.
+TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # any DRF throttle that is not telecom's
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("telecom.middleware.RejectNulMiddleware"),
+    "telecom.clients.ClientAddressMiddleware",
+)
+# The sign-in limit (accounts/sign_in_limit.py): unknown clients together may fail this many
+# times per account before only the member's known devices (a signed cookie set at sign-in) may
+# try; SIGN_IN_FAILURES_ALLOWED above counts per account and client.
+SIGN_IN_ACCOUNT_FAILURES_ALLOWED = int(os.environ.get("SIGN_IN_ACCOUNT_FAILURES_ALLOWED", "100"))
+SIGN_IN_DEVICE_COOKIE_DAYS = int(os.environ.get("SIGN_IN_DEVICE_COOKIE_DAYS", "180"))
+MIDDLEWARE.append("accounts.sign_in_limit.KnownDeviceMiddleware")
+# Members' API tokens stop working after this many days without use (accounts/api_tokens.py).
+API_TOKEN_IDLE_DAYS = int(os.environ.get("API_TOKEN_IDLE_DAYS", "30"))
+# Uploads (telecom/middleware.py RequestSizeLimitMiddleware): a request body over
+# MAX_REQUEST_BYTES is refused (413) from its Content-Length before it is read; the margin above
+# the largest accepted file lets a file just over its own limit get the form's error instead.
+# The largest file any form takes: mass configuration, porting documents, voicemail audio (10 MB,
+# webapp/services.py VOICEMAIL_MAX_BYTES).
+MAX_UPLOAD_BYTES = max(MASS_CONFIG_MAX_BYTES, PORTING_DOCUMENT_MAX_BYTES, 10 * 1024 * 1024)
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 1024 * 1024))
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("telecom.middleware.RejectNulMiddleware"),
+    "telecom.middleware.RequestSizeLimitMiddleware",
+)
+# Mass configuration: at most this many extension rows in one file (licensing/mass_config).
+MASS_CONFIG_MAX_ROWS = int(os.environ.get("MASS_CONFIG_MAX_ROWS", "20000"))

@@ -11,11 +11,11 @@ import time_machine
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts import closing
-from accounts.models import AuditEvent, MemberStatus
+from accounts.models import ApiToken, AuditEvent, MemberStatus
 from accounts.selectors import organisation_status
+from accounts.service_tokens import digest
 from billing import services as billing_services
 from billing.models import Commitment, Invoice, InvoiceKind
 from billing.renewal import renewals_run
@@ -190,7 +190,7 @@ def test_closing_end_to_end(org, owner, busy, other_owner):
     # Members: deactivated, tokens and sessions gone; another organisation untouched.
     assert result.members_deactivated == 3 and result.sessions_revoked == 1
     assert {status_of(u) for u in (owner, admin, member)} == {MemberStatus.DEACTIVATED}
-    assert list(Token.objects.values_list("key", flat=True)) == [tokens[3]]
+    assert list(ApiToken.objects.values_list("key_digest", flat=True)) == [digest(tokens[3])]
     sessions = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
     assert sessions == [str(other_owner.pk)]
     # The organisation is closed; its invoices are kept and readable.

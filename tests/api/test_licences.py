@@ -723,8 +723,8 @@ def paris_org(db):
 def test_restore_at_0030_on_the_effective_date_is_a_409(api_client_for, paris_org, state):
     organisation, admin = paris_org
     licence = LicenceFactory(organisation=organisation)
-    client = api_client_for(admin)
     with time_machine.travel(dt.datetime(2027, 1, 15, 10, 0, tzinfo=PARIS_TZ), tick=False):
+        client = api_client_for(admin)  # a token used within its idle days
         assert client.post(f"/api/v1/licences/{licence.pk}/terminate/").status_code == 200
     before = state()
 
@@ -751,11 +751,11 @@ def test_terminate_preview_shows_the_fee_terminate_then_causes(api_client_for, p
         quantity=2,
         ends_on=dt.date(2027, 5, 1),
     )
-    client = api_client_for(admin)
     url = f"/api/v1/licences/{licences[0].pk}"
     before = state()
 
     with time_machine.travel(dt.datetime(2027, 1, 15, 10, 0, tzinfo=PARIS_TZ), tick=False):
+        client = api_client_for(admin)  # a token used within its idle days
         preview = client.post(f"{url}/terminate/preview/")
         assert state() == before
         terminated = client.post(f"{url}/terminate/")

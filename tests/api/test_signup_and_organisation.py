@@ -7,6 +7,7 @@ import time_machine
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import Organisation, User
+from accounts.service_tokens import digest
 from tests.factories import OrganisationFactory, UserFactory
 
 ORGANISATION_FIELDS = {
@@ -141,7 +142,7 @@ def test_token_login_with_email_and_password(anon_client, owner):
     )
 
     assert response.status_code == 200
-    assert set(response.json()) == {"token"}
+    assert set(response.json()) == {"token", "expires_at"}
     anon_client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert anon_client.get("/api/v1/organisation/").status_code == 200
 
@@ -280,14 +281,18 @@ def test_owner_patches_name_plan_policy_and_default_type(api_client_for, owner):
     assert owner.organisation.default_licence_type.code == "phone_system"
 
 
-def test_patch_ignores_fields_that_are_not_editable(api_client_for, owner):
+def test_patch_refuses_fields_that_are_not_editable_naming_them(api_client_for, owner):
+    """Issue 14 item 11: not silently ignored (the caller believed they changed the tax rate)."""
     response = api_client_for(owner).patch(
-        "/api/v1/organisation/", {"currency": "USD", "tax_rate": "0"}, format="json"
+        "/api/v1/organisation/", {"name": "New", "currency": "USD", "tax_rate": "0"}, format="json"
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"currency", "tax_rate"}
+    assert fields["tax_rate"][0]["code"] == "read_only"
     owner.organisation.refresh_from_db()
-    assert owner.organisation.currency == "EUR"
+    assert owner.organisation.currency == "EUR" and owner.organisation.name != "New"
 
 
 @pytest.mark.parametrize(
@@ -363,4 +368,5 @@ def test_signup_owner_can_sign_in_with_the_token_endpoint(anon_client, db):
     )
 
     assert response.status_code == 200
-    assert User.objects.get(email="founder@acme.example").auth_token.key == response.json()["token"]
+    owner = User.objects.get(email="founder@acme.example")
+    assert owner.api_tokens.filter(key_digest=digest(response.json()["token"])).exists()

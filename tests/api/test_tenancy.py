@@ -18,7 +18,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from accounts.api.views import SignupView, TokenView
+from accounts.api.views import ApiTokenViewSet, SignupView, TokenView
 from billing import services as billing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
 from licensing.models import Device
@@ -33,6 +33,7 @@ from webapp.audio import wav_tone
 PUBLIC_VIEWS = {
     SignupView: "sign-up: the caller has no organisation yet",
     TokenView: "token login",
+    ApiTokenViewSet: "the caller's own tokens, scoped to the caller (tests/security)",
     SpectacularAPIView: "OpenAPI schema",
     SpectacularSwaggerSplitView: "API docs",
     SpectacularRedocView: "API docs (ReDoc)",

@@ -795,3 +795,25 @@ def test_numbers_written_in_other_ways_find_the_inventory():
     assert report.ok, report.errors
     assert [r.e164 for r in report.rows] == mobiles
     assert [r.member for r in report.rows] == [p.email for p in people]
+
+
+def test_a_number_of_another_organisation_is_only_not_available(org, admin, people, inventory):
+    """Issue 14 item 9: the row's message never says another organisation holds the number."""
+    stock("US", "landline", 1, start=500)
+    other = OrganisationFactory(country="US", currency="USD", timezone="America/New_York")
+    held = numbering_services.number_assign(
+        organisation=other,
+        actor=UserFactory(organisation=other, role="owner"),
+        country="US",
+        number_type="landline",
+        member=UserFactory(organisation=other),
+        at=NOV_1,
+    ).number.e164
+
+    report = mass_config_validate(
+        organisation=org, file_bytes=csv_bytes(f"101,{held},John"), at=NOV_1
+    )
+
+    assert errors_of(report) == [(2, "Number", "number_unavailable")]
+    message = report.errors[0].message
+    assert message == f"{held} is not available."

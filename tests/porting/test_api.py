@@ -151,6 +151,16 @@ def test_a_landline_with_a_pdf_document_multipart(client, member):
         ),
         (lambda m: mobile_body(m, type="fax"), "json", {"type": ["invalid_choice"]}),
         (lambda m: mobile_body(m, porting_date="soon"), "json", {"porting_date": ["invalid"]}),
+        (
+            lambda m: mobile_body(m, porting_date="9999-12-31"),
+            "json",
+            {"porting_date": ["out_of_range"]},
+        ),
+        (
+            lambda m: mobile_body(m, porting_date="2027-11-13"),  # a year and a day after Thursday
+            "json",
+            {"porting_date": ["out_of_range"]},
+        ),
     ],
     ids=[
         "rio_required",
@@ -161,6 +171,8 @@ def test_a_landline_with_a_pdf_document_multipart(client, member):
         "invalid_document",
         "bad_type",
         "bad_date",
+        "year_9999",
+        "more_than_a_year_ahead",
     ],
 )
 def test_field_errors_are_400_with_their_codes(client, member, body, fmt, expected):

@@ -301,10 +301,39 @@ def test_number_already_being_ported_by_another_organisation(org, owner, member)
     with pytest.raises(ValidationError) as info:
         request_port(org, owner, member)
     assert field_codes(info.value) == {"e164": ["number_already_active"]}
+    # Another organisation's request is never revealed (docs/security.md, "Enumeration").
+    assert info.value.error_dict["e164"][0].message == "This number is not available."
+    assert not PortingRequest.objects.filter(organisation=org).exists()
+
+
+def test_number_held_by_another_organisation_is_not_available(org, owner, member):
+    stock("FR", "mobile", 1)
+    other = OrganisationFactory()
+    number = services.number_assign(
+        organisation=other,
+        actor=UserFactory(organisation=other, role="owner"),
+        country="FR",
+        number_type="mobile",
+        member=UserFactory(organisation=other),
+        at=MONDAY,
+    ).number
+
+    with pytest.raises(ValidationError) as info:
+        request_port(org, owner, member, e164=number.e164, rio=None)
+
+    assert field_codes(info.value)["e164"] == ["number_already_active"]
+    assert info.value.error_dict["e164"][0].message == "This number is not available."
+
+
+def test_our_own_open_request_is_named(org, owner, member):
+    request_port(org, owner, member)
+
+    with pytest.raises(ValidationError) as info:
+        request_port(org, owner, member)
+
     assert info.value.error_dict["e164"][0].message == (
         "A porting request for this number is already open."
     )
-    assert not PortingRequest.objects.filter(organisation=org).exists()
 
 
 def test_a_number_of_our_own_inventory_is_assigned_not_ported(org, owner, member):
