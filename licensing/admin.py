@@ -37,7 +37,6 @@ from licensing.models import (
     Line,
 )
 from licensing.selectors import (
-    free_licences,
     licence_summary,
     removal_has_taken_effect,
     restorable_licences,
@@ -92,9 +91,7 @@ class AssignmentFilter(admin.SimpleListFilter):
             case "addon":
                 return queryset.filter(base_licence__isnull=False)
             case "unassigned":
-                return queryset.filter(
-                    member__isnull=True, line__isnull=True, base_licence__isnull=True
-                )
+                return queryset.unassigned()
         return queryset
 
 
@@ -699,7 +696,8 @@ def _addon_availability(licence: Licence) -> list[dict]:
     attached = {a.licence_type.code for a in licence.addons.select_related("licence_type")}
     rows = []
     for addon_type in licence.licence_type.addons.order_by("sort_order", "code"):
-        free = free_licences(organisation=organisation, licence_type=addon_type).count()
+        free = Licence.objects.filter(organisation=organisation, licence_type=addon_type)
+        free = free.free().count()
         restorable = (
             not free
             and restorable_licences(organisation=organisation, licence_type=addon_type).exists()

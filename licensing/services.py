@@ -34,7 +34,6 @@ from licensing.models import (
     Line,
 )
 from licensing.selectors import (
-    free_licences,
     licence_type_price,
     removal_has_taken_effect,
     restorable_licences,
@@ -44,7 +43,6 @@ from telecom.locks import organisation_for_update
 from telecom.quantities import validate_quantity
 
 FREE_LICENCE_SCAN = 50  # free licences looked at before buying when some cannot serve
-HELD_NUMBER_STATUSES = ("assigned", "porting")  # numbering.models.HELD_STATUSES
 
 
 @dataclass(frozen=True)
@@ -406,8 +404,10 @@ def licence_obtain_locked(
     organisation: two callers can never both take the last free licence. `accept` skips free
     licences that cannot serve (say, one that has used all its number changes).
     """
-    free = free_licences(organisation=organisation, licence_type=licence_type).select_related(
-        "licence_type"
+    free = (
+        Licence.objects.filter(organisation=organisation, licence_type=licence_type)
+        .free()
+        .select_related("licence_type")
     )
     if accept is None:
         licence = free.first()
@@ -517,7 +517,8 @@ def _not_enough_unassigned(licence_type: LicenceType, *, have: int, asked: int):
 def _removal_candidates(organisation, licence_type):
     """Rule 14: active licences of the type held by nobody, newest first."""
     return (
-        free_licences(organisation=organisation, licence_type=licence_type)
+        Licence.objects.filter(organisation=organisation, licence_type=licence_type)
+        .free()
         .filter(addons__isnull=True)
         .order_by("-purchased_at", "-pk")
     )
@@ -576,11 +577,7 @@ def _ensure_terminable(licence: Licence) -> None:
     """Rule 14 for one licence: active, assigned to nobody and holding nothing."""
     if licence.status != LicenceStatus.ACTIVE:
         raise errors.LicenceNotRemovable("This licence is already scheduled for removal or ended.")
-    if (
-        licence.is_assigned
-        or licence.addons.exists()
-        or licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).exists()
-    ):
+    if licence.is_assigned or licence.addons.exists() or licence.numbers.held().exists():
         raise errors.LicenceInUse()
 
 
@@ -743,9 +740,8 @@ def _ensure_numbers_fit_plan(organisation, licence: Licence, member) -> None:
     """Rule 5 when a licence carrying numbers moves to a member."""
     from numbering.selectors import numbers_held_by
 
-    carried = licence.numbers.filter(status__in=HELD_NUMBER_STATUSES).count() + sum(
-        addon.numbers.filter(status__in=HELD_NUMBER_STATUSES).count()
-        for addon in licence.addons.all()
+    carried = licence.numbers.held().count() + sum(
+        addon.numbers.held().count() for addon in licence.addons.all()
     )
     if carried and numbers_held_by(member=member).count() + carried > (
         organisation.max_numbers_per_member
@@ -852,7 +848,8 @@ def licence_set_addons(
         if code in current:
             continue
         free = (
-            free_licences(organisation=org, licence_type=types[code])
+            Licence.objects.filter(organisation=org, licence_type=types[code])
+            .free()
             .exclude(pk__in=[a.pk for a in attach])
             .first()
         )

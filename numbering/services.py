@@ -24,7 +24,6 @@ from billing.models import Invoice
 from billing.quotes import Quote
 from billing.selectors import organisation_today
 from licensing.models import LINE_DEFAULT_LICENCE_TYPE, Licence, LicenceStatus, LicenceType, Line
-from licensing.selectors import free_licences
 from licensing.services import (
     FREE_LICENCE_SCAN,
     LicenceSupply,
@@ -35,7 +34,6 @@ from licensing.services import (
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
 from numbering.models import (
-    HELD_STATUSES,
     NumberAssignment,
     NumberStatus,
     NumberType,
@@ -102,9 +100,7 @@ def ensure_under_plan_cap(
 
 
 def _held_by_type(licence: Licence) -> Counter:
-    return Counter(
-        licence.numbers.filter(status__in=HELD_STATUSES).values_list("number_type", flat=True)
-    )
+    return Counter(licence.numbers.held().values_list("number_type", flat=True))
 
 
 def _can_receive(licence: Licence, number_type: str, held: Counter | None = None) -> bool:
@@ -197,9 +193,11 @@ class _Slots:
         self.by_pk = {licence.pk: licence for licence in licences}
         for licence in licences:
             licence.held = Counter()
-        for licence_id, number_type in PhoneNumber.objects.filter(
-            licence_id__in=list(self.by_pk), status__in=HELD_STATUSES
-        ).values_list("licence_id", "number_type"):
+        for licence_id, number_type in (
+            PhoneNumber.objects.held()
+            .filter(licence_id__in=list(self.by_pk))
+            .values_list("licence_id", "number_type")
+        ):
             self.by_pk[licence_id].held[number_type] += 1
         for licence in licences:
             owner = self.by_pk.get(licence.base_licence_id, licence)
@@ -245,9 +243,9 @@ class _Slots:
             start = self._free_read[type_id]
             size = self.window if start == 0 else FREE_LICENCE_SCAN
             page = list(
-                free_licences(organisation=self.org, licence_type=type_id).select_related(
-                    "licence_type"
-                )[start : start + size]
+                Licence.objects.filter(organisation=self.org, licence_type=type_id)
+                .free()
+                .select_related("licence_type")[start : start + size]
             )
             self._free_read[type_id] += len(page)
             if len(page) < size:
@@ -456,9 +454,7 @@ def history_follow_licence(*, licence: Licence, at: datetime | None = None) -> N
     """The licence's assignee changed: its numbers' history moves with it (rules 7 and 9)."""
     at = at or timezone.now()
     numbers = list(
-        PhoneNumber.objects.filter(
-            Q(licence=licence) | Q(licence__base_licence=licence), status__in=HELD_STATUSES
-        )
+        PhoneNumber.objects.held().filter(Q(licence=licence) | Q(licence__base_licence=licence))
     )
     for number in numbers:
         _close_history(number, at)
@@ -886,7 +882,7 @@ def number_reassign_preview(
         licence = number.licence
         only_this = (
             not licence.base_licence_id
-            and not licence.numbers.filter(status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+            and not licence.numbers.held().exclude(pk=number.pk).exists()
         )
         if only_this:
             return NumberPreview(source="moves", licence=licence, licence_type=licence.licence_type)
@@ -936,8 +932,7 @@ def number_reassign(
         .get(pk=number.licence_id)
     )
     only_this = (
-        not licence.base_licence_id
-        and not licence.numbers.filter(status__in=HELD_STATUSES).exclude(pk=number.pk).exists()
+        not licence.base_licence_id and not licence.numbers.held().exclude(pk=number.pk).exists()
     )
     if only_this:
         licence.member, licence.line = member, line

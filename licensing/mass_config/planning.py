@@ -24,11 +24,10 @@ from licensing.mass_config.reading import (
 )
 from licensing.mass_config.results import PlannedRow, Report
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
-from licensing.selectors import free_licences
 from licensing.services import LicenceSupply, normalise_extension
 from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
 from numbering.carriers import carrier
-from numbering.models import HELD_STATUSES, NumberStatus, PhoneNumber
+from numbering.models import NumberStatus, PhoneNumber
 from telecom.errors import NoLicenceAvailable
 
 MAX_REPORTED_ERRORS = 1000
@@ -260,12 +259,16 @@ class _Planner:
             if values["licence_type_id"] == self.phone_system.pk and not values["line_id"]:
                 candidates[values["id"]] = _Candidate(**{k: values[k] for k in fields})
         self.candidates = candidates
-        for licence_id, e164, number_type in PhoneNumber.objects.filter(
-            licence_id__in=list(candidates), status__in=HELD_STATUSES
-        ).values_list("licence_id", "e164", "number_type"):
+        for licence_id, e164, number_type in (
+            PhoneNumber.objects.held()
+            .filter(licence_id__in=list(candidates))
+            .values_list("licence_id", "e164", "number_type")
+        ):
             candidates[licence_id].held.append((e164, number_type))
         free = (
-            free_licences(organisation=org, licence_type=self.phone_system)
+            # Free ones with an extension are kept for the rows that name their extension.
+            Licence.objects.filter(organisation=org, licence_type=self.phone_system)
+            .free()
             .filter(extension__isnull=True)
             .values_list("id", "numbers_received", "number_changes_used")
         )
@@ -284,7 +287,8 @@ class _Planner:
             queue.append(_Candidate(licence_id, None, None, received, used))
         self.held_count = Counter(
             dict(
-                PhoneNumber.objects.filter(organisation=org, status__in=HELD_STATUSES)
+                PhoneNumber.objects.held()
+                .filter(organisation=org)
                 .annotate(holder=Coalesce("licence__member_id", "licence__base_licence__member_id"))
                 .filter(holder__in=member_ids)
                 .order_by()
@@ -482,7 +486,7 @@ class _Planner:
         """Each row's add-ons become its licence's full set: a free add-on licence, else one
         scheduled for removal restored, else one bought or refused (`supply`)."""
         rows_by_licence = {p.licence_id: p for p in planned if p.licence_id}
-        holds_number = PhoneNumber.objects.filter(licence=OuterRef("pk"), status__in=HELD_STATUSES)
+        holds_number = PhoneNumber.objects.held().filter(licence=OuterRef("pk"))
         current: dict = defaultdict(dict)
         for addon_id, base_id, code, holds in (
             Licence.objects.filter(
@@ -505,16 +509,8 @@ class _Planner:
                     pool[code].append(addon_id)
         codes = {code for wanted in wanted_by_row.values() for code in wanted}
         for addon_id, code in (
-            Licence.objects.filter(
-                organisation=self.org,
-                licence_type__code__in=codes,
-                status=LicenceStatus.ACTIVE,
-                base_licence__isnull=True,
-                member__isnull=True,
-                line__isnull=True,
-            )
-            .exclude(Exists(holds_number))
-            .order_by("purchased_at", "pk")
+            Licence.objects.filter(organisation=self.org, licence_type__code__in=codes)
+            .free()
             .values_list("id", "licence_type__code")
         ):
             pool[code].append(addon_id)
