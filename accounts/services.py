@@ -1,7 +1,8 @@
 """Organisations and members: sign-up, settings, payment method, invitations, removal, closing."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import import_module
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from accounts.audit import audit_record, audit_record_many
+from accounts.audit import audit_record
 from accounts.models import (
     DEFAULT_TAX_RATES,
     MemberStatus,
@@ -362,6 +363,25 @@ def _revoke_sessions(user_ids: set[str]) -> int:
     return len(keys)
 
 
+_closing_steps: dict[str, Callable] = {}
+
+
+def register_closing_step(name: str, step: Callable) -> None:
+    """What closing an organisation (rule 19) asks of the apps above accounts, registered when
+    they are ready (accounts does not import them): "porting" (numbering: cancel the open
+    requests, returns how many), "numbers" (numbering, rule 6: quarantine every number, returns
+    how many) and "licences" (licensing, rule 14: schedule every licence for removal at the
+    period's end, returns how many and from when)."""
+    _closing_steps[name] = step
+
+
+def _closing_step(name: str) -> Callable:
+    try:
+        return _closing_steps[name]
+    except KeyError:
+        raise RuntimeError(f"No app has registered the closing step {name!r}.") from None
+
+
 @transaction.atomic
 def organisation_close(
     *, organisation: Organisation, actor, at: datetime | None = None
@@ -377,10 +397,6 @@ def organisation_close(
     the licences at the period end and issues the final invoice (termination fees, unbilled
     charges and usage).
     """
-    from billing.selectors import organisation_period, organisation_today
-    from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
-    from numbering.porting import porting_requests_cancel_open_locked
-
     if not getattr(actor, "is_superuser", False):
         raise PermissionDenied("Only platform staff can close an organisation.")
     at = at or timezone.now()
@@ -390,60 +406,12 @@ def organisation_close(
     if org.close_requested_at is None:
         raise CloseNotRequested()
 
-    cancelled = porting_requests_cancel_open_locked(
-        organisation=org, actor=actor, at=at, note="The organisation is being closed."
+    cancelled = _closing_step("porting")(
+        org, actor=actor, at=at, note="The organisation is being closed."
     )
-
-    numbers = list(
-        PhoneNumber.objects.select_for_update()
-        .filter(organisation=org, status=NumberStatus.ASSIGNED)
-        .order_by("pk")
-    )
-    quarantine_ends_on = organisation_today(org, at=at) + timedelta(
-        days=settings.NUMBER_QUARANTINE_DAYS
-    )
-    for number in numbers:
-        number.status = NumberStatus.QUARANTINED
-        number.licence = None
-        number.quarantined_at = at
-        number.quarantine_ends_on = quarantine_ends_on
-    PhoneNumber.objects.bulk_update(
-        numbers, ["status", "licence", "quarantined_at", "quarantine_ends_on"]
-    )
-    NumberAssignment.objects.filter(
-        number__in=[n.pk for n in numbers], ended_at__isnull=True
-    ).update(ended_at=at)
-    audit_record_many(
-        organisation=org,
-        actor=actor,
-        action="number.deleted",
-        targets=numbers,
-        changes={
-            "reason": "organisation closed",
-            "quarantine_ends_on": quarantine_ends_on.isoformat(),
-        },
-    )
-
-    effective_on = organisation_period(org, at=at).end
-    licences = list(
-        Licence.objects.select_for_update()
-        .filter(organisation=org, status=LicenceStatus.ACTIVE)
-        .order_by("pk")
-    )
-    for licence in licences:
-        licence.status = LicenceStatus.REMOVAL_SCHEDULED
-        licence.removal_effective_on = effective_on
-        licence.member = licence.line = licence.base_licence = None
-        licence.extension = None
-    Licence.objects.bulk_update(
-        licences, ["status", "removal_effective_on", "member", "line", "base_licence", "extension"]
-    )
-    audit_record_many(
-        organisation=org,
-        actor=actor,
-        action="licence.terminated",
-        targets=licences,
-        changes={"effective_on": effective_on.isoformat(), "reason": "organisation closed"},
+    quarantined = _closing_step("numbers")(org, actor=actor, at=at, reason="organisation closed")
+    scheduled, effective_on = _closing_step("licences")(
+        org, actor=actor, at=at, reason="organisation closed"
     )
 
     members = list(
@@ -465,8 +433,8 @@ def organisation_close(
         target=org,
         changes={
             "porting_cancelled": cancelled,
-            "numbers_quarantined": len(numbers),
-            "licences_scheduled": len(licences),
+            "numbers_quarantined": quarantined,
+            "licences_scheduled": scheduled,
             "removal_effective_on": effective_on.isoformat(),
             "members_deactivated": len(members),
             "sessions_revoked": revoked,
@@ -475,8 +443,8 @@ def organisation_close(
     return ClosingResult(
         organisation=org,
         porting_cancelled=cancelled,
-        numbers_quarantined=len(numbers),
-        licences_scheduled=len(licences),
+        numbers_quarantined=quarantined,
+        licences_scheduled=scheduled,
         removal_effective_on=effective_on,
         members_deactivated=len(members),
         sessions_revoked=revoked,

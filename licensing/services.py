@@ -8,12 +8,12 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -167,7 +167,7 @@ def licences_purchase_quote(
     validate_quantity(quantity)
     supply = LicenceSupply(organisation, at=at, lock=False, window=quantity, refuse_by_policy=False)
     for _ in range(quantity):
-        supply.take(licence_type)
+        supply.take(licence_type, free=False)  # buying N restores, then buys: never a free one
     return supply.quote()
 
 
@@ -224,17 +224,22 @@ _RESTORED_FIELDS = [
 
 
 class LicenceSupply:
-    """Obtaining licences of a type when no free one serves (rules 1 and 13,
-    docs/rules.md#rule-13): each licence taken is one of the type scheduled for removal whose
-    removal has not taken effect, restored at no charge, else a new one bought pro rata (or
-    refused under the `block` licence policy when `refuse_by_policy`).
+    """Obtaining licences of a type (rules 1, 13 and rule 2's second choice,
+    docs/rules.md#rule-13): each licence taken is a free one of the type (oldest first), else
+    one scheduled for removal whose removal has not taken effect, restored at no charge, else
+    a new one bought pro rata (or refused under the `block` licence policy when
+    `refuse_by_policy`).
 
     Every path that obtains licences asks this one class: buying, allocation, number
-    assignment (single and batch), reassignment, recovery, porting reservations, add-ons and
-    mass configuration. `take` decides in memory, under the organisation's lock held by the
-    caller (with `lock=False`, read-only, for the previews); `quote` is what the review shows;
-    `commit` restores and buys exactly that, on one invoice. `window` is how many licences of
-    one type a caller may take at most (its batch's size): that many candidates are read.
+    assignment (single and batch, through `numbering.allocation`), reassignment, recovery,
+    porting reservations, add-ons and mass configuration. `take` decides in memory, under the
+    organisation's lock held by the caller (with `lock=False`, read-only, for the previews);
+    `quote` is what the review shows; `commit` restores and buys exactly that, on one invoice
+    (a free licence taken is the caller's to write, with its assignee). `window` is how many
+    licences of one type a caller may take at most (its batch's size): that many candidates
+    are read, then `FREE_LICENCE_SCAN` more free ones when some cannot serve. `free` narrows
+    which free licences a caller takes (mass configuration leaves those with an extension to
+    the rows naming it).
     """
 
     def __init__(
@@ -245,6 +250,7 @@ class LicenceSupply:
         lock: bool = True,
         window: int = 1,
         refuse_by_policy: bool = True,
+        free: Q | None = None,
     ):
         self.org = organisation
         self.at = at or timezone.now()
@@ -252,17 +258,97 @@ class LicenceSupply:
         self.refuse_by_policy = refuse_by_policy
         self.restored: list[Licence] = []
         self.bought: list[Licence] = []
+        self._free_filter = free
+        self._free: dict = {}  # licence type id -> list of free licences not yet taken
+        self._free_read: Counter = Counter()
+        self._free_exhausted: set = set()
         self._restorable: dict = {}  # licence type id -> deque of restorable licences
         self._restored_ids: set = set()
         self._expected: set = set()
 
     def is_restored(self, licence: Licence) -> bool:
-        """Whether `take` gave this licence by restoring it (else it is one to buy)."""
+        """Whether `take` gave this licence by restoring it (else it is free or to buy)."""
         return licence.pk in self._restored_ids
+
+    def source_of(self, licence: Licence) -> str:
+        """How `take` gave this licence: "free", "restore" or "purchase" (a new one to buy)."""
+        if licence._state.adding:
+            return "purchase"
+        return "restore" if self.is_restored(licence) else "free"
 
     def expect(self, licence_types) -> None:
         """Types this batch may take: unlocked, the first need reads them all in one query."""
         self._expected.update(getattr(t, "pk", t) for t in licence_types)
+
+    def _ranked(self, licences, unread: set, order: list, store: dict, factory) -> None:
+        """One read for several types: up to `window` of each (PostgreSQL refuses FOR UPDATE
+        with a window function: only unlocked reads share one)."""
+        ranked = (
+            licences.filter(licence_type__in=unread)
+            .select_related("licence_type")
+            .annotate(rank=Window(RowNumber(), partition_by=F("licence_type_id"), order_by=order))
+            .filter(rank__lte=self.window)
+        )
+        for unread_id in unread:
+            store[unread_id] = factory()
+        for licence in ranked:
+            store[licence.licence_type_id].append(licence)
+
+    def _free_of(self, type_id) -> QuerySet:
+        free = Licence.objects.filter(organisation=self.org).free()
+        if self._free_filter is not None:
+            free = free.filter(self._free_filter)
+        return free if type_id is None else free.filter(licence_type=type_id)
+
+    def _free_queue(self, licence_type: LicenceType | int) -> list:
+        type_id = getattr(licence_type, "pk", licence_type)
+        if type_id in self._free:
+            return self._free[type_id]
+        unread = (self._expected | {type_id}) - set(self._free)
+        if len(unread) == 1:
+            self._free[type_id] = list(
+                self._free_of(type_id).select_related("licence_type")[: self.window]
+            )
+        else:
+            order = [F("purchased_at").asc(), F("pk").asc()]
+            self._ranked(self._free_of(None), unread, order, self._free, list)
+        for read_id in unread:
+            self._free_read[read_id] = len(self._free[read_id])
+            if self._free_read[read_id] < self.window:
+                self._free_exhausted.add(read_id)
+        return self._free[type_id]
+
+    def _read_more_free(self, type_id) -> None:
+        start = self._free_read[type_id]
+        page = list(
+            self._free_of(type_id).select_related("licence_type")[start : start + FREE_LICENCE_SCAN]
+        )
+        self._free_read[type_id] += len(page)
+        if len(page) < FREE_LICENCE_SCAN:
+            self._free_exhausted.add(type_id)
+        self._free[type_id].extend(page)
+
+    def peek_free(
+        self,
+        licence_type: LicenceType | int,
+        *,
+        accept: Callable[[Licence], bool] | None = None,
+        prefer: Callable[[Licence], bool] | None = None,
+    ) -> Licence | None:
+        """The free licence of this type `take` would give next (oldest first), if any:
+        `accept` skips those that cannot serve (one that has used its number changes, for a
+        number); among those read, the first `prefer` likes comes first. Nothing is taken;
+        `FREE_LICENCE_SCAN` more are read when all those read are refused, up to that many."""
+        type_id = getattr(licence_type, "pk", licence_type)
+        queue = self._free_queue(type_id)
+        while True:
+            accepted = [c for c in queue if accept is None or accept(c)]
+            if accepted:
+                liked = (c for c in accepted if prefer is not None and prefer(c))
+                return next(liked, accepted[0])
+            if type_id in self._free_exhausted or len(queue) >= FREE_LICENCE_SCAN:
+                return None
+            self._read_more_free(type_id)
 
     def _queue(self, licence_type: LicenceType | int) -> deque:
         type_id = getattr(licence_type, "pk", licence_type)
@@ -277,24 +363,9 @@ class LicenceSupply:
                 candidates = candidates.select_for_update(of=("self",))
             self._restorable[type_id] = deque(candidates[: self.window])
             return self._restorable[type_id]
-        # PostgreSQL refuses FOR UPDATE with a window function: only unlocked reads share one.
-        ranked = (
-            restorable_licences(organisation=self.org, licence_type=None, at=self.at)
-            .filter(licence_type__in=unread)
-            .select_related("licence_type")
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=F("licence_type_id"),
-                    order_by=[F("removal_effective_on").asc(), F("pk").asc()],
-                )
-            )
-            .filter(rank__lte=self.window)
-        )
-        for unread_id in unread:
-            self._restorable[unread_id] = deque()
-        for licence in ranked:
-            self._restorable[licence.licence_type_id].append(licence)
+        order = [F("removal_effective_on").asc(), F("pk").asc()]
+        restorable = restorable_licences(organisation=self.org, licence_type=None, at=self.at)
+        self._ranked(restorable, unread, order, self._restorable, deque)
         return self._restorable[type_id]
 
     def peek(
@@ -309,13 +380,38 @@ class LicenceSupply:
         """Whether the next licence of this type taken is a restored one (no charge)."""
         return self.peek(licence_type, accept=accept) is not None
 
+    def source(
+        self,
+        licence_type: LicenceType | int,
+        *,
+        accept: Callable[[Licence], bool] | None = None,
+        free: bool = True,
+    ) -> tuple[str, Licence | None]:
+        """What `take` would do now: ("free", licence), ("restore", licence) or
+        ("purchase", None) — a purchase the `block` policy refuses only when taken."""
+        licence = self.peek_free(licence_type, accept=accept) if free else None
+        if licence is not None:
+            return "free", licence
+        licence = self.peek(licence_type, accept=accept)
+        return ("restore", licence) if licence is not None else ("purchase", None)
+
     def take(
-        self, licence_type: LicenceType, *, accept: Callable[[Licence], bool] | None = None
+        self,
+        licence_type: LicenceType,
+        *,
+        accept: Callable[[Licence], bool] | None = None,
+        prefer: Callable[[Licence], bool] | None = None,
+        free: bool = True,
     ) -> Licence:
-        """The next licence of this type: a restored one (active in memory), else a new one
-        (unsaved). `accept` skips licences to restore that cannot serve (one that has used its
-        number changes, for a number). The caller may set the licence's assignee, base licence
-        and number counters; `commit` writes them."""
+        """The next licence of this type: a free one (unless `free` is False: the caller looked
+        already), else a restored one (active in memory), else a new one (unsaved). `accept`
+        skips licences that cannot serve, `prefer` orders the free ones (`peek_free`). The
+        caller may set the licence's assignee, base licence and number counters; `commit`
+        writes the restored and bought ones, the caller the free ones."""
+        licence = self.peek_free(licence_type, accept=accept, prefer=prefer) if free else None
+        if licence is not None:
+            self._free[licence.licence_type_id].remove(licence)
+            return licence
         licence = self.peek(licence_type, accept=accept)
         if licence is not None:
             self._queue(licence_type).remove(licence)
@@ -385,7 +481,7 @@ def licences_purchase(
     _ensure_open(org)
     supply = LicenceSupply(org, at=at, window=quantity, refuse_by_policy=False)
     for _ in range(quantity):
-        supply.take(licence_type)
+        supply.take(licence_type, free=False)  # buying N restores, then buys: never a free one
     return supply.commit(actor=actor)
 
 
@@ -397,26 +493,15 @@ def licence_obtain_locked(
     at: datetime | None = None,
     accept: Callable[[Licence], bool] | None = None,
 ) -> tuple[Licence, Invoice | None]:
-    """Rules 1, 2 and 13: a free licence of the type, else one scheduled for removal restored at
-    no charge, else buy one or refuse, by licence policy (`LicenceSupply`).
+    """Rules 1, 2 and 13 for one licence: a free licence of the type, else one scheduled for
+    removal restored at no charge, else buy one or refuse, by licence policy (`LicenceSupply`).
 
     The caller holds the organisation's lock, which serialises every licence decision of the
-    organisation: two callers can never both take the last free licence. `accept` skips free
+    organisation: two callers can never both take the last free licence. `accept` skips
     licences that cannot serve (say, one that has used all its number changes).
     """
-    free = (
-        Licence.objects.filter(organisation=organisation, licence_type=licence_type)
-        .free()
-        .select_related("licence_type")
-    )
-    if accept is None:
-        licence = free.first()
-    else:
-        licence = next((c for c in free[:FREE_LICENCE_SCAN] if accept(c)), None)
-    if licence is not None:
-        return licence, None
     supply = LicenceSupply(organisation, at=at)
-    licence = supply.take(licence_type)
+    licence = supply.take(licence_type, accept=accept)
     return licence, supply.commit(actor=actor).invoice
 
 
@@ -492,11 +577,49 @@ def _termination_fee(organisation, licence_type, quantity, effective_on) -> Deci
     )
 
 
+def _removal_effective_on(organisation, *, at) -> date:
+    """Rule 14: a removal asked now takes effect at the current period's end."""
+    return organisation_period(organisation, at=at).end
+
+
 def _removal_terms(organisation, licence_type, quantity, *, at) -> tuple:
-    """When a removal asked now takes effect (the current period's end) and the rule 16 fee it
-    causes: what every removal review shows and every removal records."""
-    effective_on = organisation_period(organisation, at=at).end
+    """When a removal asked now takes effect and the rule 16 fee it causes: what every removal
+    review shows and every removal records."""
+    effective_on = _removal_effective_on(organisation, at=at)
     return effective_on, _termination_fee(organisation, licence_type, quantity, effective_on)
+
+
+def _schedule_removal(licences: list[Licence], effective_on, *, also: tuple = ()) -> None:
+    """Rule 14's write: these licences are scheduled for removal on `effective_on` (billed until
+    then, assignable no more) and lose their extension; `also` are fields the caller cleared."""
+    for licence in licences:
+        licence.status = LicenceStatus.REMOVAL_SCHEDULED
+        licence.removal_effective_on = effective_on
+        licence.extension = None
+    Licence.objects.bulk_update(licences, ["status", "removal_effective_on", *also, "extension"])
+
+
+def licences_end_all_locked(organisation: Organisation, *, actor, at, reason: str) -> tuple:
+    """Rule 14 for every active licence of an organisation being closed (rule 19): unassigned,
+    detached and scheduled for removal at the period's end. The caller holds the organisation's
+    lock. Returns how many, and from when."""
+    effective_on = _removal_effective_on(organisation, at=at)
+    licences = list(
+        Licence.objects.select_for_update()
+        .filter(organisation=organisation, status=LicenceStatus.ACTIVE)
+        .order_by("pk")
+    )
+    for licence in licences:
+        licence.member = licence.line = licence.base_licence = None
+    _schedule_removal(licences, effective_on, also=("member", "line", "base_licence"))
+    audit_record_many(
+        organisation=organisation,
+        actor=actor,
+        action="licence.terminated",
+        targets=licences,
+        changes={"effective_on": effective_on.isoformat(), "reason": reason},
+    )
+    return len(licences), effective_on
 
 
 def licences_of(licence_type: LicenceType, count: int) -> str:
@@ -558,11 +681,7 @@ def licences_schedule_removal(
     if len(candidates) < quantity:
         raise _not_enough_unassigned(licence_type, have=len(candidates), asked=quantity)
     effective_on, fee = _removal_terms(org, licence_type, quantity, at=at)
-    for licence in candidates:
-        licence.status = LicenceStatus.REMOVAL_SCHEDULED
-        licence.removal_effective_on = effective_on
-        licence.extension = None
-    Licence.objects.bulk_update(candidates, ["status", "removal_effective_on", "extension"])
+    _schedule_removal(candidates, effective_on)
     audit_record_many(
         organisation=org,
         actor=actor,
@@ -601,10 +720,7 @@ def licence_terminate(*, licence: Licence, actor, at: datetime | None = None) ->
     licence = _lock_licence(licence)
     _ensure_terminable(licence)
     effective_on, fee = _removal_terms(org, licence.licence_type, 1, at=at)
-    licence.status = LicenceStatus.REMOVAL_SCHEDULED
-    licence.removal_effective_on = effective_on
-    licence.extension = None
-    licence.save(update_fields=["status", "removal_effective_on", "extension"])
+    _schedule_removal([licence], effective_on)
     audit_record(
         organisation=org,
         actor=actor,
@@ -730,26 +846,26 @@ def _ensure_active_base(licence: Licence) -> None:
         raise errors.AddonNotAllowed("An add-on licence is attached to a base licence instead.")
 
 
+_number_rules: dict[str, Callable] = {}
+
+
+def register_number_rules(*, check_move: Callable, moved: Callable) -> None:
+    """What licensing asks about the numbers a licence carries, answered by numbering (the layer
+    above, which knows both) when its app is ready: `check_move(organisation, licence, member)`
+    refuses a move that rule 5 forbids, `moved(licence)` moves its numbers' history with it
+    (rules 7 and 9). Licensing does not import numbering."""
+    _number_rules.update(check_move=check_move, moved=moved)
+
+
+def _number_rule(name: str) -> Callable:
+    try:
+        return _number_rules[name]
+    except KeyError:
+        raise RuntimeError("numbering has not registered its number rules") from None
+
+
 def _numbers_follow(licence: Licence) -> None:
-    from numbering.services import history_follow_licence
-
-    history_follow_licence(licence=licence)
-
-
-def _ensure_numbers_fit_plan(organisation, licence: Licence, member) -> None:
-    """Rule 5 when a licence carrying numbers moves to a member."""
-    from numbering.selectors import numbers_held_by
-
-    carried = licence.numbers.held().count() + sum(
-        addon.numbers.held().count() for addon in licence.addons.all()
-    )
-    if carried and numbers_held_by(member=member).count() + carried > (
-        organisation.max_numbers_per_member
-    ):
-        raise errors.PlanNumberLimitReached(
-            f"{member} would hold more than the plan's "
-            f"{organisation.max_numbers_per_member} numbers."
-        )
+    _number_rule("moved")(licence)
 
 
 @transaction.atomic
@@ -764,7 +880,7 @@ def licence_assign(*, licence: Licence, actor, member=None, line: Line | None = 
         "line": str(licence.line) if licence.line_id else None,
     }
     if member is not None and member.pk != licence.member_id:
-        _ensure_numbers_fit_plan(org, licence, member)
+        _number_rule("check_move")(org, licence, member)
     licence.member, licence.line = member, line
     licence.save(update_fields=["member", "line"])
     _numbers_follow(licence)
@@ -843,18 +959,10 @@ def licence_set_addons(
         addon.base_licence = None
     Licence.objects.bulk_update(detached, ["base_licence"])
 
-    attach, supply = [], LicenceSupply(org, at=at)
-    for code in wanted_codes:
-        if code in current:
-            continue
-        free = (
-            Licence.objects.filter(organisation=org, licence_type=types[code])
-            .free()
-            .exclude(pk__in=[a.pk for a in attach])
-            .first()
-        )
-        # No free one: rule 13 restores one scheduled for removal, else rule 1 buys or refuses.
-        attach.append(free if free is not None else supply.take(types[code]))
+    # A free add-on licence of each code, else rule 13 restores one scheduled for removal,
+    # else rule 1 buys it or refuses.
+    supply = LicenceSupply(org, at=at)
+    attach = [supply.take(types[code]) for code in wanted_codes if code not in current]
     obtained = supply.commit(actor=actor)
     invoice = obtained.invoice
     for addon in attach:

@@ -30,6 +30,7 @@ from billing.periods import local_date
 from billing.selectors import organisation_today
 from licensing.models import Licence, LicenceType
 from licensing.services import check_assignee, ensure_not_restricted
+from numbering.allocation import licence_for_new_number, licence_receive_number
 from numbering.capacity import receiving_counts_as_change
 from numbering.carriers import PortingCase, PortingUpdate, carrier
 from numbering.models import (
@@ -42,12 +43,7 @@ from numbering.models import (
 )
 from numbering.phone import parse_number
 from numbering.rio import validate_rio
-from numbering.services import (
-    ensure_under_plan_cap,
-    history_open,
-    licence_for_new_number,
-    licence_receive_number,
-)
+from numbering.services import history_open
 from telecom import errors
 from telecom.locks import organisation_for_update
 
@@ -283,7 +279,6 @@ def porting_request_create(
     org = organisation_for_update(organisation.pk)
     check_assignee(org, member, None)
     ensure_not_restricted(org, at=at)
-    ensure_under_plan_cap(org, member)
     licence, obtained = licence_for_new_number(
         org,
         member=member,

@@ -6,32 +6,36 @@ changes. Numbers come from and go back to the carrier boundary (`numbering.carri
 """
 
 import datetime as dt
-from collections import Counter, deque
-from contextlib import contextmanager
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.audit import audit_event, audit_record
+from accounts.audit import audit_event, audit_record, audit_record_many
 from accounts.models import AuditEvent, Organisation
 from billing.models import Invoice
 from billing.quotes import Quote
 from billing.selectors import organisation_today
-from licensing.models import LINE_DEFAULT_LICENCE_TYPE, Licence, LicenceStatus, LicenceType, Line
+from licensing.models import Licence, LicenceType
 from licensing.services import (
-    FREE_LICENCE_SCAN,
-    LicenceSupply,
-    PurchaseResult,
     check_assignee,
     ensure_not_restricted,
 )
-from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
+from numbering.allocation import (
+    RECEIVED_FIELDS,
+    Allocation,
+    NumberRequest,
+    ensure_can_receive,
+    ensure_under_plan_cap,
+    for_request,
+    licence_for_new_number,
+    licence_receive_number,
+)
 from numbering.carriers import carrier
 from numbering.models import (
     NumberAssignment,
@@ -40,7 +44,7 @@ from numbering.models import (
     PhoneNumber,
 )
 from numbering.phone import SUPPORTED_COUNTRIES, parse_number
-from numbering.selectors import number_holder, numbers_held_by
+from numbering.selectors import number_holder
 from telecom import errors
 from telecom.bulk import update_from_arrays
 from telecom.errors import DomainError
@@ -79,355 +83,6 @@ def _validate_kind(country: str, number_type: str) -> tuple[str, str]:
             }
         )
     return country, number_type
-
-
-def ensure_under_plan_cap(
-    organisation: Organisation, member, *, adding: int = 1, held: int | None = None
-) -> None:
-    """Rule 5: a member holds at most the plan's numbers-per-member cap.
-
-    `held` is how many numbers the member holds, when the caller has counted them already.
-    """
-    if member is None:
-        return
-    if held is None:
-        held = numbers_held_by(member=member).count()
-    if held + adding > organisation.max_numbers_per_member:
-        raise errors.PlanNumberLimitReached(
-            f"{member} already holds {held} number(s); the {organisation.plan} plan allows "
-            f"{organisation.max_numbers_per_member} per member."
-        )
-
-
-def _held_by_type(licence: Licence) -> Counter:
-    return Counter(licence.numbers.held().values_list("number_type", flat=True))
-
-
-def _can_receive(licence: Licence, number_type: str, held: Counter | None = None) -> bool:
-    capacity = licence.licence_type.number_capacity
-    held = _held_by_type(licence) if held is None else held
-    return has_free_slot(capacity, held, number_type) and has_changes_left(
-        numbers_received=licence.numbers_received,
-        changes_used=licence.number_changes_used,
-        max_changes=licence.licence_type.max_number_changes,
-        capacity=capacity,
-    )
-
-
-def _held_by(member_ids: list, line_ids: list) -> Q:
-    """Licences assigned to these members or lines, and add-ons attached to those.
-
-    The add-ons' condition is `base_licence_id = ANY(ARRAY(subquery))` rather than a join on the
-    base licence: PostgreSQL then combines the member and base-licence indexes (BitmapOr) instead
-    of reading every licence of the organisation, so an assignment costs the same in an
-    organisation of 20 licences or 20,000.
-    """
-    held, conditions, params = Q(), [], []
-    for column, ids in (("member_id", member_ids), ("line_id", line_ids)):
-        if ids:
-            held |= Q(**{f"{column}__in": ids})
-            conditions.append(f'"{column}" = ANY(%s)')
-            params.append(ids)
-    addons = RawSQL(
-        f'"licensing_licence"."base_licence_id" = ANY(ARRAY('
-        f'SELECT "id" FROM "licensing_licence" WHERE {" OR ".join(conditions)}))',
-        params,
-        output_field=BooleanField(),
-    )
-    return held | Q(addons)
-
-
-def _holder_key(member, line) -> tuple:
-    return getattr(member, "pk", None), getattr(line, "pk", None)
-
-
-class _Slots:
-    """What rule 2 chooses from, for new numbers of one organisation, read under its lock.
-
-    Each holder's (member's or line's) licences, base licences and their add-ons whatever their
-    status, each with `held`, a Counter of the numbers on it by type; and the free licences of a
-    type, oldest first, read a window at a time: one row for one number, as many as the batch
-    for a batch, then FREE_LICENCE_SCAN more when some cannot serve. When none is free,
-    `supply` (licensing's `LicenceSupply`) restores one scheduled for removal, else buys one or
-    refuses (rules 13 and 1). `place` records a number in memory, so a batch's second number
-    sees where its first went; the caller writes them all (`supply.commit` for the licences
-    restored or bought). Reads: one query for holders without licences, two otherwise; one per
-    type of free licence, and one per type of licence obtained.
-    """
-
-    def __init__(
-        self,
-        org: Organisation,
-        holders,
-        *,
-        window: int = 1,
-        at: datetime | None = None,
-        lock: bool = True,
-    ):
-        self.org, self.window = org, max(1, window)
-        self.supply = LicenceSupply(org, at=at, lock=lock, window=self.window)
-        self.by_holder: dict[tuple, list[Licence]] = {
-            _holder_key(member, line): [] for member, line in holders
-        }
-        self.by_pk: dict = {}
-        self.changed: dict = {}  # licences already stored that a placed number changes
-        self._free: dict = {}  # licence type id → deque of free licences not yet taken
-        self._free_read: Counter = Counter()
-        self._free_refused: Counter = Counter()
-        self._free_exhausted: set = set()
-        self._types: dict = {}
-        self._read_holders()
-
-    def _read_holders(self) -> None:
-        member_ids = [m for m, line in self.by_holder if m is not None]
-        line_ids = [line for m, line in self.by_holder if line is not None]
-        if not member_ids and not line_ids:
-            return
-        licences = list(
-            Licence.objects.filter(_held_by(member_ids, line_ids), organisation=self.org)
-            .select_related("licence_type")
-            .order_by("base_licence_id", "purchased_at", "pk")
-        )
-        if not licences:
-            return
-        self.by_pk = {licence.pk: licence for licence in licences}
-        for licence in licences:
-            licence.held = Counter()
-        for licence_id, number_type in (
-            PhoneNumber.objects.held()
-            .filter(licence_id__in=list(self.by_pk))
-            .values_list("licence_id", "number_type")
-        ):
-            self.by_pk[licence_id].held[number_type] += 1
-        for licence in licences:
-            owner = self.by_pk.get(licence.base_licence_id, licence)
-            holder = self.by_holder.get((owner.member_id, owner.line_id))
-            if holder is not None:
-                holder.append(licence)
-
-    def licences_of(self, member, line) -> list[Licence]:
-        return self.by_holder[_holder_key(member, line)]
-
-    def numbers_held(self, member, line) -> int:
-        """How many numbers the member (or line) holds, for rule 5."""
-        return sum(sum(licence.held.values()) for licence in self.licences_of(member, line))
-
-    def held_with_slot(self, member, line, number_type: str) -> Licence | None:
-        """Rule 2, first choice: a licence the member (or line) already holds with a free slot
-        for this type and changes left, in the order read."""
-        for licence in self.licences_of(member, line):
-            if licence.status == LicenceStatus.ACTIVE and _can_receive(
-                licence, number_type, licence.held
-            ):
-                return licence
-        return None
-
-    def first_free(self, licence_type: LicenceType | int, number_type: str) -> Licence | None:
-        """Rule 2, second choice: the oldest free licence of the type that can take this number
-        (the same pick as `licensing.services.licence_obtain_locked`)."""
-        type_id = getattr(licence_type, "pk", licence_type)
-        queue = self._free.setdefault(type_id, deque())
-        while True:
-            while queue:
-                candidate = queue[0]
-                if not has_free_slot(
-                    candidate.licence_type.number_capacity, Counter(), number_type
-                ):
-                    return None  # no licence of this type can hold such a number
-                if _can_receive(candidate, number_type, Counter()):
-                    return candidate
-                queue.popleft()  # its number changes are used up: no number can go on it
-                self._free_refused[type_id] += 1
-            if type_id in self._free_exhausted or self._free_refused[type_id] >= FREE_LICENCE_SCAN:
-                return None
-            start = self._free_read[type_id]
-            size = self.window if start == 0 else FREE_LICENCE_SCAN
-            page = list(
-                Licence.objects.filter(organisation=self.org, licence_type=type_id)
-                .free()
-                .select_related("licence_type")[start : start + size]
-            )
-            self._free_read[type_id] += len(page)
-            if len(page) < size:
-                self._free_exhausted.add(type_id)
-            for licence in page:
-                licence.held = Counter()
-            queue.extend(page)
-
-    def licence_type(self, licence_type: LicenceType | int) -> LicenceType:
-        if isinstance(licence_type, LicenceType):
-            return licence_type
-        if licence_type not in self._types:
-            self._types[licence_type] = LicenceType.objects.get(pk=licence_type)
-        return self._types[licence_type]
-
-    def default_licence_type(self, line) -> LicenceType:
-        code = LINE_DEFAULT_LICENCE_TYPE[line.kind] if line is not None else "user_standard"
-        if code not in self._types:
-            self._types[code] = LicenceType.objects.get(code=code)
-        return self._types[code]
-
-    def place(self, pick: "_Pick", *, member, line, number_type: str) -> Licence:
-        """Record a new number on the pick's licence (one restored or bought is taken from
-        `supply` here; `supply.commit` writes it with its assignee and counters)."""
-        licence = pick.licence
-        if pick.source in OBTAINED:
-            licence = self.supply.take(pick.licence_type)
-            licence.held = Counter()
-        elif pick.source == "free":
-            self._free[licence.licence_type_id].popleft()
-        if pick.takes_assignee:
-            licence.member, licence.line = member, line
-            self.licences_of(member, line).append(licence)
-        if pick.source not in OBTAINED:
-            self.changed[licence.pk] = licence
-        self.by_pk[licence.pk] = licence
-        licence.held[number_type] += 1
-        return licence
-
-
-def _fallback_licence_type(slots: _Slots, line, licence_type) -> LicenceType | int:
-    """The type rule 2 falls back to: the requested one, else the line kind's or the
-    organisation's default. The organisation's default as its id, which is enough to look for a
-    free licence (the common case) without reading the type."""
-    if licence_type is not None:
-        return licence_type
-    if line is None and slots.org.default_licence_type_id:
-        return slots.org.default_licence_type_id
-    return slots.default_licence_type(line)
-
-
-OBTAINED = ("restore", "purchase")  # the sources `LicenceSupply` provides
-
-
-@dataclass(frozen=True)
-class _Pick:
-    """Where rule 2 puts a new number: `source` is "given" (the licence named), "held" (one the
-    holder has, with a free slot), "free" (an unassigned one), "restore" (one scheduled for
-    removal, restored at no charge: rule 13) or "purchase" (rule 1)."""
-
-    source: str
-    licence: Licence | None
-    licence_type: LicenceType
-    takes_assignee: bool  # the licence becomes the member's (or line's)
-
-
-def _given_licence(org, slots: _Slots, licence, *, member, line, number_type, lock: bool) -> _Pick:
-    if licence.organisation_id != org.pk:
-        raise Licence.DoesNotExist()
-    licences = Licence.objects.select_related("licence_type", "base_licence")
-    if lock:
-        licences = licences.select_for_update(of=("self",))
-    licence = licences.get(pk=licence.pk)
-    if licence.pk in slots.by_pk:  # a batch's earlier number went on it, or the holder has it
-        known = slots.by_pk[licence.pk]
-        known.base_licence = licence.base_licence
-        licence = known
-    else:
-        licence.held = _held_by_type(licence)
-    if licence.status != LicenceStatus.ACTIVE:
-        raise errors.LicenceNotActive()
-    owner = licence.base_licence if licence.base_licence_id else licence
-    free = owner.member_id is None and owner.line_id is None and not licence.base_licence_id
-    if not free and (
-        owner.member_id != getattr(member, "pk", None) or owner.line_id != getattr(line, "pk", None)
-    ):
-        raise errors.LicenceFull("This licence is held by someone else.")
-    if free and licence.held:
-        raise errors.LicenceFull("This licence still holds numbers; reassign them with it.")
-    _ensure_can_receive(licence, number_type, licence.held)
-    return _Pick("given", licence, licence.licence_type, takes_assignee=free)
-
-
-def _pick_licence(
-    org, slots: _Slots, *, member, line, number_type, licence_type, licence, lock: bool = True
-) -> _Pick:
-    """Rule 2: the given licence, else a held one with a slot, else a free one, else one
-    scheduled for removal restored (rule 13), else rule 1.
-
-    Reads only (locking the given licence when `lock`): `_Slots.place` records the pick,
-    the previews show it.
-    """
-    if licence is not None:
-        return _given_licence(
-            org, slots, licence, member=member, line=line, number_type=number_type, lock=lock
-        )
-    held = slots.held_with_slot(member, line, number_type)
-    if held is not None:
-        return _Pick("held", held, held.licence_type, takes_assignee=False)
-    fallback = _fallback_licence_type(slots, line, licence_type)
-    free = slots.first_free(fallback, number_type)
-    if free is not None:
-        return _Pick("free", free, free.licence_type, takes_assignee=True)
-    fallback = slots.licence_type(fallback)
-    if not has_free_slot(fallback.number_capacity, Counter(), number_type):
-        raise errors.LicenceFull(
-            f"A {fallback.name} licence cannot hold a {number_type.replace('_', ' ')} number."
-        )
-    source = "restore" if slots.supply.will_restore(fallback) else "purchase"
-    return _Pick(source, None, fallback, takes_assignee=True)
-
-
-def licence_for_new_number(
-    org, *, member, line, number_type, licence_type, licence, actor, at
-) -> tuple[Licence, PurchaseResult]:
-    """Rule 2 for one number that the caller puts on the licence: the given licence, else a
-    held one with a slot, else a free one, else one scheduled for removal restored at no
-    charge (rule 13), else rule 1 (a licence bought now, or refused).
-
-    A licence that becomes the holder's is changed in memory only: the caller's
-    `licence_receive_number` saves it with its counters. The result says what was restored or
-    bought for it, and the invoice of a purchase.
-    """
-    slots = _Slots(org, [(member, line)], at=at)
-    pick = _pick_licence(
-        org,
-        slots,
-        member=member,
-        line=line,
-        number_type=number_type,
-        licence_type=licence_type,
-        licence=licence,
-    )
-    target = slots.place(pick, member=member, line=line, number_type=number_type)
-    return target, slots.supply.commit(actor=actor)
-
-
-def _ensure_can_receive(licence: Licence, number_type: str, held: Counter | None = None) -> None:
-    capacity = licence.licence_type.number_capacity
-    held = _held_by_type(licence) if held is None else held
-    if not has_free_slot(capacity, held, number_type):
-        raise errors.LicenceFull(
-            f"This {licence.licence_type.name} licence has no free slot for a "
-            f"{number_type.replace('_', ' ')} number."
-        )
-    if not has_changes_left(
-        numbers_received=licence.numbers_received,
-        changes_used=licence.number_changes_used,
-        max_changes=licence.licence_type.max_number_changes,
-        capacity=capacity,
-    ):
-        raise errors.NumberChangeLimitReached(
-            f"This licence has used its {licence.licence_type.max_number_changes} number changes."
-        )
-
-
-def _count_received(licence: Licence) -> None:
-    """Rule 8's counters, in memory: one more number received, maybe one more change used."""
-    if receiving_counts_as_change(
-        numbers_received=licence.numbers_received, capacity=licence.licence_type.number_capacity
-    ):
-        licence.number_changes_used += 1
-    licence.numbers_received += 1
-
-
-_RECEIVED_FIELDS = ["member", "line", "numbers_received", "number_changes_used"]
-
-
-def licence_receive_number(licence: Licence) -> None:
-    """Count a number arriving on a licence (rule 8); saves its assignee with the counters."""
-    _count_received(licence)
-    licence.save(update_fields=_RECEIVED_FIELDS)
 
 
 def history_open(number: PhoneNumber, licence: Licence, at: datetime) -> None:
@@ -492,40 +147,6 @@ def _place(org, licence, *, e164, country, number_type, at) -> PhoneNumber:
 # --- assign -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NumberRequest:
-    """One new number for `numbers_assign`: who gets it (a member or a line), its country and
-    type, and optionally the number itself, the licence type to buy or the licence to use."""
-
-    country: str
-    number_type: str
-    member: object = None
-    line: Line | None = None
-    e164: str | None = None
-    licence_type: LicenceType | None = None
-    licence: Licence | None = None
-
-    def holder(self) -> str:
-        return str(self.member or self.line)
-
-
-@contextmanager
-def _for_request(requests: list, index: int):
-    """A refusal in a batch says whose number it was (a single request's stays as it is)."""
-    try:
-        yield
-    except DomainError as exc:
-        if len(requests) == 1:
-            raise
-        raise type(exc)(f"{requests[index].holder()}: {exc.detail}") from exc
-    except ValidationError as exc:
-        if len(requests) == 1:
-            raise
-        raise ValidationError(
-            f"{requests[index].holder()}: {' '.join(exc.messages)}", code="invalid"
-        ) from exc
-
-
 def _cleaned(request: NumberRequest) -> NumberRequest:
     country, number_type = _validate_kind(request.country, request.number_type)
     e164 = request.e164 or None
@@ -549,36 +170,6 @@ def _reserve(requests: list[NumberRequest]) -> list[str]:
         else next(taken[r.country, r.number_type])
         for r in requests
     ]
-
-
-def _choose(org, slots: _Slots, *, member, line, lock: bool, **wanted) -> _Pick:
-    """Rules 5 and 2 for one more number: refused at the plan's cap, else the licence it goes
-    on (`_pick_licence`; `wanted` are its number_type, licence_type and licence)."""
-    ensure_under_plan_cap(org, member, held=slots.numbers_held(member, line))
-    return _pick_licence(org, slots, member=member, line=line, lock=lock, **wanted)
-
-
-def _plan(org, slots: _Slots, requests: list[NumberRequest], *, lock: bool) -> list[tuple]:
-    """Rules 5, 2 and 1 for each request in order, recorded in `slots` (a batch's later numbers
-    see its earlier ones): `(licence, source)` for each, `source` as `_Pick` says."""
-    placed = []
-    for index, request in enumerate(requests):
-        with _for_request(requests, index):
-            member, line = request.member, request.line
-            pick = _choose(
-                org,
-                slots,
-                member=member,
-                line=line,
-                number_type=request.number_type,
-                licence_type=request.licence_type,
-                licence=request.licence,
-                lock=lock,
-            )
-            target = slots.place(pick, member=member, line=line, number_type=request.number_type)
-            _count_received(target)
-            placed.append((target, pick.source))
-    return placed
 
 
 def number_assign(
@@ -619,24 +210,25 @@ def numbers_assign(
     in order, all or none: the first refusal, naming whose number it was, changes nothing.
 
     One organisation lock and a fixed dozen statements whatever the batch's size: the holders'
-    licences and the free ones are read once (`_Slots`), the numbers are taken from the carrier
-    per country and type, licences that rule 1 buys go on one invoice, and numbers, licences,
-    history and audit are written in bulk. `number_assign` is a batch of one.
+    licences and the free ones are read once (`numbering.allocation.Allocation`), the numbers
+    are taken from the carrier per country and type, licences that rule 1 buys go on one
+    invoice, and numbers, licences, history and audit are written in bulk.
+    `number_assign` is a batch of one.
     """
     at = at or timezone.now()
     requests = list(requests)
     for index, request in enumerate(requests):
-        with _for_request(requests, index):
+        with for_request(requests, index):
             requests[index] = _cleaned(request)
     if not requests:
         return []
     org = organisation_for_update(organisation.pk)
     for index, request in enumerate(requests):
-        with _for_request(requests, index):
+        with for_request(requests, index):
             check_assignee(org, request.member, request.line)
     ensure_not_restricted(org, at=at)
-    slots = _Slots(org, [(r.member, r.line) for r in requests], window=len(requests), at=at)
-    targets = _plan(org, slots, requests, lock=True)
+    slots = Allocation(org, [(r.member, r.line) for r in requests], window=len(requests), at=at)
+    targets = slots.plan(requests)
     invoice = slots.supply.commit(actor=actor).invoice
     numbers = [
         PhoneNumber(
@@ -657,7 +249,7 @@ def numbers_assign(
         raise errors.NumberUnavailable(f"{taken} is already in use.") from exc
     update_from_arrays(
         Licence,
-        _RECEIVED_FIELDS,
+        RECEIVED_FIELDS,
         [
             (licence.pk, licence.member_id, licence.line_id, *_counters(licence))
             for licence in slots.changed.values()
@@ -730,15 +322,6 @@ class NumberPreview:
         return self.refusal is None and self.source == "restore"
 
 
-def _obtain_preview(slots: _Slots, pick: _Pick) -> Quote | None:
-    """The licence rule 13 restores or rule 1 buys for this pick, as `LicenceSupply` will
-    commit it: the same decision and the invoice's own arithmetic (or the refusal)."""
-    if pick.source not in OBTAINED:
-        return None
-    slots.supply.take(pick.licence_type)
-    return slots.supply.quote()
-
-
 def number_assign_preview(
     *,
     organisation: Organisation,
@@ -769,18 +352,15 @@ def number_assign_preview(
     pick = None
     try:
         ensure_not_restricted(organisation, at=at)
-        slots = _Slots(organisation, [(member, line)], at=at, lock=False)
-        pick = _choose(
-            organisation,
-            slots,
+        slots = Allocation(organisation, [(member, line)], at=at, lock=False)
+        pick = slots.choose(
             member=member,
             line=line,
             number_type=number_type,
             licence_type=licence_type,
             licence=licence,
-            lock=False,
         )
-        quote = _obtain_preview(slots, pick)
+        quote = slots.preview(pick, number_type)
         if not any(e164 in (None, n.e164) for n in available):
             raise errors.NumberUnavailable(
                 f"{e164} is not available."
@@ -836,18 +416,18 @@ def numbers_assign_preview(
     requests = list(requests)
     try:
         for index, request in enumerate(requests):
-            with _for_request(requests, index):
+            with for_request(requests, index):
                 requests[index] = _cleaned(request)
                 check_assignee(organisation, request.member, request.line)
         ensure_not_restricted(organisation, at=at)
-        slots = _Slots(
+        slots = Allocation(
             organisation,
             [(r.member, r.line) for r in requests],
             window=len(requests),
             at=at,
             lock=False,
         )
-        sources = Counter(source for _, source in _plan(organisation, slots, requests, lock=False))
+        sources = Counter(source for _, source in slots.plan(requests))
         for (country, number_type), wanted in Counter(
             (r.country, r.number_type) for r in requests
         ).items():
@@ -878,28 +458,15 @@ def number_reassign_preview(
             return NumberPreview(
                 source="unchanged", licence=number.licence, licence_type=number.licence.licence_type
             )
-        ensure_under_plan_cap(organisation, member)
         licence = number.licence
-        only_this = (
-            not licence.base_licence_id
-            and not licence.numbers.held().exclude(pk=number.pk).exists()
-        )
-        if only_this:
+        if _only_number_on(licence, number):
+            ensure_under_plan_cap(organisation, member)
             return NumberPreview(source="moves", licence=licence, licence_type=licence.licence_type)
-        slots = _Slots(organisation, [(member, line)], at=at, lock=False)
-        pick = _pick_licence(
-            organisation,
-            slots,
-            member=member,
-            line=line,
-            number_type=number.number_type,
-            licence_type=None,
-            licence=None,
-            lock=False,
-        )
+        slots = Allocation(organisation, [(member, line)], at=at, lock=False)
+        pick = slots.choose(member=member, line=line, number_type=number.number_type)
         if pick.source == "purchase":
             ensure_not_restricted(organisation, at=at)
-        quote = _obtain_preview(slots, pick)
+        quote = slots.preview(pick, number.number_type)
     except DomainError as exc:
         return NumberPreview(source="", refusal=exc)
     return NumberPreview(
@@ -908,6 +475,12 @@ def number_reassign_preview(
 
 
 # --- reassign, change, delete, recover --------------------------------------------------------
+
+
+def _only_number_on(licence: Licence, number: PhoneNumber) -> bool:
+    """Rule 7: the licence moves with a reassigned number when it is a base licence holding
+    only that number."""
+    return not licence.base_licence_id and not licence.numbers.held().exclude(pk=number.pk).exists()
 
 
 @transaction.atomic
@@ -925,16 +498,14 @@ def number_reassign(
     current_member, current_line = number_holder(number)
     if (current_member, current_line) == (member, line):
         return number
-    ensure_under_plan_cap(org, member)
     licence = (
         Licence.objects.select_for_update(of=("self",))
         .select_related("licence_type")
         .get(pk=number.licence_id)
     )
-    only_this = (
-        not licence.base_licence_id and not licence.numbers.held().exclude(pk=number.pk).exists()
-    )
+    only_this = _only_number_on(licence, number)
     if only_this:
+        ensure_under_plan_cap(org, member)
         licence.member, licence.line = member, line
         licence.save(update_fields=["member", "line"])
         history_follow_licence(licence=licence, at=at)
@@ -968,14 +539,43 @@ def number_reassign(
     return number
 
 
-def _quarantine(number: PhoneNumber, at: datetime) -> None:
-    today = organisation_today(number.organisation, at=at)
-    number.status = NumberStatus.QUARANTINED
-    number.licence = None
-    number.quarantined_at = at
-    number.quarantine_ends_on = today + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS)
-    number.save(update_fields=["status", "licence", "quarantined_at", "quarantine_ends_on"])
-    _close_history(number, at)
+def numbers_quarantine(numbers: list[PhoneNumber], *, organisation, at: datetime) -> dt.date:
+    """Rule 6: these numbers leave their licences (the slots free, the licences stay) for the
+    quarantine, until the day this returns; their history closes. The caller holds the
+    organisation's lock and the numbers' rows."""
+    today = organisation_today(organisation, at=at)
+    ends_on = today + dt.timedelta(days=settings.NUMBER_QUARANTINE_DAYS)
+    for number in numbers:
+        number.status = NumberStatus.QUARANTINED
+        number.licence = None
+        number.quarantined_at = at
+        number.quarantine_ends_on = ends_on
+    PhoneNumber.objects.bulk_update(
+        numbers, ["status", "licence", "quarantined_at", "quarantine_ends_on"]
+    )
+    NumberAssignment.objects.filter(
+        number__in=[number.pk for number in numbers], ended_at__isnull=True
+    ).update(ended_at=at)
+    return ends_on
+
+
+def numbers_quarantine_all_locked(organisation, *, actor, at: datetime, reason: str) -> int:
+    """Rule 6 for every number an organisation holds (closing it, rule 19): how many went into
+    quarantine (closing cancels its open porting requests before)."""
+    numbers = list(
+        PhoneNumber.objects.select_for_update()
+        .filter(organisation=organisation, status=NumberStatus.ASSIGNED)
+        .order_by("pk")
+    )
+    ends_on = numbers_quarantine(numbers, organisation=organisation, at=at)
+    audit_record_many(
+        organisation=organisation,
+        actor=actor,
+        action="number.deleted",
+        targets=numbers,
+        changes={"reason": reason, "quarantine_ends_on": ends_on.isoformat()},
+    )
+    return len(numbers)
 
 
 @transaction.atomic
@@ -999,8 +599,8 @@ def number_change(
         .get(pk=number.licence_id)
     )
     old = number.e164
-    _quarantine(number, at)
-    _ensure_can_receive(licence, number.number_type)
+    numbers_quarantine([number], organisation=org, at=at)
+    ensure_can_receive(licence, number.number_type)
     new_e164 = carrier().reserve(country=number.country, number_type=number.number_type, e164=e164)
     new = _place(
         org, licence, e164=new_e164, country=number.country, number_type=number.number_type, at=at
@@ -1030,7 +630,7 @@ def number_delete(*, number: PhoneNumber, actor, at: datetime | None = None) -> 
     if number.status != NumberStatus.ASSIGNED:
         raise errors.NumberUnavailable("Only an assigned number can be deleted.")
     licence_id = number.licence_id
-    _quarantine(number, at)
+    numbers_quarantine([number], organisation=org, at=at)
     audit_record(
         organisation=org,
         actor=actor,
@@ -1077,7 +677,6 @@ def number_recover(
                 }
             )
     check_assignee(org, member, line)
-    ensure_under_plan_cap(org, member)
     target, _ = licence_for_new_number(
         org,
         member=member,

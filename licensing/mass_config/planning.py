@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from accounts.models import MemberStatus, Organisation, User
@@ -25,7 +25,13 @@ from licensing.mass_config.reading import (
 from licensing.mass_config.results import PlannedRow, Report
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
 from licensing.services import LicenceSupply, normalise_extension
-from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
+from numbering.capacity import (
+    can_receive_number,
+    has_changes_left,
+    has_free_slot,
+    receiving_counts_as_change,
+    within_plan_cap,
+)
 from numbering.carriers import carrier
 from numbering.models import NumberStatus, PhoneNumber
 from telecom.errors import NoLicenceAvailable
@@ -69,10 +75,17 @@ class _Planner:
         self.addon_types = {t.code: t for t in LicenceType.objects.filter(kind=LicenceKind.ADDON)}
         self.capacity = self.phone_system.number_capacity
         self.max_changes = self.phone_system.max_number_changes
-        # Licences no free one covers: restored when scheduled for removal, else bought, else
-        # refused (rules 13 and 1), as every other path obtains them. Read-only here: the
-        # apply restores and buys what `supply` took.
-        self.supply = LicenceSupply(organisation, at=at, lock=False, window=max(1, len(rows)))
+        # Licences the rows' own do not cover: a free one, else one scheduled for removal
+        # restored, else bought, else refused (rules 2, 13 and 1), as every other path obtains
+        # them. Read-only here: the apply restores and buys what `supply` took.
+        # Free licences with an extension are kept for the rows that name their extension.
+        self.supply = LicenceSupply(
+            organisation,
+            at=at,
+            lock=False,
+            window=max(1, len(rows)),
+            free=Q(extension__isnull=True),
+        )
         self.supply.expect([self.phone_system, *self.addon_types.values()])
 
     def error(self, row: int | None, column: str | None, code: str, message: str) -> None:
@@ -265,26 +278,6 @@ class _Planner:
             .values_list("licence_id", "e164", "number_type")
         ):
             candidates[licence_id].held.append((e164, number_type))
-        free = (
-            # Free ones with an extension are kept for the rows that name their extension.
-            Licence.objects.filter(organisation=org, licence_type=self.phone_system)
-            .free()
-            .filter(extension__isnull=True)
-            .values_list("id", "numbers_received", "number_changes_used")
-        )
-        self.free_fresh, self.free_spent = deque(), deque()
-        for licence_id, received, used in free:
-            queue = (
-                self.free_fresh
-                if has_changes_left(
-                    numbers_received=received,
-                    changes_used=used,
-                    max_changes=self.max_changes,
-                    capacity=self.capacity,
-                )
-                else self.free_spent
-            )
-            queue.append(_Candidate(licence_id, None, None, received, used))
         self.held_count = Counter(
             dict(
                 PhoneNumber.objects.held()
@@ -326,7 +319,9 @@ class _Planner:
             return None
         cap = self.org.max_numbers_per_member
         member_id = row.member["id"]
-        if self.held_count[member_id] + new_by_member[member_id] + 1 > cap:
+        if not within_plan_cap(
+            held=self.held_count[member_id] + new_by_member[member_id], adding=1, cap=cap
+        ):
             self.error(
                 r,
                 NUMBER,
@@ -366,14 +361,13 @@ class _Planner:
             chosen = options[0] if options else None
         if chosen is not None:
             return chosen, "member"
-        if row.e164 and self.free_fresh:
-            return self.free_fresh.popleft(), "free"
-        if not row.e164 and (self.free_spent or self.free_fresh):
-            return (self.free_spent or self.free_fresh).popleft(), "free"
         try:
-            # No free one: a licence scheduled for removal restored, else bought (rules 13, 1).
+            # A free one (a row without a number takes one with its changes used first), else a
+            # licence scheduled for removal restored, else one bought (rules 2, 13, 1).
             licence = self.supply.take(
-                self.phone_system, accept=self._can_take_number if row.e164 else None
+                self.phone_system,
+                accept=self._can_take_number if row.e164 else None,
+                prefer=None if row.e164 else self._spent,
             )
         except NoLicenceAvailable:
             self.error(
@@ -384,11 +378,12 @@ class _Planner:
                 "for this row and the licence policy is to refuse; buy more first.",
             )
             return None
-        if self.supply.is_restored(licence):
-            return _Candidate(
-                licence.pk, None, None, licence.numbers_received, licence.number_changes_used
-            ), "restore"
-        return None, "purchase"
+        source = self.supply.source_of(licence)
+        if source == "purchase":
+            return None, source
+        return _Candidate(
+            licence.pk, None, None, licence.numbers_received, licence.number_changes_used
+        ), source
 
     def _can_take_number(self, licence: Licence) -> bool:
         return has_changes_left(
@@ -398,13 +393,17 @@ class _Planner:
             capacity=self.capacity,
         )
 
+    def _spent(self, licence: Licence) -> bool:
+        return not self._can_take_number(licence)
+
     def _can_receive(self, licence: _Candidate, number_type: str) -> bool:
-        held = Counter(t for _, t in licence.held)
-        return has_free_slot(self.capacity, held, number_type) and has_changes_left(
+        return can_receive_number(
+            capacity=self.capacity,
+            held=Counter(t for _, t in licence.held),
+            number_type=number_type,
             numbers_received=licence.numbers_received,
             changes_used=licence.number_changes_used,
             max_changes=self.max_changes,
-            capacity=self.capacity,
         )
 
     def plan(self) -> list[PlannedRow]:
@@ -507,20 +506,13 @@ class _Planner:
                     plan.detach.append(addon_id)
                     plan.addons_detached.append(code)
                     pool[code].append(addon_id)
-        codes = {code for wanted in wanted_by_row.values() for code in wanted}
-        for addon_id, code in (
-            Licence.objects.filter(organisation=self.org, licence_type__code__in=codes)
-            .free()
-            .values_list("id", "licence_type__code")
-        ):
-            pool[code].append(addon_id)
         for plan in planned:
             columns = dict((code, column) for column, code in source_rows[plan.row].addons)
             have = current.get(plan.licence_id, {})
             for code in wanted_by_row[plan.row]:
                 if code in have:
                     continue
-                if pool[code]:
+                if pool[code]:  # detached from another row of the file
                     plan.attach.append((code, pool[code].popleft()))
                     plan.addons_attached.append(code)
                     continue
@@ -535,12 +527,14 @@ class _Planner:
                         "licence policy is to refuse; buy more first.",
                     )
                     continue
-                if self.supply.is_restored(licence):
-                    plan.attach.append((code, licence.pk))
-                    plan.addons_restored.append(code)
-                else:
+                source = self.supply.source_of(licence)
+                if source == "purchase":
                     plan.attach.append((code, None))
                     plan.addons_bought.append(code)
+                else:
+                    plan.attach.append((code, licence.pk))
+                if source == "restore":
+                    plan.addons_restored.append(code)
                 plan.addons_attached.append(code)
 
 
