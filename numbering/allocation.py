@@ -406,7 +406,7 @@ class Allocation:
 
 
 def licence_for_new_number(
-    org, *, member, line, number_type, licence_type, licence, actor, at
+    org, *, member, line, number_type, actor, at, licence_type=None, licence=None
 ) -> tuple[Licence, PurchaseResult]:
     """Rules 5 and 2 for one number that the caller puts on the licence (a batch of one): refused
     at the plan's cap, else the given licence, else a held one with a slot, else a free one,

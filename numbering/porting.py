@@ -285,7 +285,6 @@ def porting_request_create(
         line=None,
         number_type=parsed.number_type,
         licence_type=licence_type,
-        licence=None,
         actor=actor,
         at=at,
     )
