@@ -11,7 +11,9 @@ Every public function is one transaction that locks the organisation row first
 - `lines`: non-person assignees."""
 
 from licensing.services.assignment import (
+    AddonOption,
     AllocationResult,
+    licence_addons_preview,
     licence_allocate,
     licence_assign,
     licence_set_addons,
@@ -55,12 +57,14 @@ from licensing.services.removal import (
 
 __all__ = [
     "FREE_LICENCE_SCAN",
+    "AddonOption",
     "AllocationResult",
     "LicenceSupply",
     "PurchaseResult",
     "RemovalResult",
     "check_assignee",
     "ensure_not_restricted",
+    "licence_addons_preview",
     "licence_allocate",
     "licence_assign",
     "licence_obtain_locked",

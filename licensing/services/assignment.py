@@ -144,6 +144,40 @@ def licence_unassign(*, licence: Licence, actor) -> Licence:
     return licence
 
 
+@dataclass(frozen=True)
+class AddonOption:
+    """What checking an add-on on a base licence would do now, as `licence_set_addons` decides
+    it (rules 11, 13 and 1): `source` is "attached" (already), "free" (one of the `free` free
+    licences of its code), "restore" (one scheduled for removal, no charge), "purchase" (one
+    bought pro rata) or "refused" (the `block` policy)."""
+
+    licence_type: LicenceType
+    free: int
+    source: str
+
+
+def licence_addons_preview(*, licence: Licence, at: datetime | None = None) -> list[AddonOption]:
+    """For each add-on the base licence's type accepts, what checking it would do. Writes
+    nothing."""
+    organisation = licence.organisation
+    attached = {a.licence_type.code for a in licence.addons.select_related("licence_type")}
+    supply = LicenceSupply(organisation, at=at, lock=False)
+    options = []
+    for addon_type in licence.licence_type.addons.order_by("sort_order", "code"):
+        free = Licence.objects.filter(organisation=organisation, licence_type=addon_type)
+        free = free.free().count()
+        if addon_type.code in attached:
+            source = "attached"
+        elif free:
+            source = "free"
+        else:
+            source, _ = supply.source(addon_type, free=False)
+            if source == "purchase" and supply.refuses(addon_type):
+                source = "refused"
+        options.append(AddonOption(licence_type=addon_type, free=free, source=source))
+    return options
+
+
 @transaction.atomic
 def licence_set_addons(
     *, licence: Licence, codes: list[str], actor, at: datetime | None = None

@@ -342,6 +342,16 @@ class LicenceSupply:
         licence = self.peek(licence_type, accept=accept)
         return ("restore", licence) if licence is not None else ("purchase", None)
 
+    def refuses(self, licence_type: LicenceType) -> bool:
+        """Whether a licence of this type that must be bought is refused (rule 1 under the
+        `block` policy, when `refuse_by_policy`)."""
+        try:
+            if self.refuse_by_policy:
+                refuse_unless_auto_purchase(self.org, licence_type)
+        except errors.NoLicenceAvailable:
+            return True
+        return False
+
     def take(
         self,
         licence_type: LicenceType,
