@@ -368,6 +368,8 @@ class Allocation:
         if pick.source in ("free", *OBTAINED):
             licence = self.supply.take(pick.licence_type, accept=_accepts(number_type))
             licence.held = Counter()
+        elif pick.source == "given" and pick.takes_assignee:
+            self.supply.withdraw(licence)  # a free licence named: no later request takes it
         if pick.takes_assignee:
             licence.member, licence.line = member, line
             self.licences_of(member, line).append(licence)

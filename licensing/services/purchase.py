@@ -209,6 +209,7 @@ class LicenceSupply:
         self._free: dict = {}  # licence type id -> list of free licences not yet taken
         self._free_read: Counter = Counter()
         self._free_exhausted: set = set()
+        self._withdrawn: set = set()  # free licences callers took themselves
         self._restorable: dict = {}  # licence type id -> deque of restorable licences
         self._restored_ids: set = set()
         self._expected: set = set()
@@ -289,7 +290,9 @@ class LicenceSupply:
         type_id = getattr(licence_type, "pk", licence_type)
         queue = self._free_queue(type_id)
         while True:
-            accepted = [c for c in queue if accept is None or accept(c)]
+            accepted = [
+                c for c in queue if c.pk not in self._withdrawn and (accept is None or accept(c))
+            ]
             if accepted:
                 liked = (c for c in accepted if prefer is not None and prefer(c))
                 return next(liked, accepted[0])
@@ -341,6 +344,10 @@ class LicenceSupply:
             return "free", licence
         licence = self.peek(licence_type, accept=accept)
         return ("restore", licence) if licence is not None else ("purchase", None)
+
+    def withdraw(self, licence: Licence) -> None:
+        """A free licence the caller took itself (one named): never given by `take` again."""
+        self._withdrawn.add(licence.pk)
 
     def refuses(self, licence_type: LicenceType) -> bool:
         """Whether a licence of this type that must be bought is refused (rule 1 under the

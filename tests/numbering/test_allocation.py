@@ -189,3 +189,14 @@ def test_number_assign_is_numbers_assign_of_one():
         assert _outcome(single) == _outcome(batch)
         outcomes.append(_outcome(single))
     assert outcomes[0][1] and outcomes[1][0]  # restored first, then bought
+
+
+@pytest.mark.django_db
+def test_a_free_licence_named_in_a_batch_is_not_also_taken_as_free(org, member):
+    named = LicenceFactory(organisation=org)
+    allocation = Allocation(org, [(member, None)] * 2, window=2, at=NOV_10, lock=False)
+
+    placed = allocation.plan([mobile(member, licence=named), mobile(member)])
+
+    assert [source for _, source in placed] == ["given", "purchase"]
+    assert placed[1][0] != named
