@@ -2,7 +2,7 @@
 the billing period the closing finishes. `accounts.services` re-exports these names."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import import_module
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.audit import audit_record, audit_record_many
+from accounts.audit import audit_record
 from accounts.models import (
     ApiToken,
     MemberStatus,
@@ -22,10 +22,10 @@ from accounts.models import (
 )
 from accounts.roles import Role
 from billing.renewal import renewals_apply_locked
-from billing.selectors import organisation_period, organisation_today
 from licensing.models import Licence, LicenceStatus
-from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
+from licensing.services import licences_end_all_locked
 from numbering.porting import porting_requests_cancel_open_locked
+from numbering.services import numbers_quarantine_all_locked
 from telecom.errors import CloseNotRequested, OrganisationClosed
 from telecom.locks import organisation_for_update
 
@@ -109,56 +109,12 @@ def organisation_close(
         organisation=org, actor=actor, at=at, note="The organisation is being closed."
     )
 
-    numbers = list(
-        PhoneNumber.objects.select_for_update()
-        .filter(organisation=org, status=NumberStatus.ASSIGNED)
-        .order_by("pk")
+    # Rule 6 and rule 14, from their homes.
+    quarantined = numbers_quarantine_all_locked(
+        org, actor=actor, at=at, reason="organisation closed"
     )
-    quarantine_ends_on = organisation_today(org, at=at) + timedelta(
-        days=settings.NUMBER_QUARANTINE_DAYS
-    )
-    for number in numbers:
-        number.status = NumberStatus.QUARANTINED
-        number.licence = None
-        number.quarantined_at = at
-        number.quarantine_ends_on = quarantine_ends_on
-    PhoneNumber.objects.bulk_update(
-        numbers, ["status", "licence", "quarantined_at", "quarantine_ends_on"]
-    )
-    NumberAssignment.objects.filter(
-        number__in=[n.pk for n in numbers], ended_at__isnull=True
-    ).update(ended_at=at)
-    audit_record_many(
-        organisation=org,
-        actor=actor,
-        action="number.deleted",
-        targets=numbers,
-        changes={
-            "reason": "organisation closed",
-            "quarantine_ends_on": quarantine_ends_on.isoformat(),
-        },
-    )
-
-    effective_on = organisation_period(org, at=at).end
-    licences = list(
-        Licence.objects.select_for_update()
-        .filter(organisation=org, status=LicenceStatus.ACTIVE)
-        .order_by("pk")
-    )
-    for licence in licences:
-        licence.status = LicenceStatus.REMOVAL_SCHEDULED
-        licence.removal_effective_on = effective_on
-        licence.member = licence.line = licence.base_licence = None
-        licence.extension = None
-    Licence.objects.bulk_update(
-        licences, ["status", "removal_effective_on", "member", "line", "base_licence", "extension"]
-    )
-    audit_record_many(
-        organisation=org,
-        actor=actor,
-        action="licence.terminated",
-        targets=licences,
-        changes={"effective_on": effective_on.isoformat(), "reason": "organisation closed"},
+    scheduled, effective_on = licences_end_all_locked(
+        org, actor=actor, at=at, reason="organisation closed"
     )
 
     members = list(
@@ -180,8 +136,8 @@ def organisation_close(
         target=org,
         changes={
             "porting_cancelled": cancelled,
-            "numbers_quarantined": len(numbers),
-            "licences_scheduled": len(licences),
+            "numbers_quarantined": quarantined,
+            "licences_scheduled": scheduled,
             "removal_effective_on": effective_on.isoformat(),
             "members_deactivated": len(members),
             "sessions_revoked": revoked,
@@ -190,8 +146,8 @@ def organisation_close(
     return ClosingResult(
         organisation=org,
         porting_cancelled=cancelled,
-        numbers_quarantined=len(numbers),
-        licences_scheduled=len(licences),
+        numbers_quarantined=quarantined,
+        licences_scheduled=scheduled,
         removal_effective_on=effective_on,
         members_deactivated=len(members),
         sessions_revoked=revoked,

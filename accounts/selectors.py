@@ -49,10 +49,10 @@ def member_list_detailed(*, organisation: Organisation | None, member: User | No
 def with_number_count(queryset):
     """Annotate `number_count`: the numbers each member holds (assigned or porting), on their
     licences and on the add-ons of those licences, in one subquery (no query per row)."""
-    from numbering.models import HELD_STATUSES, PhoneNumber
+    from numbering.models import PhoneNumber
 
     held = (
-        PhoneNumber.objects.filter(status__in=HELD_STATUSES)
+        PhoneNumber.objects.held()
         .filter(Q(licence__member=OuterRef("pk")) | Q(licence__base_licence__member=OuterRef("pk")))
         .order_by()
         .values("organisation")

@@ -5,7 +5,6 @@ accepts any row by default, which would let a caller probe another organisation'
 """
 
 import django_filters
-from django.db.models import Q
 
 from accounts.models import User
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType, Line
@@ -34,9 +33,6 @@ def lines_of_caller(request):
     return qs if organisation_id is None else qs.filter(organisation_id=organisation_id)
 
 
-_ASSIGNED = Q(member__isnull=False) | Q(line__isnull=False) | Q(base_licence__isnull=False)
-
-
 class LicenceFilterSet(django_filters.FilterSet):
     type = django_filters.ModelChoiceFilter(
         field_name="licence_type",
@@ -60,7 +56,7 @@ class LicenceFilterSet(django_filters.FilterSet):
         fields = ["type", "kind", "status", "assigned", "member", "line", "extension"]
 
     def filter_assigned(self, queryset, name, value):
-        return queryset.filter(_ASSIGNED) if value == "true" else queryset.exclude(_ASSIGNED)
+        return queryset.assigned() if value == "true" else queryset.unassigned()
 
 
 class LicenceTypeFilterSet(django_filters.FilterSet):

@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Currency, Organisation
@@ -154,6 +154,46 @@ class LicenceStatus(models.TextChoices):
     TERMINATED = "terminated", "Terminated"
 
 
+class LicenceQuerySet(models.QuerySet):
+    """The words of docs/rules.md about licences, each defined here once."""
+
+    # Given to someone: assigned to a member or a line, or attached to a base licence (an add-on).
+    ASSIGNED = Q(member__isnull=False) | Q(line__isnull=False) | Q(base_licence__isnull=False)
+
+    def active(self):
+        return self.filter(status=LicenceStatus.ACTIVE)
+
+    def assigned(self):
+        """Assigned to a member or a line, or attached to a base licence as an add-on."""
+        return self.filter(self.ASSIGNED)
+
+    def unassigned(self):
+        """Assigned to nobody and attached to nothing (whatever their status or numbers)."""
+        return self.exclude(self.ASSIGNED)
+
+    def holding_numbers(self):
+        """Licences with a held number on them (assigned or being ported in)."""
+        return self.filter(Exists(held_numbers().filter(licence=OuterRef("pk"))))
+
+    def free(self):
+        """Free (docs/rules.md, words): active, assigned to nobody, attached to nothing, and
+        holding no number (a licence left with numbers when its member was removed, rule 9,
+        waits to be reassigned with them). Its extension does not matter: a licence unassigned
+        keeps its extension and is free. Oldest first, so that long-paid licences are used."""
+        return (
+            self.active()
+            .unassigned()
+            .exclude(Exists(held_numbers().filter(licence=OuterRef("pk"))))
+            .order_by("purchased_at", "pk")
+        )
+
+
+def held_numbers():
+    """Held numbers (`numbering.models.PhoneNumberQuerySet.held`), reached through the
+    `PhoneNumber.licence` relation: numbering is the layer above and is not imported here."""
+    return Licence.numbers.field.model.objects.held()
+
+
 class Licence(models.Model):
     """One bought unit of a licence type (docs/rules.md, words). Written by services only."""
 
@@ -186,6 +226,8 @@ class Licence(models.Model):
     purchased_at = models.DateTimeField(default=timezone.now)
     removal_effective_on = models.DateField(null=True, blank=True)
     terminated_on = models.DateField(null=True, blank=True)
+
+    objects = LicenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["purchased_at", "id"]
@@ -244,4 +286,5 @@ class Licence(models.Model):
 
     @property
     def is_assigned(self) -> bool:
+        """`LicenceQuerySet.assigned` for one licence in memory."""
         return bool(self.member_id or self.line_id or self.base_licence_id)

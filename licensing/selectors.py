@@ -10,9 +10,11 @@ from licensing.models import (
     DevicePrice,
     Licence,
     LicencePrice,
+    LicenceQuerySet,
     LicenceStatus,
     LicenceType,
     Line,
+    held_numbers,
 )
 
 
@@ -43,8 +45,6 @@ def licence_list(*, organisation: Organisation | None, member=None, detailed: bo
     if member is not None:
         qs = qs.filter(Q(member=member) | Q(base_licence__member=member))
     if detailed:
-        from numbering.models import HELD_STATUSES, PhoneNumber
-
         qs = qs.prefetch_related(
             Prefetch(
                 "addons",
@@ -54,9 +54,7 @@ def licence_list(*, organisation: Organisation | None, member=None, detailed: bo
             ),
             Prefetch(
                 "numbers",
-                queryset=PhoneNumber.objects.filter(status__in=HELD_STATUSES)
-                .only("id", "licence_id", "e164")
-                .order_by("e164"),
+                queryset=held_numbers().only("id", "licence_id", "e164").order_by("e164"),
                 to_attr="held_numbers",
             ),
         )
@@ -84,29 +82,6 @@ def device_catalogue(*, currency: str):
         Prefetch(
             "prices", queryset=DevicePrice.objects.filter(currency=currency), to_attr="price_list"
         ),
-    )
-
-
-def free_licences(*, organisation: Organisation, licence_type: LicenceType):
-    """Active licences of a type that nobody holds: no member, line or base, no extension.
-
-    Design rule 2's "free unassigned licence". Oldest first so that long-paid seats are used.
-    """
-    return (
-        Licence.objects.filter(
-            organisation=organisation,
-            licence_type=licence_type,
-            status=LicenceStatus.ACTIVE,
-            member__isnull=True,
-            line__isnull=True,
-            base_licence__isnull=True,
-        )
-        .exclude(
-            # A licence left with numbers (its member was removed, rule 9) is not free: it waits
-            # to be reassigned with them.
-            numbers__status__in=("assigned", "porting")
-        )
-        .order_by("purchased_at", "pk")
     )
 
 
@@ -142,7 +117,7 @@ def restorable_licences(
 
 def licence_summary(*, organisation: Organisation) -> list[dict]:
     """Rule 12: per type, total (active + removal-scheduled), assigned, available, scheduled."""
-    assigned = Q(member__isnull=False) | Q(line__isnull=False) | Q(base_licence__isnull=False)
+    assigned = LicenceQuerySet.ASSIGNED
     active = Q(status=LicenceStatus.ACTIVE)
     rows = (
         Licence.objects.filter(organisation=organisation)

@@ -26,3 +26,26 @@ def has_changes_left(
     if not receiving_counts_as_change(numbers_received=numbers_received, capacity=capacity):
         return True
     return changes_used < max_changes
+
+
+def can_receive_number(
+    *,
+    capacity: Mapping[str, int],
+    held: Mapping[str, int],
+    number_type: str,
+    numbers_received: int,
+    changes_used: int,
+    max_changes: int,
+) -> bool:
+    """Rules 3 and 8: a free slot for this type, and a change left if receiving counts as one."""
+    return has_free_slot(capacity, held, number_type) and has_changes_left(
+        numbers_received=numbers_received,
+        changes_used=changes_used,
+        max_changes=max_changes,
+        capacity=capacity,
+    )
+
+
+def within_plan_cap(*, held: int, adding: int, cap: int) -> bool:
+    """Rule 5: a member holding `held` numbers may take `adding` more under the plan's `cap`."""
+    return held + adding <= cap

@@ -38,7 +38,14 @@ class NumberStatus(models.TextChoices):
     RELEASED = "released", "Released"
 
 
+# Held (docs/rules.md, words): assigned to someone or being ported in; it takes a licence slot.
 HELD_STATUSES = (NumberStatus.ASSIGNED, NumberStatus.PORTING)
+
+
+class PhoneNumberQuerySet(models.QuerySet):
+    def held(self):
+        """Numbers held (`HELD_STATUSES`): each takes a slot of its licence (rule 3)."""
+        return self.filter(status__in=HELD_STATUSES)
 
 
 class PhoneNumber(models.Model):
@@ -66,6 +73,8 @@ class PhoneNumber(models.Model):
     quarantine_ends_on = models.DateField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PhoneNumberQuerySet.as_manager()
 
     class Meta:
         ordering = ["e164"]

@@ -1,7 +1,7 @@
 from django.db.models import Count, Q
 
 from accounts.models import Organisation
-from numbering.models import HELD_STATUSES, NumberAssignment, NumberStatus, PhoneNumber
+from numbering.models import NumberAssignment, NumberStatus, PhoneNumber
 
 
 def number_list(*, organisation: Organisation | None, member=None, holders: bool = True):
@@ -36,7 +36,7 @@ def numbers_held_by(*, member=None, line=None):
         holder = Q(licence__member=member) | Q(licence__base_licence__member=member)
     else:
         holder = Q(licence__line=line) | Q(licence__base_licence__line=line)
-    return PhoneNumber.objects.filter(holder, status__in=HELD_STATUSES)
+    return PhoneNumber.objects.held().filter(holder)
 
 
 def number_holder(number: PhoneNumber):

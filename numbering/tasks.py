@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from numbering.porting.progress import porting_progress
 from numbering.services import numbers_release_quarantined
 from telecom.celery import JOB_OPTIONS, as_of_from_iso, drain
 
@@ -15,6 +16,4 @@ def release_quarantined_numbers(as_of: str | None = None) -> int:
 @shared_task(name="numbering.porting_progress", **JOB_OPTIONS)
 def porting_progress_task(as_of: str | None = None) -> int:
     """Hourly: the carrier moves porting requests forward (rule 20)."""
-    from numbering.porting import porting_progress
-
     return porting_progress(at=as_of_from_iso(as_of))

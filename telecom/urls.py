@@ -13,7 +13,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("licensing.api.urls")),
     path("", include("numbering.api.urls")),
-    path("", include("numbering.porting_urls")),
+    path("", include("numbering.porting.urls")),
     path("", include("billing.api.urls")),
     path("", include("webapp.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

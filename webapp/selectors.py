@@ -12,7 +12,7 @@ from django.db.models import Case, Count, Prefetch, Value, When
 from accounts.models import Organisation, User
 from billing.models import UsageKind, UsageRecord
 from licensing.models import Licence
-from numbering.models import HELD_STATUSES, NumberType, PhoneNumber
+from numbering.models import NumberType, PhoneNumber
 from numbering.selectors import numbers_held_by
 from webapp.models import Message, Voicemail
 
@@ -50,7 +50,7 @@ def my_licences(*, organisation: Organisation, member: User):
             ),
             Prefetch(
                 "numbers",
-                queryset=PhoneNumber.objects.filter(status__in=HELD_STATUSES).order_by("e164"),
+                queryset=PhoneNumber.objects.held().order_by("e164"),
                 to_attr="held_numbers",
             ),
         )

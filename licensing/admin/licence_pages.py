@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from accounts.models import LicencePolicy
 from accounts.selectors import organisation_restriction_reasons
 from licensing.forms import (
     AddonsForm,
@@ -20,11 +19,8 @@ from licensing.models import (
     Licence,
     LicenceStatus,
 )
-from licensing.selectors import (
-    free_licences,
-    restorable_licences,
-)
 from licensing.services import (
+    licence_addons_preview,
     licence_assign,
     licence_restore,
     licence_set_addons,
@@ -67,36 +63,28 @@ def _purchase_message(result, licence_type) -> str:
     return text
 
 
+_ADDON_NOTES = {
+    "attached": "attached",
+    "restore": "none free: 1 licence scheduled for removal will be restored, no charge",
+    "refused": "none free: cannot be added, the licence policy is to block purchases",
+    "purchase": "none free: one will be bought, charged pro rata",
+}
+
+
 def _addon_availability(licence: Licence) -> list[dict]:
-    """For each add-on the type accepts: attached?, free licences, and what checking it does."""
-    organisation = licence.organisation
-    attached = {a.licence_type.code for a in licence.addons.select_related("licence_type")}
-    rows = []
-    for addon_type in licence.licence_type.addons.order_by("sort_order", "code"):
-        free = free_licences(organisation=organisation, licence_type=addon_type).count()
-        restorable = (
-            not free
-            and restorable_licences(organisation=organisation, licence_type=addon_type).exists()
-        )
-        if addon_type.code in attached:
-            note = "attached"
-        elif free:
-            note = f"uses one of {free} free licence(s)"
-        elif restorable:  # rule 13, as licence_set_addons does it
-            note = "none free: 1 licence scheduled for removal will be restored, no charge"
-        elif organisation.licence_policy == LicencePolicy.BLOCK:
-            note = "none free: cannot be added, the licence policy is to block purchases"
-        else:
-            note = "none free: one will be bought, charged pro rata"
-        rows.append(
-            {
-                "type": addon_type,
-                "free": free,
-                "note": note,
-                "will_buy": not free and not restorable and addon_type.code not in attached,
-            }
-        )
-    return rows
+    """For each add-on the type accepts: attached?, free licences, and what checking it does
+    (`licence_addons_preview`: the decisions of `licence_set_addons`)."""
+    return [
+        {
+            "type": option.licence_type,
+            "free": option.free,
+            "note": f"uses one of {option.free} free licence(s)"
+            if option.source == "free"
+            else _ADDON_NOTES[option.source],
+            "will_buy": option.source in ("purchase", "refused"),
+        }
+        for option in licence_addons_preview(licence=licence)
+    ]
 
 
 def _licence_form_kwargs(model_admin, request) -> dict:

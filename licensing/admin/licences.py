@@ -56,9 +56,7 @@ class AssignmentFilter(admin.SimpleListFilter):
             case "addon":
                 return queryset.filter(base_licence__isnull=False)
             case "unassigned":
-                return queryset.filter(
-                    member__isnull=True, line__isnull=True, base_licence__isnull=True
-                )
+                return queryset.unassigned()
         return queryset
 
 

@@ -150,9 +150,7 @@ class LicenceSerializer(serializers.ModelSerializer):
         """Numbers the licence holds (assigned or porting), from licence_list(detailed=True)."""
         held = getattr(licence, "held_numbers", None)
         if held is None:
-            from numbering.models import HELD_STATUSES
-
-            held = licence.numbers.filter(status__in=HELD_STATUSES).order_by("e164")
+            held = licence.numbers.held().order_by("e164")
         return [str(number.pk) for number in held]
 
 

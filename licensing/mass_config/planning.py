@@ -6,29 +6,30 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
-from accounts.models import MemberStatus, Organisation, User
+from accounts.models import Organisation
 from accounts.selectors import organisation_is_restricted
+from licensing.mass_config.cells import _CellChecks, _Row
 from licensing.mass_config.reading import (
     EXT,
     NUMBER,
     PHONE_SYSTEM,
-    USER,
     InputRow,
     RowError,
-    did_candidates,
-    parse_did,
 )
 from licensing.mass_config.results import PlannedRow, Report
 from licensing.models import Licence, LicenceKind, LicenceStatus, LicenceType
-from licensing.selectors import free_licences
-from licensing.services import LicenceSupply, normalise_extension
-from numbering.capacity import has_changes_left, has_free_slot, receiving_counts_as_change
-from numbering.carriers import carrier
-from numbering.models import HELD_STATUSES, NumberStatus, PhoneNumber
+from licensing.services import LicenceSupply
+from numbering.capacity import (
+    can_receive_number,
+    has_changes_left,
+    has_free_slot,
+    receiving_counts_as_change,
+    within_plan_cap,
+)
+from numbering.models import NumberStatus, PhoneNumber
 from telecom.errors import NoLicenceAvailable
 
 MAX_REPORTED_ERRORS = 1000
@@ -49,15 +50,7 @@ class _Candidate:
     held: list[tuple[str, str]] = field(default_factory=list)  # (e164, number type)
 
 
-@dataclass
-class _Row:
-    source: InputRow
-    extension: str
-    member: dict
-    e164: str | None
-
-
-class _Planner:
+class _Planner(_CellChecks):
     """Validates rows against the organisation and decides what each does. Reads only."""
 
     def __init__(self, organisation: Organisation, rows: list[InputRow], *, at: datetime):
@@ -70,162 +63,21 @@ class _Planner:
         self.addon_types = {t.code: t for t in LicenceType.objects.filter(kind=LicenceKind.ADDON)}
         self.capacity = self.phone_system.number_capacity
         self.max_changes = self.phone_system.max_number_changes
-        # Licences no free one covers: restored when scheduled for removal, else bought, else
-        # refused (rules 13 and 1), as every other path obtains them. Read-only here: the
-        # apply restores and buys what `supply` took.
-        self.supply = LicenceSupply(organisation, at=at, lock=False, window=max(1, len(rows)))
+        # Licences the rows' own do not cover: a free one, else one scheduled for removal
+        # restored, else bought, else refused (rules 2, 13 and 1), as every other path obtains
+        # them. Read-only here: the apply restores and buys what `supply` took.
+        # Free licences with an extension are kept for the rows that name their extension.
+        self.supply = LicenceSupply(
+            organisation,
+            at=at,
+            lock=False,
+            window=max(1, len(rows)),
+            free=Q(extension__isnull=True),
+        )
         self.supply.expect([self.phone_system, *self.addon_types.values()])
 
     def error(self, row: int | None, column: str | None, code: str, message: str) -> None:
         self.errors.append(RowError(row, column, code, message))
-
-    # -- cells
-
-    def _members(self):
-        by_email, by_name = {}, defaultdict(list)
-        for member in User.objects.filter(organisation=self.org, is_superuser=False).values(
-            "id", "email", "name", "status"
-        ):
-            by_email[member["email"].lower()] = member
-            if member["name"]:
-                by_name[" ".join(member["name"].split()).casefold()].append(member)
-        return by_email, by_name
-
-    def _member(self, row: InputRow, by_email, by_name) -> dict | None:
-        text = row.user.strip()
-        if not text:
-            self.error(row.row, USER, "required", "Give the user's e-mail address or name.")
-            return None
-        if "@" in text:
-            member = by_email.get(text.lower())
-            if member is None:
-                self.error(row.row, USER, "unknown_user", f"No member has the e-mail {text}.")
-                return None
-        else:
-            named = by_name.get(" ".join(text.split()).casefold(), [])
-            active = [m for m in named if m["status"] != MemberStatus.DEACTIVATED]
-            if len(active) > 1:
-                self.error(
-                    row.row,
-                    USER,
-                    "ambiguous_user",
-                    f"{len(active)} members are called {text}; use the e-mail address instead.",
-                )
-                return None
-            if not named:
-                self.error(row.row, USER, "unknown_user", f"No member is called {text}.")
-                return None
-            member = active[0] if active else named[0]
-        if member["status"] == MemberStatus.DEACTIVATED:
-            self.error(row.row, USER, "member_deactivated", f"{text} is deactivated.")
-            return None
-        return member
-
-    def _lookup_numbers(self, e164s: set[str]) -> None:
-        """Which of these numbers are available, and which are live (anywhere), in two queries."""
-        e164s = list(e164s)
-        self.available.update(carrier().lookup_many(e164s=e164s))
-        self.live.update(
-            (values["e164"], values)
-            for values in PhoneNumber.objects.filter(e164__in=e164s)
-            .exclude(status=NumberStatus.RELEASED)
-            .annotate(holder=Coalesce("licence__member_id", "licence__base_licence__member_id"))
-            .values(
-                "id",
-                "e164",
-                "organisation_id",
-                "status",
-                "licence_id",
-                "country",
-                "number_type",
-                "holder",
-            )
-        )
-
-    def _resolve_number(self, row: InputRow, candidates: list[str]) -> str | None:
-        """The row's number as E.164: a number we know (available or live) needs no parsing, as
-        it was validated on its way in; any other is parsed for a precise answer."""
-        known = next((c for c in candidates if c in self.available or c in self.live), None)
-        if known is not None:
-            return known
-        try:
-            return parse_did(row.number, country=self.org.country)
-        except ValueError as exc:
-            self.error(row.row, NUMBER, "invalid_number", str(exc))
-            return None
-
-    def _cells(self) -> list[_Row]:
-        by_email, by_name = self._members()
-        first_row_of: dict[str, int] = {}
-        first_row_of_number: dict[str, int] = {}
-        candidates = {
-            row.row: did_candidates(row.number, country=self.org.country)
-            for row in self.rows
-            if row.number
-        }
-        looked_up = {e164 for forms in candidates.values() for e164 in forms}
-        self.available, self.live = {}, {}
-        self._lookup_numbers(looked_up)
-        ready = []
-        for row in self.rows:
-            before = len(self.errors)
-            extension = None
-            if not row.extension:
-                self.error(row.row, EXT, "required", "Give the extension (2 to 8 digits).")
-            else:
-                try:
-                    extension = normalise_extension(row.extension)
-                except ValidationError:
-                    self.error(
-                        row.row,
-                        EXT,
-                        "invalid_extension",
-                        f"“{row.extension}” is not an extension: use 2 to 8 digits.",
-                    )
-            if extension in first_row_of:
-                self.error(
-                    row.row,
-                    EXT,
-                    "duplicate_extension",
-                    f"Extension {extension} is also on row {first_row_of[extension]}.",
-                )
-            elif extension:
-                first_row_of[extension] = row.row
-            member = self._member(row, by_email, by_name)
-            e164 = None
-            if row.number:
-                e164 = self._resolve_number(row, candidates[row.row])
-                if e164 in first_row_of_number:
-                    self.error(
-                        row.row,
-                        NUMBER,
-                        "duplicate_number",
-                        f"{e164} is also on row {first_row_of_number[e164]}.",
-                    )
-                elif e164:
-                    first_row_of_number[e164] = row.row
-            for column, code in row.addons:
-                if code not in self.addon_types:
-                    self.error(
-                        row.row,
-                        column,
-                        "unknown_addon",
-                        f"“{code}” is not an add-on "
-                        f"code; the codes are {', '.join(sorted(self.addon_types))}.",
-                    )
-                elif code not in self.allowed:
-                    self.error(
-                        row.row,
-                        column,
-                        "addon_not_allowed",
-                        f"{code} cannot be attached to a phone-system licence.",
-                    )
-            if len(self.errors) == before:
-                ready.append(_Row(source=row, extension=extension, member=member, e164=e164))
-        unseen = {r.e164 for r in ready if r.e164} - looked_up
-        if unseen:  # parsed into a form no candidate had (rare): look those up too
-            self._lookup_numbers(unseen)
-        return ready
 
     # -- the organisation's state, in a few queries
 
@@ -260,31 +112,16 @@ class _Planner:
             if values["licence_type_id"] == self.phone_system.pk and not values["line_id"]:
                 candidates[values["id"]] = _Candidate(**{k: values[k] for k in fields})
         self.candidates = candidates
-        for licence_id, e164, number_type in PhoneNumber.objects.filter(
-            licence_id__in=list(candidates), status__in=HELD_STATUSES
-        ).values_list("licence_id", "e164", "number_type"):
+        for licence_id, e164, number_type in (
+            PhoneNumber.objects.held()
+            .filter(licence_id__in=list(candidates))
+            .values_list("licence_id", "e164", "number_type")
+        ):
             candidates[licence_id].held.append((e164, number_type))
-        free = (
-            free_licences(organisation=org, licence_type=self.phone_system)
-            .filter(extension__isnull=True)
-            .values_list("id", "numbers_received", "number_changes_used")
-        )
-        self.free_fresh, self.free_spent = deque(), deque()
-        for licence_id, received, used in free:
-            queue = (
-                self.free_fresh
-                if has_changes_left(
-                    numbers_received=received,
-                    changes_used=used,
-                    max_changes=self.max_changes,
-                    capacity=self.capacity,
-                )
-                else self.free_spent
-            )
-            queue.append(_Candidate(licence_id, None, None, received, used))
         self.held_count = Counter(
             dict(
-                PhoneNumber.objects.filter(organisation=org, status__in=HELD_STATUSES)
+                PhoneNumber.objects.held()
+                .filter(organisation=org)
                 .annotate(holder=Coalesce("licence__member_id", "licence__base_licence__member_id"))
                 .filter(holder__in=member_ids)
                 .order_by()
@@ -325,7 +162,9 @@ class _Planner:
             return None
         cap = self.org.max_numbers_per_member
         member_id = row.member["id"]
-        if self.held_count[member_id] + new_by_member[member_id] + 1 > cap:
+        if not within_plan_cap(
+            held=self.held_count[member_id] + new_by_member[member_id], adding=1, cap=cap
+        ):
             self.error(
                 r,
                 NUMBER,
@@ -365,14 +204,13 @@ class _Planner:
             chosen = options[0] if options else None
         if chosen is not None:
             return chosen, "member"
-        if row.e164 and self.free_fresh:
-            return self.free_fresh.popleft(), "free"
-        if not row.e164 and (self.free_spent or self.free_fresh):
-            return (self.free_spent or self.free_fresh).popleft(), "free"
         try:
-            # No free one: a licence scheduled for removal restored, else bought (rules 13, 1).
+            # A free one (a row without a number takes one with its changes used first), else a
+            # licence scheduled for removal restored, else one bought (rules 2, 13, 1).
             licence = self.supply.take(
-                self.phone_system, accept=self._can_take_number if row.e164 else None
+                self.phone_system,
+                accept=self._can_take_number if row.e164 else None,
+                prefer=None if row.e164 else self._spent,
             )
         except NoLicenceAvailable:
             self.error(
@@ -383,11 +221,12 @@ class _Planner:
                 "for this row and the licence policy is to refuse; buy more first.",
             )
             return None
-        if self.supply.is_restored(licence):
-            return _Candidate(
-                licence.pk, None, None, licence.numbers_received, licence.number_changes_used
-            ), "restore"
-        return None, "purchase"
+        source = self.supply.source_of(licence)
+        if source == "purchase":
+            return None, source
+        return _Candidate(
+            licence.pk, None, None, licence.numbers_received, licence.number_changes_used
+        ), source
 
     def _can_take_number(self, licence: Licence) -> bool:
         return has_changes_left(
@@ -397,13 +236,17 @@ class _Planner:
             capacity=self.capacity,
         )
 
+    def _spent(self, licence: Licence) -> bool:
+        return not self._can_take_number(licence)
+
     def _can_receive(self, licence: _Candidate, number_type: str) -> bool:
-        held = Counter(t for _, t in licence.held)
-        return has_free_slot(self.capacity, held, number_type) and has_changes_left(
+        return can_receive_number(
+            capacity=self.capacity,
+            held=Counter(t for _, t in licence.held),
+            number_type=number_type,
             numbers_received=licence.numbers_received,
             changes_used=licence.number_changes_used,
             max_changes=self.max_changes,
-            capacity=self.capacity,
         )
 
     def plan(self) -> list[PlannedRow]:
@@ -485,7 +328,7 @@ class _Planner:
         """Each row's add-ons become its licence's full set: a free add-on licence, else one
         scheduled for removal restored, else one bought or refused (`supply`)."""
         rows_by_licence = {p.licence_id: p for p in planned if p.licence_id}
-        holds_number = PhoneNumber.objects.filter(licence=OuterRef("pk"), status__in=HELD_STATUSES)
+        holds_number = PhoneNumber.objects.held().filter(licence=OuterRef("pk"))
         current: dict = defaultdict(dict)
         for addon_id, base_id, code, holds in (
             Licence.objects.filter(
@@ -506,28 +349,13 @@ class _Planner:
                     plan.detach.append(addon_id)
                     plan.addons_detached.append(code)
                     pool[code].append(addon_id)
-        codes = {code for wanted in wanted_by_row.values() for code in wanted}
-        for addon_id, code in (
-            Licence.objects.filter(
-                organisation=self.org,
-                licence_type__code__in=codes,
-                status=LicenceStatus.ACTIVE,
-                base_licence__isnull=True,
-                member__isnull=True,
-                line__isnull=True,
-            )
-            .exclude(Exists(holds_number))
-            .order_by("purchased_at", "pk")
-            .values_list("id", "licence_type__code")
-        ):
-            pool[code].append(addon_id)
         for plan in planned:
             columns = dict((code, column) for column, code in source_rows[plan.row].addons)
             have = current.get(plan.licence_id, {})
             for code in wanted_by_row[plan.row]:
                 if code in have:
                     continue
-                if pool[code]:
+                if pool[code]:  # detached from another row of the file
                     plan.attach.append((code, pool[code].popleft()))
                     plan.addons_attached.append(code)
                     continue
@@ -542,12 +370,14 @@ class _Planner:
                         "licence policy is to refuse; buy more first.",
                     )
                     continue
-                if self.supply.is_restored(licence):
-                    plan.attach.append((code, licence.pk))
-                    plan.addons_restored.append(code)
-                else:
+                source = self.supply.source_of(licence)
+                if source == "purchase":
                     plan.attach.append((code, None))
                     plan.addons_bought.append(code)
+                else:
+                    plan.attach.append((code, licence.pk))
+                if source == "restore":
+                    plan.addons_restored.append(code)
                 plan.addons_attached.append(code)
 
 

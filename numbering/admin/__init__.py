@@ -16,7 +16,7 @@ from numbering.admin.numbers import PhoneNumberAdmin
 
 __all__ = ["MemberNumberInline", "PhoneNumberAdmin", "numbers_dashboard", "numbers_search"]
 
-# The porting requests (rule 20) live in numbering.porting_admin; registered here, on import.
-from numbering import porting_admin
+# The porting requests (rule 20) live in numbering.porting.admin; registered here, on import.
+from numbering.porting import admin as porting_admin
 
 porting_admin.register()

@@ -582,3 +582,38 @@ def test_a_closed_organisation_cannot_restore_or_buy(org, actor):
         buy(org, actor)
 
     assert Licence.objects.get(pk=licence.pk).status == LicenceStatus.REMOVAL_SCHEDULED
+
+
+@pytest.mark.parametrize("policy", ["auto_purchase", "block"])
+def test_addons_preview_says_what_licence_set_addons_would_do(org, actor, policy):
+    base = LicenceFactory(organisation=org, licence_type=licence_type("phone_system"))
+    services.licence_set_addons(licence=base, codes=["team_chat"], actor=actor, at=NOV_10_NOON)
+    org.licence_policy = policy
+    org.save()
+    LicenceFactory(organisation=org, licence_type=licence_type("device_ip_phone"))
+    LicenceFactory(
+        organisation=org,
+        licence_type=licence_type("call_recording"),
+        status=LicenceStatus.REMOVAL_SCHEDULED,
+        removal_effective_on=dt.date(2026, 12, 1),
+    )
+
+    options = {
+        option.licence_type.code: option
+        for option in services.licence_addons_preview(licence=base, at=NOV_10_NOON)
+    }
+
+    assert options["team_chat"].source == "attached"
+    assert (options["device_ip_phone"].source, options["device_ip_phone"].free) == ("free", 1)
+    assert options["call_recording"].source == "restore"  # no charge, so allowed under block
+    others = {
+        o.source
+        for code, o in options.items()
+        if code not in {"team_chat", "device_ip_phone", "call_recording"}
+    }
+    assert others == {"purchase" if policy == "auto_purchase" else "refused"}
+    assert (
+        not Licence.objects.filter(organisation=org, base_licence=base)
+        .exclude(licence_type__code="team_chat")
+        .exists()
+    )  # nothing attached, restored or bought

@@ -1,26 +1,10 @@
-"""Porting numbers in from another operator (rule 20): requests, transitions, the progress job.
+"""Porting requests (rule 20): submitted with their proofs and a reserved licence slot (the
+allocation engine, `numbering.allocation`, rules 1-5 and 13), then accepted, completed, rejected
+or cancelled; every transition writes a `PortingEvent` and an audit row."""
 
-A request reserves a licence slot at once, under rules 1-5 and 18, with the same licence picking
-as a new number (`numbering.services`): the reservation is a PhoneNumber row with status
-`porting` on the chosen licence, so capacity and the plan cap count it like a held number. On
-completion that row becomes `assigned` (its history opens); on rejection or cancellation it is
-released and the slot frees. A licence bought for the reservation stays, like any other (rule 6).
+from datetime import date, datetime, timedelta
 
-Statuses: submitted → accepted (the losing operator confirmed the date) → completed; submitted or
-accepted → rejected (with a reason) or cancelled (by the organisation). Every transition writes a
-`PortingEvent` and an audit row. The carrier backend moves requests forward: `porting_progress`
-asks it about every open request and applies what is due; it is idempotent, for the hourly job
-and `run_billing`.
-"""
-
-import datetime as dt
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import IO
-
-from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.files.base import ContentFile, File
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -30,8 +14,9 @@ from billing.periods import local_date
 from billing.selectors import organisation_today
 from licensing.models import Licence, LicenceType
 from licensing.services import check_assignee, ensure_not_restricted
+from numbering.allocation import licence_for_new_number, licence_receive_number
 from numbering.capacity import receiving_counts_as_change
-from numbering.carriers import PortingCase, PortingUpdate, carrier
+from numbering.carriers import PortingCase, carrier
 from numbering.models import (
     NumberStatus,
     NumberType,
@@ -41,138 +26,18 @@ from numbering.models import (
     PortingStatus,
 )
 from numbering.phone import parse_number
-from numbering.rio import validate_rio
-from numbering.services import (
-    ensure_under_plan_cap,
-    history_open,
-    licence_for_new_number,
-    licence_receive_number,
+from numbering.porting.rules import (
+    _NEXT,
+    PortingStatusConflict,
+    _check_document,
+    earliest_porting_date,
+    min_working_days,
+    porting_proofs,
 )
+from numbering.rio import validate_rio
+from numbering.services import history_open
 from telecom import errors
 from telecom.locks import organisation_for_update
-
-# Settings (with these defaults): how far ahead a porting date must be, and the document cap.
-DEFAULT_MIN_WORKING_DAYS = 3
-DEFAULT_DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
-
-# What a losing operator accepts as proof, by content (magic bytes), never by file name.
-_SIGNATURES: list[tuple[bytes, str, str]] = [
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-]
-
-_NEXT = {
-    PortingStatus.SUBMITTED: {
-        PortingStatus.ACCEPTED,
-        PortingStatus.REJECTED,
-        PortingStatus.CANCELLED,
-    },
-    PortingStatus.ACCEPTED: {
-        PortingStatus.COMPLETED,
-        PortingStatus.REJECTED,
-        PortingStatus.CANCELLED,
-    },
-}
-
-
-class PortingStatusConflict(errors.DomainError):
-    code = "porting_status_conflict"
-    default_detail = "This porting request is not in a state that allows this."
-
-
-def min_working_days() -> int:
-    return getattr(settings, "PORTING_MIN_WORKING_DAYS", DEFAULT_MIN_WORKING_DAYS)
-
-
-def document_max_bytes() -> int:
-    return getattr(settings, "PORTING_DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)
-
-
-# --- pure rules -----------------------------------------------------------------------------
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The date `days` working days (Monday to Friday) after `start`."""
-    current = start
-    while days > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
-
-
-def earliest_porting_date(today: date, *, working_days: int | None = None) -> date:
-    return add_working_days(today, min_working_days() if working_days is None else working_days)
-
-
-def porting_proofs(country: str, number_type: str) -> frozenset[str]:
-    """The proofs a number needs: a RIO for a French mobile; a signed document (an operator's
-    bill or a mandate, PDF or image) for every other number, landlines first of all."""
-    if country == "FR" and number_type == NumberType.MOBILE:
-        return frozenset({"rio"})
-    return frozenset({"document"})
-
-
-def detect_document_type(head: bytes) -> tuple[str, str] | None:
-    """(content type, extension) from a file's first bytes, or None when it is no PDF or image."""
-    for magic, content_type, extension in _SIGNATURES:
-        if head.startswith(magic):
-            return content_type, extension
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
-
-
-# --- checks ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Document:
-    file: File
-    name: str
-    content_type: str
-    extension: str
-    size: int
-
-
-def _check_document(document: File | IO[bytes] | bytes) -> _Document:
-    """The size cap first (from the upload's size, without reading it), then the content."""
-    limit = document_max_bytes()
-    if isinstance(document, bytes | bytearray):
-        document = ContentFile(bytes(document), name="document")
-    elif not isinstance(document, File):
-        document = File(document, name=getattr(document, "name", "document"))
-    size = document.size
-    if size is not None and size > limit:
-        raise ValidationError(
-            {
-                "document": ValidationError(
-                    f"The document is {size / 1024 / 1024:.1f} MB; the limit is "
-                    f"{limit / 1024 / 1024:.0f} MB.",
-                    code="document_too_large",
-                )
-            }
-        )
-    if not size:
-        raise ValidationError(
-            {"document": ValidationError("The document is empty.", code="invalid_document")}
-        )
-    document.seek(0)
-    head = document.read(16)
-    document.seek(0)
-    kind = detect_document_type(head)
-    if kind is None:
-        raise ValidationError(
-            {
-                "document": ValidationError(
-                    "The document must be a PDF or an image (PNG, JPEG or WebP).",
-                    code="invalid_document",
-                )
-            }
-        )
-    name = (getattr(document, "name", "") or "document").rsplit("/", 1)[-1][:200]
-    return _Document(file=document, name=name, content_type=kind[0], extension=kind[1], size=size)
 
 
 def _collect(found: dict, call, *args, **kwargs):
@@ -288,12 +153,12 @@ def porting_request_create(
                 f"the earliest: {earliest:%d %b %Y} or later.",
                 "porting_date_too_soon",
             )
-        elif porting_date > earliest + dt.timedelta(days=PORTING_MAX_DAYS_AHEAD):
+        elif porting_date > earliest + timedelta(days=PORTING_MAX_DAYS_AHEAD):
             _field_error(
                 found,
                 "porting_date",
                 f"A number can be ported at most a year ahead: {earliest:%d %b %Y} to "
-                f"{earliest + dt.timedelta(days=PORTING_MAX_DAYS_AHEAD):%d %b %Y}.",
+                f"{earliest + timedelta(days=PORTING_MAX_DAYS_AHEAD):%d %b %Y}.",
                 "out_of_range",
             )
     if found:
@@ -302,14 +167,12 @@ def porting_request_create(
     org = organisation_for_update(organisation.pk)
     check_assignee(org, member, None)
     ensure_not_restricted(org, at=at)
-    ensure_under_plan_cap(org, member)
     licence, obtained = licence_for_new_number(
         org,
         member=member,
         line=None,
         number_type=parsed.number_type,
         licence_type=licence_type,
-        licence=None,
         actor=actor,
         at=at,
     )
@@ -592,112 +455,3 @@ def porting_requests_cancel_open_locked(
     for request in requests:
         _cancel(request, actor=actor, at=at, note=note)
     return len(requests)
-
-
-# --- the job --------------------------------------------------------------------------------
-
-
-_APPLY = {
-    PortingStatus.ACCEPTED: lambda r, u, at: _accept(
-        r, actor=None, at=at, porting_date=u.porting_date, note=u.note
-    ),
-    PortingStatus.COMPLETED: lambda r, u, at: _complete(r, actor=None, at=at, note=u.note),
-    PortingStatus.REJECTED: lambda r, u, at: _reject(
-        r, actor=None, at=at, reason=u.note or "Rejected by the operator."
-    ),
-}
-
-
-def porting_progress(*, at: datetime | None = None, batch: int = 500) -> int:
-    """Ask the carrier about every open request and apply what is due as of `at`; return how
-    many transitions were applied.
-
-    For the hourly Celery job and `manage.py run_billing`. Idempotent: each request is handled in
-    its own transaction under its organisation's lock and re-read there, so running twice, or in
-    two workers, applies each transition once. A request can go through several steps in one run
-    when `at` is far ahead (accepted, then completed). Every open request is looked at, `batch`
-    ids at a time.
-    """
-    at = at or timezone.now()
-    applied = 0
-    backend = carrier()
-    after = None
-    while True:
-        open_requests = PortingRequest.objects.filter(
-            status__in=(PortingStatus.SUBMITTED, PortingStatus.ACCEPTED), created_at__lte=at
-        )
-        if after is not None:
-            open_requests = open_requests.filter(pk__gt=after)
-        page = list(open_requests.order_by("pk").values_list("pk", "organisation_id")[:batch])
-        if not page:
-            return applied
-        after = page[-1][0]
-        for pk, organisation_id in page:
-            applied += _progress_one(pk, organisation_id, backend=backend, at=at)
-
-
-def _progress_one(pk, organisation_id, *, backend, at: datetime) -> int:
-    applied = 0
-    with transaction.atomic():
-        org = organisation_for_update(organisation_id)
-        request = (
-            PortingRequest.objects.select_for_update(of=("self",))
-            .select_related("organisation")
-            .filter(pk=pk)
-            .first()
-        )
-        for _step in range(len(_NEXT)):
-            if request is None or not request.is_open:
-                break
-            update: PortingUpdate | None = backend.porting_check(case=_case(request, org, at))
-            if update is None or update.status not in _APPLY:
-                break
-            _APPLY[update.status](request, update, at)
-            applied += 1
-    return applied
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def porting_request_list(*, organisation: Organisation | None, member=None):
-    """Porting requests of an organisation (all of them for platform staff with None)."""
-    qs = PortingRequest.objects.select_related("member", "licence__licence_type", "number")
-    if organisation is not None:
-        qs = qs.filter(organisation=organisation)
-    if member is not None:
-        qs = qs.filter(member=member)
-    return qs
-
-
-def porting_events(*, porting_request: PortingRequest):
-    return PortingEvent.objects.filter(porting_request=porting_request).select_related("actor")
-
-
-@dataclass(frozen=True)
-class PortingDocument:
-    file: File  # opened for reading; the caller streams and closes it
-    filename: str
-    content_type: str
-    size: int | None
-
-
-def porting_document_open(
-    *, organisation: Organisation | None, porting_request_id
-) -> PortingDocument:
-    """The request's document, only for its own organisation (None: platform staff).
-
-    Another organisation's request, or one without a document, raises `DoesNotExist` (a 404
-    that does not confirm the request exists).
-    """
-    request = porting_request_list(organisation=organisation).get(pk=porting_request_id)
-    if not request.document:
-        raise ObjectDoesNotExist("This porting request has no document.")
-    extension = request.document.name.rsplit(".", 1)[-1]
-    stem = request.document_name.rsplit(".", 1)[0] if request.document_name else "document"
-    return PortingDocument(
-        file=request.document.open("rb"),
-        filename=f"{stem}.{extension}",
-        content_type=request.document_content_type or "application/octet-stream",
-        size=request.document_size,
-    )

@@ -11,7 +11,7 @@ from licensing import services as licensing
 from licensing.mass_config import mass_config_apply, mass_config_validate
 from licensing.models import LicenceStatus
 from tests.factories import LicenceFactory, licence_type
-from tests.mass_config.test_mass_config import NOV_1, csv_bytes
+from tests.licensing.mass_config.test_mass_config import NOV_1, csv_bytes
 
 pytestmark = pytest.mark.django_db
 

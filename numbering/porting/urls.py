@@ -1,8 +1,8 @@
-"""Routes of API.md "Porting" (numbering.porting_api)."""
+"""Routes of the porting API (`numbering.porting.api`)."""
 
 from rest_framework.routers import SimpleRouter
 
-from numbering.porting_api import PortingRequestViewSet
+from numbering.porting.api import PortingRequestViewSet
 
 router = SimpleRouter()
 router.register("porting-requests", PortingRequestViewSet, basename="porting-request")

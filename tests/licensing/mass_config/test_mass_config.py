@@ -725,7 +725,7 @@ class FailingCarrier(LocalInventoryBackend):
 
 
 def test_a_failure_midway_applies_nothing(org, admin, people, inventory, settings):
-    settings.CARRIER_BACKEND = "tests.mass_config.test_mass_config.FailingCarrier"
+    settings.CARRIER_BACKEND = "tests.licensing.mass_config.test_mass_config.FailingCarrier"
     snapshot = Snapshot()
 
     with pytest.raises(RuntimeError):

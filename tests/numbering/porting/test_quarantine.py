@@ -45,7 +45,7 @@ def owner(org):
 
 @pytest.fixture
 def recording(settings):
-    settings.CARRIER_BACKEND = "tests.porting.test_quarantine.RecordingBackend"
+    settings.CARRIER_BACKEND = "tests.numbering.porting.test_quarantine.RecordingBackend"
     RecordingBackend.calls = []
     return RecordingBackend.calls
 

@@ -19,7 +19,13 @@ from licensing import tasks as licensing_tasks
 from licensing.models import Licence
 from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
 from tests.factories import UserFactory
-from tests.mass_config.test_mass_config import HEADER, NOV_1, SAMPLE_NUMBERS, Snapshot, csv_bytes
+from tests.licensing.mass_config.test_mass_config import (
+    HEADER,
+    NOV_1,
+    SAMPLE_NUMBERS,
+    Snapshot,
+    csv_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 PAGE = "admin:licensing_licence_mass_configuration"

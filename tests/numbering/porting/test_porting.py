@@ -624,7 +624,7 @@ class RejectingBackend(LocalInventoryBackend):
 def test_the_job_asks_the_configured_carrier(
     org, owner, member, settings, django_capture_on_commit_callbacks
 ):
-    settings.CARRIER_BACKEND = "tests.porting.test_porting.RejectingBackend"
+    settings.CARRIER_BACKEND = "tests.numbering.porting.test_porting.RejectingBackend"
     RejectingBackend.submitted, RejectingBackend.cancelled = [], []
     with django_capture_on_commit_callbacks(execute=True):
         request = request_port(org, owner, member)

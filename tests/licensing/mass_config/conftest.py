@@ -7,7 +7,7 @@ import pytest
 
 from numbering.models import InventoryNumber
 from tests.factories import OrganisationFactory, UserFactory
-from tests.mass_config.test_mass_config import SAMPLE_NUMBERS
+from tests.licensing.mass_config.test_mass_config import SAMPLE_NUMBERS
 
 
 @pytest.fixture

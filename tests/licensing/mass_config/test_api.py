@@ -11,7 +11,13 @@ from licensing import mass_config
 from licensing.models import Licence
 from numbering.models import NumberStatus, PhoneNumber
 from tests.factories import OrganisationFactory, UserFactory
-from tests.mass_config.test_mass_config import HEADER, NOV_1, SAMPLE_NUMBERS, Snapshot, csv_bytes
+from tests.licensing.mass_config.test_mass_config import (
+    HEADER,
+    NOV_1,
+    SAMPLE_NUMBERS,
+    Snapshot,
+    csv_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/licences/mass-configuration/"
