@@ -28,12 +28,10 @@ the 95th percentile, with the same number of queries on every page. Not part of 
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _django import django_on_database
+
 TARGET_RATE = 300
 TARGET_P95_MS = 50.0
 
@@ -51,24 +49,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup_environment() -> None:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/telecom_bench_assign")
-    import psycopg
-
-    parts = urlsplit(url)
-    database = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{database}"')
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telecom.settings.base")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on_database("postgres://postgres@127.0.0.1:5432/telecom_bench_assign")
 
 
 def prepare(members: int, single: int):

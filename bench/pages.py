@@ -31,10 +31,9 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _django import django_on_database
+
 TARGET_P95_MS = 50.0
 TARGET_BYTES = 300 * 1024
 LARGE = "Bench Large"
@@ -55,25 +54,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup_environment() -> None:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/telecom_bench_pages")
-    import psycopg
-
-    parts = urlsplit(url)
-    database = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{database}"')
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telecom.settings.base")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on_database(
+        "postgres://postgres@127.0.0.1:5432/telecom_bench_pages", ALLOWED_HOSTS="testserver"
+    )
 
 
 # --- the data set ---------------------------------------------------------------------------
