@@ -56,6 +56,11 @@ class BillingDetailsForm(forms.ModelForm):
         data.update(cleaned)
         return data
 
+    def _post_clean(self):
+        # The service validates and writes a new version; the form never builds the instance
+        # (its contacts are text here, a list in the model).
+        pass
+
 
 @admin.register(BillingDetails)
 class BillingDetailsAdmin(TenantAdmin):

@@ -21,7 +21,19 @@ pytestmark = pytest.mark.django_db
 def a_object_of(model, world):
     """One of organisation A's rows for each domain model the console registers."""
     from accounts.models import AuditEvent
+    from billing.models import BillingDetails
+    from billing.profile import billing_details_update
 
+    if model is BillingDetails:
+        return billing_details_update(
+            organisation=world.organisation,
+            actor=world.owner,
+            legal_name=f"{world.organisation.name} SAS",
+            street="1 rue de la Paix",
+            postcode="75002",
+            city="Paris",
+            country="FR",
+        )
     return {
         Organisation: world.organisation,
         User: world.owner,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from telecom.errors import domain_error_codes
 
-MASS_CONFIG = Path(__file__).resolve().parents[2] / "licensing" / "mass_config"
+MASS_CONFIG = Path(__file__).resolve().parents[3] / "licensing" / "mass_config"
 ERROR_CALLS = {"RowError", "_file_error", "error"}
 
 
@@ -58,6 +58,7 @@ def test_every_other_code_is_about_the_file_not_a_rule():
         "duplicate_number",
         "empty_file",
         "file_too_large",
+        "too_many_rows",
         "invalid_encoding",
         "invalid_extension",
         "invalid_file",
