@@ -1,25 +1,7 @@
-from datetime import datetime
-
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import MemberStatus, Organisation, User
-
-
-def organisation_is_restricted(organisation: Organisation, *, at: datetime | None = None) -> bool:
-    """Rule 18: no payment method on file, or an invoice overdue."""
-    from billing.selectors import organisation_has_overdue_invoice, organisation_today
-
-    if not organisation.has_payment_method:
-        return True
-    today = organisation_today(organisation, at=at)
-    return organisation_has_overdue_invoice(organisation, today=today)
-
-
-def organisation_status(organisation: Organisation, *, at: datetime | None = None) -> str:
-    if organisation.closed_at:
-        return "closed"
-    return "restricted" if organisation_is_restricted(organisation, at=at) else "active"
 
 
 def member_list(*, organisation: Organisation | None):
@@ -62,33 +44,6 @@ def with_number_count(queryset):
     return queryset.annotate(
         number_count=Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
     )
-
-
-def organisation_restriction_reasons(
-    organisation: Organisation, *, at: datetime | None = None
-) -> list[str]:
-    """Rule 18, explained: why the organisation is restricted; empty when it is not."""
-    from billing.models import Invoice, InvoiceStatus
-    from billing.selectors import organisation_today
-
-    reasons = []
-    if organisation.closed_at:
-        reasons.append("The organisation is closed.")
-    if not organisation.has_payment_method:
-        reasons.append("No payment method is on file.")
-    overdue = list(
-        Invoice.objects.filter(
-            organisation=organisation,
-            status=InvoiceStatus.ISSUED,
-            due_on__lt=organisation_today(organisation, at=at),
-        )
-        .order_by("due_on", "sequence")
-        .values_list("number", flat=True)[:6]
-    )
-    if overdue:
-        shown = ", ".join(overdue[:5]) + (", ..." if len(overdue) > 5 else "")
-        reasons.append(f"An invoice is overdue: {shown}.")
-    return reasons
 
 
 def member_counts_by_status(*, organisation: Organisation) -> dict[str, int]:

@@ -13,7 +13,6 @@ from django.utils.html import format_html
 from accounts.closing import organisation_close, organisation_close_request
 from accounts.models import Organisation
 from accounts.roles import Role
-from accounts.selectors import organisation_restriction_reasons
 from accounts.services import (
     ORGANISATION_EDITABLE,
     STAFF_EDITABLE,
@@ -22,6 +21,7 @@ from accounts.services import (
     organisation_update_limits,
 )
 from billing.models import Invoice, InvoiceStatus
+from billing.restriction import organisation_restriction_reasons
 from billing.selectors import organisation_period
 from billing.services import calling_credit_cap_validate
 from licensing.models import LicenceKind

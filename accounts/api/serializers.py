@@ -21,7 +21,7 @@ from accounts.models import (
     User,
 )
 from accounts.roles import Role
-from accounts.selectors import organisation_status
+from billing.restriction import organisation_status
 from billing.selectors import organisation_period
 from licensing.api.serializers import LicenceTypeCodeField
 from licensing.models import LicenceKind

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from accounts.selectors import organisation_restriction_reasons
+from billing.restriction import organisation_restriction_reasons
 from licensing.forms import (
     AddonsForm,
     AssignForm,

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation
-from accounts.selectors import organisation_is_restricted
+from billing.restriction import organisation_is_restricted
 from licensing.mass_config.cells import _CellChecks, _Row
 from licensing.mass_config.reading import (
     EXT,

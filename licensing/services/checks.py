@@ -7,7 +7,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 
 from accounts.models import MemberStatus, Organisation
-from accounts.selectors import organisation_is_restricted
+from billing.restriction import organisation_is_restricted
 from licensing.models import (
     Licence,
     LicenceType,

@@ -14,7 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.models import AuditEvent, MemberStatus, Organisation, User
-from accounts.selectors import member_counts_by_status, organisation_restriction_reasons
+from accounts.selectors import member_counts_by_status
+from billing.restriction import organisation_restriction_reasons
 from billing.selectors import money_on_unassigned_licences, organisation_period
 from licensing.models import Licence, LicenceStatus, LicenceType
 from licensing.selectors import licence_list, licence_summary

@@ -14,11 +14,11 @@ from django.test import Client
 
 from accounts import closing
 from accounts.models import ApiToken, AuditEvent, MemberStatus
-from accounts.selectors import organisation_status
 from accounts.service_tokens import digest
 from billing import services as billing_services
 from billing.models import Commitment, Invoice, InvoiceKind
 from billing.renewal import renewals_run
+from billing.restriction import organisation_status
 from billing.selectors import invoice_list
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicenceStatus

@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from accounts.selectors import organisation_restriction_reasons
 from billing import services as billing
 from billing.exports import EXPORT_COLUMNS
 from billing.models import (
@@ -27,6 +26,7 @@ from billing.models import (
 )
 from billing.periods import local_midnight
 from billing.quotes import Quote, QuoteLine
+from billing.restriction import organisation_restriction_reasons
 from licensing import services as licensing
 from licensing.models import Device
 from numbering import services as numbering

@@ -8,10 +8,10 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from accounts.selectors import organisation_is_restricted
 from billing import services as billing_services
 from billing.models import Charge, Commitment, Invoice, InvoiceKind, UsageRecord
 from billing.renewal import renewals_run, upcoming_quote
+from billing.restriction import organisation_is_restricted
 from licensing import services as licensing_services
 from licensing.models import Device, Licence, LicenceStatus
 from telecom import errors

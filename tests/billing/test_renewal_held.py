@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from accounts.selectors import organisation_is_restricted
 from billing.models import Commitment, Invoice, InvoiceKind
 from billing.renewal import _schedule_of, in_force_at, renewals_run, upcoming_quote
+from billing.restriction import organisation_is_restricted
 from licensing import services as licensing_services
 from licensing.models import Licence, LicenceStatus
 from tests.factories import LicenceFactory, UserFactory, licence_type, renewing_organisation
