@@ -1,5 +1,4 @@
 from datetime import date, datetime
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -30,19 +29,3 @@ def organisation_has_overdue_invoice(organisation: Organisation, *, today: date)
 def invoice_list(*, organisation: Organisation | None):
     qs = Invoice.objects.select_related("organisation").prefetch_related("lines__licence_type")
     return qs if organisation is None else qs.filter(organisation=organisation)
-
-
-def money_on_unassigned_licences(organisation: Organisation, *, at=None) -> Decimal:
-    """What the active unassigned licences cost for the current period (dashboard figure)."""
-    from licensing.selectors import licence_summary, licence_type_prices
-
-    prices = licence_type_prices(
-        currency=organisation.currency, frequency=organisation.billing_frequency
-    )
-    return sum(
-        (
-            prices.get(row["type"], Decimal("0")) * row["available"]
-            for row in licence_summary(organisation=organisation)
-        ),
-        Decimal("0.00"),
-    )

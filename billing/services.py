@@ -19,8 +19,6 @@ from billing.commitment_services import commitment_delete as commitment_delete
 from billing.commitment_services import commitment_update as commitment_update
 from billing.models import (
     BillingDetails,
-    Charge,
-    ChargeKind,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -33,10 +31,8 @@ from billing.models import (
 from billing.periods import Period, local_midnight
 from billing.quotes import Quote
 from billing.selectors import organisation_period, organisation_today
-from licensing.models import DevicePrice
 from telecom.errors import CallingCreditCapReached, InvoiceNotPayable
 from telecom.locks import organisation_for_update
-from telecom.quantities import validate_quantity
 
 # The billing details in force (the latest version), read with the organisation's lock.
 _CURRENT_DETAILS = Subquery(
@@ -254,53 +250,6 @@ def calling_credit_cap_validate(
                 )
             }
         )
-
-
-# --- device orders (rule 22) ---------------------------------------------------------------------
-
-
-@transaction.atomic
-def device_order(*, organisation: Organisation, device, quantity: int, actor) -> Charge:
-    """A one-off charge for devices, billed on the next invoice (rule 22)."""
-    validate_quantity(quantity)
-    org = organisation_for_update(organisation.pk)
-    unit_price = _device_unit_price(device, org.currency)
-    charge = Charge.objects.create(
-        organisation=org,
-        kind=ChargeKind.DEVICE,
-        device=device,
-        quantity=quantity,
-        unit_price=unit_price,
-        amount=unit_price * quantity,
-        description=f"{device.name} × {quantity}",
-        created_by=actor,
-    )
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="device.ordered",
-        target=charge,
-        changes={"device": device.code, "quantity": quantity, "amount": str(charge.amount)},
-    )
-    return charge
-
-
-def device_order_preview(*, organisation: Organisation, device, quantity: int) -> dict:
-    """What `device_order` would charge (rule 22), for the review before it. Reads only."""
-    validate_quantity(quantity)
-    unit_price = _device_unit_price(device, organisation.currency)
-    return {
-        "organisation": organisation,
-        "device": device,
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "amount": unit_price * quantity,
-        "currency": organisation.currency,
-    }
-
-
-def _device_unit_price(device, currency: str):
-    return DevicePrice.objects.get(device=device, currency=currency).unit_price
 
 
 # --- payments, void and reissue (rule 18, docs/rules.md) ---------------------------------------

@@ -142,3 +142,17 @@ def licence_summary(*, organisation: Organisation) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def money_on_unassigned_licences(organisation: Organisation, *, at=None) -> Decimal:
+    """What the active unassigned licences cost for the current period (dashboard figure)."""
+    prices = licence_type_prices(
+        currency=organisation.currency, frequency=organisation.billing_frequency
+    )
+    return sum(
+        (
+            prices.get(row["type"], Decimal("0")) * row["available"]
+            for row in licence_summary(organisation=organisation)
+        ),
+        Decimal("0.00"),
+    )

@@ -17,10 +17,7 @@ from billing.models import (
 )
 from billing.renewal import renewal_period
 from billing.selectors import organisation_period
-from billing.services import (
-    device_order,
-    device_order_preview,
-)
+from licensing.services import device_order, device_order_preview
 from telecom.admin import (
     ActionPages,
     ReviewThenConfirm,

@@ -35,6 +35,7 @@ from billing.profile import (
 from billing.renewal import upcoming_quote
 from billing.selectors import invoice_list
 from licensing.api.serializers import QuoteSerializer
+from licensing.services import device_order
 from telecom.api import TenantViewSet
 from telecom.authentication import IsServiceToken
 
@@ -223,7 +224,7 @@ class DeviceOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
             data=request.data, context={"organisation": organisation}
         )
         serializer.is_valid(raise_exception=True)
-        order = services.device_order(
+        order = device_order(
             organisation=organisation, actor=request.user, **serializer.validated_data
         )
         body = DeviceOrderSerializer(self.get_queryset().get(pk=order.pk)).data

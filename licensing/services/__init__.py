@@ -8,7 +8,8 @@ Every public function is one transaction that locks the organisation row first
 - `purchase`: obtaining licences (`LicenceSupply`: free, restore, buy) and their review;
 - `removal`: removing, terminating, restoring;
 - `assignment`: assigning licences, add-ons, extensions;
-- `lines`: non-person assignees."""
+- `lines`: non-person assignees;
+- `devices`: device orders (rule 22), charged on the next invoice."""
 
 from licensing.services.assignment import (
     AddonOption,
@@ -27,6 +28,7 @@ from licensing.services.checks import (
     ensure_not_restricted,
     licences_of,
 )
+from licensing.services.devices import device_order, device_order_preview
 from licensing.services.lines import (
     line_create,
     line_delete,
@@ -63,6 +65,8 @@ __all__ = [
     "PurchaseResult",
     "RemovalResult",
     "check_assignee",
+    "device_order",
+    "device_order_preview",
     "ensure_not_restricted",
     "licence_addons_preview",
     "licence_allocate",

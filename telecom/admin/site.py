@@ -16,9 +16,9 @@ from django.urls import path, reverse
 from accounts.models import AuditEvent, MemberStatus, Organisation, User
 from accounts.selectors import member_counts_by_status
 from billing.restriction import organisation_restriction_reasons
-from billing.selectors import money_on_unassigned_licences, organisation_period
+from billing.selectors import organisation_period
 from licensing.models import Licence, LicenceStatus, LicenceType
-from licensing.selectors import licence_list, licence_summary
+from licensing.selectors import licence_list, licence_summary, money_on_unassigned_licences
 from telecom.admin.tenancy import organisation_of
 
 UUID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")

@@ -15,7 +15,6 @@ from django.test import Client
 from accounts import closing
 from accounts.models import ApiToken, AuditEvent, MemberStatus
 from accounts.service_tokens import digest
-from billing import services as billing_services
 from billing.models import Commitment, Invoice, InvoiceKind
 from billing.renewal import renewals_run
 from billing.restriction import organisation_status
@@ -103,7 +102,7 @@ def busy(org, owner):
             quantity=3,
             ends_on=dt.date(2027, 3, 1),
         )
-        billing_services.device_order(
+        licensing_services.device_order(
             organisation=org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=1,

@@ -128,7 +128,7 @@ def build_world(mark: str, extension: str, *, number_start: int = 0) -> World:
         ends_on=dt.date.today() + dt.timedelta(days=400),
         actor=None,
     )
-    device_order = billing.device_order(
+    device_order = licensing.device_order(
         organisation=org, device=Device.objects.get(code="ip_desk_phone"), quantity=2, actor=owner
     )
     usage = billing.usage_record(

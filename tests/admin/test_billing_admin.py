@@ -925,7 +925,7 @@ def test_dashboard_shows_upcoming_invoice_overdue_and_calling_credits(client, ju
             quantity=2,
             actor=owner,
         )
-        billing.device_order(
+        licensing.device_order(
             organisation=june_org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=1,

@@ -26,7 +26,7 @@ def populate(organisation: Organisation, owner, rows: int) -> None:
         licensing.licences_purchase(
             organisation=organisation, licence_type=phone, quantity=1, actor=owner
         )
-        billing.device_order(
+        licensing.device_order(
             organisation=organisation,
             device=Device.objects.get(code="obihai_ata"),
             quantity=1,

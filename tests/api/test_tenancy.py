@@ -20,6 +20,7 @@ from drf_spectacular.views import (
 
 from accounts.api.views import ApiTokenViewSet, SignupView, TokenView
 from billing import services as billing_services
+from licensing import services as licensing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
 from licensing.models import Device
 from numbering.api.views import AvailableNumberViewSet
@@ -73,7 +74,7 @@ def org_a(org_a, settings, tmp_path):
         received_at=timezone.now(),
         audio=SimpleUploadedFile("vm.wav", wav_tone(seconds=1), "audio/wav"),
     )
-    org_a["device_order"] = billing_services.device_order(
+    org_a["device_order"] = licensing_services.device_order(
         organisation=organisation,
         device=Device.objects.get(code="ip_desk_phone"),
         quantity=1,

@@ -288,7 +288,7 @@ class OrganisationLife(RuleBasedStateMachine):
 
     @rule(quantity=st.integers(1, 3))
     def order_devices(self, quantity):
-        charge = billing_services.device_order(
+        charge = licensing_services.device_order(
             organisation=self.org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=quantity,

@@ -10,10 +10,10 @@ import pypdfium2
 import pytest
 import time_machine
 
-from billing import services as billing_services
 from billing.models import Invoice
 from billing.pdf import invoice_pdf
 from billing.renewal import renewals_run
+from licensing import services as licensing_services
 from licensing.models import Device
 from tests.factories import (
     LicenceFactory,
@@ -36,7 +36,7 @@ def test_a_renewal_invoice_renders_as_one_clean_a4_page():
         for _ in range(count):
             LicenceFactory(organisation=org, licence_type=licence_type(code))
     with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC), tick=False):
-        billing_services.device_order(
+        licensing_services.device_order(
             organisation=org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=2,

@@ -248,7 +248,7 @@ def test_device_orders_on_the_next_invoice():
     owner = UserFactory(organisation=org, role="owner")
     licences(org, 1)
     with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=PARIS), tick=False):
-        billing_services.device_order(
+        licensing_services.device_order(
             organisation=org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=2,
@@ -276,7 +276,7 @@ def test_a_device_order_of_a_bad_quantity_is_refused_and_changes_nothing(quantit
     owner = UserFactory(organisation=org, role="owner")
 
     with pytest.raises(ValidationError) as refused:
-        billing_services.device_order(
+        licensing_services.device_order(
             organisation=org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=quantity,
@@ -310,7 +310,7 @@ def test_upcoming_preview_matches_the_renewal_exactly():
         actor=owner,
         at=dt.datetime(2026, 11, 3, tzinfo=PARIS),
     )
-    billing_services.device_order(
+    licensing_services.device_order(
         organisation=org, device=Device.objects.get(code="obihai_ata"), quantity=1, actor=owner
     )
 

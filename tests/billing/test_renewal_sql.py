@@ -66,7 +66,7 @@ def busy_org():
         at=NOV_10,
     )
     with time_machine.travel(NOV_10, tick=False):  # ordered before the period starts
-        billing_services.device_order(
+        licensing_services.device_order(
             organisation=org,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=1,

@@ -66,7 +66,7 @@ def mixed():
     )
     devices = make_org()
     with time_machine.travel(nov_10, tick=False):  # ordered before the period starts
-        billing_services.device_order(
+        licensing_services.device_order(
             organisation=devices,
             device=Device.objects.get(code="ip_desk_phone"),
             quantity=2,
