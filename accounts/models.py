@@ -210,7 +210,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
         ]
-        indexes = [models.Index(fields=["organisation", "role"])]
+        indexes = [
+            models.Index(fields=["organisation", "role"]),
+            # Member lists (console and API) are sorted by name then e-mail within one
+            # organisation: this index serves the order, and the deep pages, without a sort.
+            models.Index(fields=["organisation", "name", "email"], name="user_org_name_email"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email

@@ -1,4 +1,4 @@
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import MemberStatus, Organisation, User
@@ -30,19 +30,31 @@ def member_list_detailed(*, organisation: Organisation | None, member: User | No
 
 def with_number_count(queryset):
     """Annotate `number_count`: the numbers each member holds (assigned or porting), on their
-    licences and on the add-ons of those licences, in one subquery (no query per row)."""
+    licences and on the add-ons of those licences (no query per row).
+
+    Two correlated counts, each served by indexes (licence.member_id, then
+    licence.base_licence_id, then the number's licence_id): a licence is either assigned or an
+    add-on, never both, so they add up. One count with an OR across the licence and its base
+    licence is served by no index and reads every held number for each member."""
+    from licensing.models import Licence
     from numbering.models import PhoneNumber
 
-    held = (
-        PhoneNumber.objects.held()
-        .filter(Q(licence__member=OuterRef("pk")) | Q(licence__base_licence__member=OuterRef("pk")))
-        .order_by()
-        .values("organisation")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    def held_through(licences):
+        return Subquery(
+            PhoneNumber.objects.held()
+            .filter(licence__in=licences.values("pk"))
+            .order_by()
+            .values("organisation")
+            .annotate(n=Count("pk"))
+            .values("n"),
+            output_field=IntegerField(),
+        )
+
+    own = Licence.objects.filter(member=OuterRef(OuterRef("pk"))).order_by()
+    addons = Licence.objects.filter(base_licence__member=OuterRef(OuterRef("pk"))).order_by()
     return queryset.annotate(
-        number_count=Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
+        number_count=Coalesce(held_through(own), Value(0))
+        + Coalesce(held_through(addons), Value(0))
     )
 
 

@@ -333,6 +333,8 @@ class UsageRecord(models.Model):
         indexes = [
             models.Index(fields=["organisation", "period_start"]),
             models.Index(fields=["organisation", "member", "-started_at"]),
+            # The usage lists: newest first within one organisation.
+            models.Index(fields=["organisation", "-started_at", "-id"], name="usage_org_started"),
         ]
 
     def __str__(self) -> str:

@@ -279,6 +279,10 @@ class Licence(models.Model):
         indexes = [
             models.Index(fields=["organisation", "licence_type", "status"]),
             models.Index(fields=["organisation", "member"]),
+            # The API's licence list: purchase order within one organisation.
+            models.Index(
+                fields=["organisation", "purchased_at", "id"], name="licence_org_purchased"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from licensing.filters import lines_of_caller, members_of_caller
 from licensing.models import Licence
 from numbering.models import NumberStatus, NumberType, PhoneNumber
 from numbering.phone import SUPPORTED_COUNTRIES
+from numbering.selectors import holder_licences
 
 # Released numbers are history, never listed (numbering.selectors.number_list).
 LISTED_STATUSES = [
@@ -82,10 +83,10 @@ class PhoneNumberFilterSet(django_filters.FilterSet):
 
     def filter_member(self, queryset, name, value):
         # A number is a member's through its licence, or through the base licence of an add-on.
-        return queryset.filter(Q(licence__member=value) | Q(licence__base_licence__member=value))
+        return queryset.filter(licence__in=holder_licences(member=value))
 
     def filter_line(self, queryset, name, value):
-        return queryset.filter(Q(licence__line=value) | Q(licence__base_licence__line=value))
+        return queryset.filter(licence__in=holder_licences(line=value))
 
     def filter_search(self, queryset, name, value):
         if not value.strip():

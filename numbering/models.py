@@ -101,6 +101,13 @@ class PhoneNumber(models.Model):
         indexes = [
             models.Index(fields=["organisation", "status"]),
             models.Index(fields=["licence", "status"]),
+            # Number lists (console and API) are sorted by number within one organisation and
+            # never show released numbers.
+            models.Index(
+                fields=["organisation", "e164"],
+                condition=~Q(status=NumberStatus.RELEASED),
+                name="number_org_e164_live",
+            ),
         ]
 
     def __str__(self) -> str:

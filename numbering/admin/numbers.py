@@ -1,82 +1,47 @@
 """The numbers list and each number's page."""
 
-from django import forms
 from django.contrib import admin
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.models import User
+from licensing.models import Licence
 from numbering.admin.flows import NumberFlows
 from numbering.filters import number_search_q
 from numbering.models import NumberStatus, PhoneNumber
-from numbering.selectors import number_history, number_holder, number_list
-from telecom.admin import TenantAdmin, audit_events_of, is_platform_staff, organisation_of
+from numbering.selectors import holder_licences, number_history, number_holder, number_list
+from telecom.admin import (
+    RowSearchFilter,
+    TenantAdmin,
+    audit_events_of,
+    is_platform_staff,
+    organisation_of,
+)
 
-# --- list filters scoped to the numbers shown ----------------------------------------------------
+# --- list filters: a search, never a list of every member or licence ----------------------------
 
 
-class HolderMemberFilter(admin.SimpleListFilter):
-    """Members holding the listed numbers (through their licences or their add-ons)."""
+class HolderMemberFilter(RowSearchFilter):
+    """Numbers a member holds (through their licences or their add-ons)."""
 
     title = "member"
     parameter_name = "member"
+    related_model = User
 
-    def lookups(self, request, model_admin):
-        rows = (
-            model_admin.get_queryset(request)
-            .order_by()
-            .values_list(
-                "licence__member_id",
-                "licence__member__name",
-                "licence__base_licence__member_id",
-                "licence__base_licence__member__name",
-            )
-            .distinct()
-        )
-        members = {}
-        for member_id, name, base_member_id, base_name in rows:
-            if member_id:
-                members[str(member_id)] = name
-            if base_member_id:
-                members[str(base_member_id)] = base_name
-        return sorted(members.items(), key=lambda item: (item[1] or "", item[0]))
-
-    def queryset(self, request, queryset):
-        if self.value():
-            try:
-                return queryset.filter(
-                    Q(licence__member=self.value()) | Q(licence__base_licence__member=self.value())
-                )
-            except (ValueError, forms.ValidationError):
-                return queryset.none()
-        return queryset
+    def filter(self, queryset, value):
+        return queryset.filter(licence__in=holder_licences(member=value))
 
 
-class LicenceFilter(admin.SimpleListFilter):
-    """Licences holding the listed numbers."""
+class LicenceFilter(RowSearchFilter):
+    """Numbers held through one licence."""
 
     title = "licence"
     parameter_name = "licence"
+    related_model = Licence
+    label_related = ("licence_type",)
 
-    def lookups(self, request, model_admin):
-        rows = (
-            model_admin.get_queryset(request)
-            .filter(licence__isnull=False)
-            .order_by()
-            .values_list("licence_id", "licence__licence_type__code")
-            .distinct()
-        )
-        return sorted(
-            ((str(pk), f"{code} {str(pk)[:8]}") for pk, code in rows), key=lambda row: row[1]
-        )
-
-    def queryset(self, request, queryset):
-        if self.value():
-            try:
-                return queryset.filter(licence=self.value())
-            except (ValueError, forms.ValidationError):
-                return queryset.none()
-        return queryset
+    def filter(self, queryset, value):
+        return queryset.filter(licence=value)
 
 
 # --- the numbers page ----------------------------------------------------------------------------

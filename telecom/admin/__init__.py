@@ -16,6 +16,7 @@ from telecom.admin.bases import (
     posted,
     refusal_message,
 )
+from telecom.admin.filters import RowSearchFilter
 from telecom.admin.site import (
     TelecomAdminSite,
     organisation_dashboard,
@@ -42,6 +43,7 @@ __all__ = [
     "CatalogueAdmin",
     "ReadOnlyInline",
     "ReviewThenConfirm",
+    "RowSearchFilter",
     "ServiceRefused",
     "StaffOnlyAdmin",
     "TelecomAdminSite",

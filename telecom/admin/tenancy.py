@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
-from django.contrib.admin.views.main import PAGE_VAR
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -31,6 +31,8 @@ from telecom.admin.bases import (
     is_platform_staff,
     organisation_of,
 )
+from telecom.admin.filters import RowSearchFilter
+from telecom.pagination import IdsFirstPaginator, rows_of
 
 
 class CatalogueAdmin(admin.ModelAdmin):
@@ -134,6 +136,17 @@ def _names_organisation(name: Any, tenant_field: str) -> bool:
     )
 
 
+class IdsFirstChangeList(ChangeList):
+    """A list page reads the ids of its rows, then those rows (`IdsFirstPaginator`), whether
+    the list has one page or many: the same queries whatever its size."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        if isinstance(self.result_list, QuerySet) and self.result_list.ordered:
+            ids = list(self.result_list.values_list("pk", flat=True))
+            self.result_list = rows_of(self.result_list, ids)
+
+
 class TenantAdmin(admin.ModelAdmin):
     """The one admin base for domain models: scoped to the member's organisation.
 
@@ -147,6 +160,16 @@ class TenantAdmin(admin.ModelAdmin):
     tenant_field = "organisation"
     history_template = "admin/telecom/audit_history.html"
     list_per_page = 50
+    # A large organisation's lists must not count their rows twice (filtered, then all of them)
+    # nor once per filter choice: the page says "N results" for the filtered rows only, and
+    # filter choices come without counts ("show counts" is not offered).
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    # A page reads its ids first (sorted narrow rows), then its rows with their joins.
+    paginator = IdsFirstPaginator
+
+    def get_changelist(self, request, **kwargs):
+        return IdsFirstChangeList
 
     # --- scoping ---------------------------------------------------------------------------
 
@@ -213,11 +236,22 @@ class TenantAdmin(admin.ModelAdmin):
         filters = []
         for entry in self._strip(request, super().get_list_filter(request)):
             if isinstance(entry, str) and self._is_relation(entry):
-                # The plain related filter lists every row of the related table (every
-                # organisation's members); this one lists only those the scoped rows use.
-                entry = (entry, admin.RelatedOnlyFieldListFilter)
+                entry = self._relation_filter(entry)
             filters.append(entry)
         return filters
+
+    def _relation_filter(self, field_path: str):
+        """The plain related filter lists every row of the related table (every organisation's
+        members). A shared catalogue (licence types, devices) is listed as far as the scoped
+        rows use it; an organisation's own rows (members, licences, lines, numbers, and
+        organisations for staff) are found through a search, never listed."""
+        related = get_fields_from_path(self.model, field_path)[-1].related_model
+        if tenant_path(related, site=self.admin_site) is SHARED:
+            return (field_path, admin.RelatedOnlyFieldListFilter)
+        cache = self.__dict__.setdefault("_relation_filters", {})
+        if field_path not in cache:
+            cache[field_path] = RowSearchFilter.for_field(field_path)
+        return cache[field_path]
 
     def _is_relation(self, field_path: str) -> bool:
         try:
