@@ -21,6 +21,7 @@ from licensing.models import (
 )
 from licensing.services import (
     licence_addons_preview,
+    licence_addons_quote,
     licence_assign,
     licence_restore,
     licence_set_addons,
@@ -85,6 +86,23 @@ def _addon_availability(licence: Licence) -> list[dict]:
         }
         for option in licence_addons_preview(licence=licence)
     ]
+
+
+_ADDON_SOURCES = {
+    "free": "uses a free licence you already pay for: no charge",
+    "restore": "a licence scheduled for removal will be restored, no charge",
+    "purchase": "a licence will be bought, charged pro rata",
+}
+
+
+def _addons_message(licence: Licence, invoice) -> str:
+    message = f"Add-ons of {licence} saved."
+    if invoice is not None:
+        message += (
+            f" Add-on licences were bought on invoice {invoice.number}, total "
+            f"{invoice.total} {invoice.currency}."
+        )
+    return message
 
 
 def _licence_form_kwargs(model_admin, request) -> dict:
@@ -297,30 +315,40 @@ class LicencePages(ActionPages):
     # Add-ons (rule 11; seed: "Manage addons").
 
     def addons_view(self, request, object_id):
+        """Check the add-ons -> review (what is attached, restored or bought and its price,
+        what is detached and stays billed) -> confirm (`licence_set_addons`)."""
         self._require_manage(request)
         licence, missing = self.object_or_missing(request, object_id)
         if missing:
             return missing
         form = AddonsForm(posted(request), licence=licence)
+        review = None
         if request.method == "POST" and form.is_valid():
+            codes = form.cleaned_data["codes"]
             try:
-                _, invoice = self.call_service(
-                    licence_set_addons,
-                    licence=licence,
-                    codes=form.cleaned_data["codes"],
-                    actor=request.user,
-                )
+                if "_confirm" in request.POST:
+                    _, invoice = self.call_service(
+                        licence_set_addons, licence=licence, codes=codes, actor=request.user
+                    )
+                    self.message_user(request, _addons_message(licence, invoice), messages.SUCCESS)
+                    return self._back_to(licence)
+                review = self.call_service(licence_addons_quote, licence=licence, codes=codes)
             except ServiceRefused as exc:
                 self.refused(request, exc)
-            else:
-                message = f"Add-ons of {licence} saved."
-                if invoice is not None:
-                    message += (
-                        f" Add-on licences were bought on invoice {invoice.number} "
-                        f"(total {invoice.total} {invoice.currency})."
-                    )
-                self.message_user(request, message, messages.SUCCESS)
-                return self._back_to(licence)
+        if review is not None:
+            return self.action_page(
+                request,
+                "addons_review.html",
+                f"Review the add-ons of {licence}",
+                original=licence,
+                form=form,
+                review=review,
+                attach=[
+                    {"type": addon_type, "note": _ADDON_SOURCES[source], "source": source}
+                    for addon_type, source in review.attach
+                ],
+                remove_url=reverse("admin:licensing_licence_remove"),
+            )
         checkboxes = {box.data["value"]: box for box in form["codes"]}
         availability = [
             {**row, "checkbox": checkboxes.get(row["type"].code)}

@@ -400,17 +400,37 @@ def test_addons_page_says_what_will_be_bought_then_buys_it(client, world_a):
     assert re.search(r'value="call_recording"[^>]*checked', page)  # attached already
     assert not re.search(r'value="team_chat"[^>]*checked', page)
     assert "none free: one will be bought, charged pro rata" in page
-    invoices = Invoice.objects.filter(organisation=world_a.organisation).count()
+    invoices = set(Invoice.objects.filter(organisation=world_a.organisation))
+    before = db_state()
 
-    response = client.post(url, {"codes": ["call_recording", "team_chat"]})
+    review = client.post(url, {"codes": ["call_recording", "team_chat"]})
+
+    quote = review.context["review"].quote
+    text = page_text(review)
+    assert review.status_code == 200 and db_state() == before  # nothing changed yet
+    assert "Team chat" in text and "a licence will be bought, charged pro rata" in text
+    assert quote.purchased == 1 and f"{quote.total} {quote.currency}" in text
+
+    response = client.post(url, {"codes": ["call_recording", "team_chat"], "_confirm": "1"})
 
     assert response.status_code == 302
     codes = set(world_a.phone.addons.values_list("licence_type__code", flat=True))
     assert codes == {"call_recording", "team_chat"}
-    assert Invoice.objects.filter(organisation=world_a.organisation).count() == invoices + 1
-    assert "bought on invoice" in " ".join(messages_of(response))
+    [invoice] = set(Invoice.objects.filter(organisation=world_a.organisation)) - invoices
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (
+        quote.subtotal,
+        quote.tax,
+        quote.total,
+    )
+    assert f"invoice {invoice.number}, total {invoice.total} {invoice.currency}" in " ".join(
+        messages_of(response)
+    )
 
-    client.post(url, {})  # uncheck everything: detached, kept as available licences
+    # Uncheck everything: the review says the add-on licences stay billed until removed.
+    detach = page_text(client.post(url, {}))
+    assert "the add-on licence stays billed until it is removed" in detach
+    assert reverse("admin:licensing_licence_remove") + "?licence_type=" in detach
+    client.post(url, {"_confirm": "1"})  # detached, kept as available licences
     assert not world_a.phone.addons.exists()
     assert (
         Licence.objects.filter(
