@@ -27,6 +27,7 @@ from numbering.services import (
     number_reassign,
     number_reassign_preview,
     number_recover,
+    number_recover_preview,
 )
 from telecom.admin import (
     ActionPages,
@@ -302,32 +303,37 @@ class NumberFlows(ActionPages):
         form = RecoverForm(
             posted_data(request), organisation=number.organisation, admin_site=self.admin_site
         )
+        preview = None
         if request.method == "POST" and form.is_valid():
+            target = {"member": form.cleaned_data["member"], "line": form.cleaned_data["line"]}
+            if "_confirm" in request.POST:
+                try:
+                    recovered = self.call_service(
+                        number_recover, number=number, actor=request.user, **target
+                    )
+                except ServiceRefused as exc:
+                    self.refused(request, exc)
+                else:
+                    self.message_user(
+                        request, _recovered_message(recovered, number), messages.SUCCESS
+                    )
+                    return self._to_number(recovered)
             try:
-                recovered = self.call_service(
-                    number_recover,
-                    number=number,
-                    actor=request.user,
-                    member=form.cleaned_data["member"],
-                    line=form.cleaned_data["line"],
-                )
+                preview = self.call_service(number_recover_preview, number=number, **target)
             except ServiceRefused as exc:
                 self.refused(request, exc)
-            else:
-                self.message_user(
-                    request,
-                    f"{recovered} recovered for {_holder_label(recovered)}.",
-                    messages.SUCCESS,
-                )
-                return self._to_number(recovered)
         last = number_history(number=number).first()
+        last_holder = (last.member or last.line) if last else None
         return self.action_page(
             request,
             "recover.html",
-            f"Recover {number}",
+            f"Review the recovery of {number}" if preview else f"Recover {number}",
             original=number,
             form=form,
-            last_holder=(last.member or last.line) if last else None,
+            last_holder=last_holder,
+            preview=preview,
+            statement=preview_statement(preview, form.assignee or last_holder) if preview else "",
+            can_confirm=preview is not None and preview.refusal is None,
         )
 
     # --- list actions (they receive the scoped queryset only) -------------------------------
@@ -384,6 +390,18 @@ def _assigned_message(result, assignee) -> str:
         text += (
             f" A licence was bought: invoice {result.invoice.number}, total "
             f"{result.invoice.total} {result.invoice.currency}."
+        )
+    return text
+
+
+def _recovered_message(recovered: PhoneNumber, before: PhoneNumber) -> str:
+    """The recovery, and the licence restored or bought for it (the invoice and its total)."""
+    text = f"{recovered} recovered for {_holder_label(recovered)}."
+    invoice = getattr(recovered, "purchase_invoice", None)
+    if invoice is not None:
+        text += (
+            f" A licence was bought: invoice {invoice.number}, total {invoice.total} "
+            f"{invoice.currency}."
         )
     return text
 
