@@ -1,6 +1,8 @@
 """The licence pages beside the list, each a small form that calls one service: buy and remove
 with a review, terminate, restore, assign, add-ons and the extension."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -18,7 +20,9 @@ from licensing.forms import (
 from licensing.models import (
     Licence,
     LicenceStatus,
+    LicenceType,
 )
+from licensing.selectors import licence_type_prices
 from licensing.services import (
     licence_addons_preview,
     licence_addons_quote,
@@ -120,14 +124,47 @@ def _licences_of_type(form) -> dict:
     }
 
 
+def _price_list(organisation) -> list[dict]:
+    """Each type's price in the organisation's currency and billing frequency, and how many
+    of its licences are free now (active, nobody's, not an add-on attached)."""
+    prices = licence_type_prices(
+        currency=organisation.currency, frequency=organisation.billing_frequency
+    )
+    free = Counter(
+        Licence.objects.filter(organisation=organisation)
+        .free()
+        .values_list("licence_type_id", flat=True)
+    )
+    return [
+        {"type": t, "price": prices[t.code], "free": free[t.pk]}
+        for t in LicenceType.objects.order_by("kind", "sort_order", "code")
+        if t.code in prices
+    ]
+
+
 def _buy_context(request, form, quote) -> dict:
     organisation = form.target_organisation if quote else organisation_of(request)
     reasons = organisation_restriction_reasons(organisation) if organisation else []
+    price_list = _price_list(organisation) if organisation else []
+    free_now = 0
+    if quote is not None:
+        chosen = form.cleaned_data["licence_type"]
+        free_now = next((row["free"] for row in price_list if row["type"] == chosen), 0)
     return {
         "quote": quote,
         "restriction_reasons": reasons,
         "can_confirm": quote is not None and not (reasons and quote.purchased),
         "organisation": organisation,
+        "price_list": price_list,
+        "frequency": (organisation.get_billing_frequency_display().lower() if organisation else ""),
+        "free_now": free_now,
+        "free_url": (
+            reverse("admin:licensing_licence_changelist")
+            + f"?licence_type__id__exact={form.cleaned_data['licence_type'].pk}"
+            + "&assignment=unassigned"
+            if quote is not None
+            else ""
+        ),
     }
 
 

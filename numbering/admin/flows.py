@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 
 from licensing.models import Licence
+from licensing.selectors import licence_type_price
 from numbering.admin.forms import (
     AssigneeForm,
     AssignNumberForm,
@@ -29,6 +30,7 @@ from numbering.services import (
     number_recover,
     number_recover_preview,
 )
+from telecom import errors
 from telecom.admin import (
     ActionPages,
     ServiceRefused,
@@ -177,6 +179,7 @@ class NumberFlows(ActionPages):
             picked=form.cleaned_data.get("e164", "") if preview else "",
             kind=NumberType(form.cleaned_data["number_type"]).label.lower() if preview else "",
             can_confirm=preview is not None and preview.refusal is None,
+            buy_offer=_buy_offer(preview, form.target_organisation) if preview else None,
         )
 
     # Reassign (rule 7): choose the member or line -> review -> confirm.
@@ -404,6 +407,24 @@ def _recovered_message(recovered: PhoneNumber, before: PhoneNumber) -> str:
             f"{invoice.currency}."
         )
     return text
+
+
+def _buy_offer(preview, organisation) -> dict | None:
+    """When the `block` policy refuses to buy the licence a number needs: "Buy 1 <type>
+    (price)", a link to the buy page with the type chosen."""
+    if not isinstance(preview.refusal, errors.NoLicenceAvailable) or preview.licence_type is None:
+        return None
+    licence_type = preview.licence_type
+    price = licence_type_price(
+        licence_type=licence_type,
+        currency=organisation.currency,
+        frequency=organisation.billing_frequency,
+    )
+    period = "a year" if organisation.billing_frequency == "yearly" else "a month"
+    return {
+        "label": f"Buy 1 {licence_type.name} ({price} {organisation.currency} {period})",
+        "url": reverse("admin:licensing_licence_buy") + f"?licence_type={licence_type.pk}",
+    }
 
 
 def _changes_statement(licence: Licence) -> tuple[str, bool]:

@@ -14,7 +14,7 @@ from billing.models import Invoice
 from licensing import services as licensing
 from licensing.models import Licence, LicenceStatus
 from tests.admin.conftest import db_state, messages_of, page_text
-from tests.factories import OrganisationFactory, UserFactory, licence_type
+from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,27 @@ def phone_type():
 # --- buy (rule 13) -------------------------------------------------------------------------------
 
 
+def test_buy_page_lists_prices_and_free_licences_and_warns_before_buying_more(
+    client, june_org, june_owner
+):
+    with time_machine.travel(JUNE_10, tick=False):
+        LicenceFactory(organisation=june_org, licence_type=phone_type())
+        LicenceFactory(organisation=june_org, licence_type=phone_type())
+        client.force_login(june_owner)
+
+        form = page_text(client.get(buy_url()))
+        review = page_text(
+            client.post(buy_url(), {"licence_type": phone_type().pk, "quantity": "1"})
+        )
+
+    assert 'id="price-list"' in form and "Prices (EUR, monthly)" in form
+    assert re.search(
+        r"<td>Phone system</td><td class=\"num\">24.95 EUR</td><td class=\"num\">2</td>", form
+    )
+    assert "You already have 2 free Phone system licences." in review
+    assert "assignment=unassigned" in review and "0 scheduled" not in review
+
+
 def test_buy_review_shows_the_exact_pro_rata_then_confirm_issues_the_invoice(
     client, june_org, june_owner
 ):
@@ -70,7 +91,8 @@ def test_buy_review_shows_the_exact_pro_rata_then_confirm_issues_the_invoice(
         assert '<td class="num" id="quote-subtotal">52.40 EUR</td>' in text
         assert '<td class="num" id="quote-tax">10.48 EUR</td>' in text
         assert '<td class="num" id="quote-total">62.88 EUR</td>' in text
-        assert '<strong id="restored-count">0</strong>' in text
+        assert "0 scheduled" not in text and 'id="restored-count"' not in text
+        assert 'id="free-warning"' not in text  # none free
         assert '<strong id="purchased-count">3</strong>' in text
         assert 'name="_confirm"' in text
         assert Licence.objects.filter(organisation=june_org).count() == 0  # a review writes nothing

@@ -369,6 +369,9 @@ def test_assign_review_under_the_block_policy_says_refused(client, db):
 
     assert "licence is available and the licence policy is to refuse" in review
     assert 'name="_confirm"' not in review
+    user_licence = licence_type("user_standard")
+    assert f"Buy 1 {user_licence.name} (" in review and " EUR a month)" in review
+    assert reverse("admin:licensing_licence_buy") + f"?licence_type={user_licence.pk}" in review
     assert confirm.status_code == 200
     assert any("licence policy is to refuse; buy one first." in m for m in messages_of(confirm))
     assert state() == before
