@@ -5,6 +5,7 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -21,6 +22,7 @@ from licensing.models import (
     Licence,
     LicenceStatus,
     LicenceType,
+    held_numbers,
 )
 from licensing.selectors import licence_type_prices
 from licensing.services import (
@@ -45,6 +47,51 @@ from telecom.admin import (
     organisation_of,
     posted,
 )
+
+_KINDS = {
+    "any": "number",  # of any type
+    "landline": "landline",
+    "mobile": "mobile",
+    "toll_free": "toll-free number",
+}
+
+
+def capacity_in_words(capacity: dict) -> str:
+    """A licence type's number capacity as a person reads it: "1 landline and 3 mobiles"."""
+    parts = [
+        f"{count} {_KINDS.get(kind, kind.replace('_', ' '))}{'s' if count != 1 else ''}"
+        for kind, count in sorted(
+            (capacity or {}).items(),
+            key=lambda item: list(_KINDS).index(item[0]) if item[0] in _KINDS else len(_KINDS),
+        )
+        if count
+    ]
+    if not parts:
+        return "No numbers"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def numbers_on(licence: Licence) -> list:
+    """The numbers a licence holds, on it and on its add-ons (held: assigned or porting in)."""
+    return list(
+        held_numbers()
+        .filter(Q(licence=licence) | Q(licence__base_licence=licence))
+        .order_by("e164")
+    )
+
+
+def termination_blocked(licence: Licence) -> str:
+    """Why terminating this licence is not offered, or "" (assigned, or holding numbers or
+    add-ons: unassign it and move them first)."""
+    if licence.member_id or licence.line_id:
+        return "it is assigned; unassign it first."
+    if licence.base_licence_id:
+        return "it is attached to a base licence as an add-on; detach it first."
+    if numbers_on(licence):
+        return "it holds numbers; reassign or delete them first."
+    if licence.addons.exists():
+        return "it has add-ons; detach them first."
+    return ""
 
 
 def _refusal_sentence(exc: ServiceRefused) -> str:
@@ -346,7 +393,12 @@ class LicencePages(ActionPages):
             except ServiceRefused as exc:
                 self.refused(request, exc)
         return self.action_page(
-            request, "assign.html", f"Assign {licence}", original=licence, form=form
+            request,
+            "assign.html",
+            f"Assign {licence}",
+            original=licence,
+            form=form,
+            numbers=numbers_on(licence),
         )
 
     # Add-ons (rule 11; seed: "Manage addons").

@@ -628,3 +628,46 @@ def test_terminate_review_shows_the_termination_fee_then_the_message_repeats_it(
     assert '<td class="num" id="termination-fee">57.00 EUR</td>' in review
     assert '<strong id="effective-on">1 Feb 2027</strong>' in review
     assert messages_of(response)[-1].endswith("Termination fee: 57.00 EUR.")
+
+
+# --- the licence page -----------------------------------------------------------------------------
+
+
+def test_licence_page_lists_its_numbers_capacity_and_changes(client, world_a):
+    from numbering.models import PhoneNumber
+
+    client.force_login(world_a.owner)
+    held = list(PhoneNumber.objects.held().filter(licence=world_a.assigned))
+    assert held  # the user's mobile (and the landline being ported in, when on this licence)
+
+    page = page_text(
+        client.get(reverse("admin:licensing_licence_change", args=[world_a.assigned.pk]))
+    )
+    assign = page_text(
+        client.get(reverse("admin:licensing_licence_assign", args=[world_a.assigned.pk]))
+    )
+    free = page_text(client.get(reverse("admin:licensing_licence_change", args=[world_a.free.pk])))
+
+    for number in held:
+        link = reverse("admin:numbering_phonenumber_change", args=[number.pk])
+        assert f'<a href="{link}">{number}</a>' in page
+        assert link in assign
+    limit = world_a.assigned.licence_type.max_number_changes
+    assert f"{world_a.assigned.number_changes_used} of {limit} used" in page
+    assert "1 number" in page and "{&quot;any" not in page and '{"any' not in page
+    assert "go with it when it is reassigned or unassigned" in assign
+    # Assigned and holding numbers: Terminate is shown disabled with its reason.
+    terminate = reverse("admin:licensing_licence_terminate", args=[world_a.assigned.pk])
+    assert terminate not in page
+    assert "Terminate is not available: it is assigned; unassign it first." in page
+    # A free licence holding nothing can be terminated.
+    assert reverse("admin:licensing_licence_terminate", args=[world_a.free.pk]) in free
+
+
+def test_capacity_in_words():
+    from licensing.admin.licence_pages import capacity_in_words
+
+    assert capacity_in_words({"mobile": 3, "landline": 1}) == "1 landline and 3 mobiles"
+    assert capacity_in_words({"mobile": 1}) == "1 mobile"
+    assert capacity_in_words({}) == "No numbers"
+    assert capacity_in_words({"any": 1}) == "1 number"
