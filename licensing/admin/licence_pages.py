@@ -1,8 +1,11 @@
 """The licence pages beside the list, each a small form that calls one service: buy and remove
 with a review, terminate, restore, assign, add-ons and the extension."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -18,9 +21,13 @@ from licensing.forms import (
 from licensing.models import (
     Licence,
     LicenceStatus,
+    LicenceType,
+    held_numbers,
 )
+from licensing.selectors import licence_type_prices
 from licensing.services import (
     licence_addons_preview,
+    licence_addons_quote,
     licence_assign,
     licence_restore,
     licence_set_addons,
@@ -40,6 +47,51 @@ from telecom.admin import (
     organisation_of,
     posted,
 )
+
+_KINDS = {
+    "any": "number",  # of any type
+    "landline": "landline",
+    "mobile": "mobile",
+    "toll_free": "toll-free number",
+}
+
+
+def capacity_in_words(capacity: dict) -> str:
+    """A licence type's number capacity as a person reads it: "1 landline and 3 mobiles"."""
+    parts = [
+        f"{count} {_KINDS.get(kind, kind.replace('_', ' '))}{'s' if count != 1 else ''}"
+        for kind, count in sorted(
+            (capacity or {}).items(),
+            key=lambda item: list(_KINDS).index(item[0]) if item[0] in _KINDS else len(_KINDS),
+        )
+        if count
+    ]
+    if not parts:
+        return "No numbers"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def numbers_on(licence: Licence) -> list:
+    """The numbers a licence holds, on it and on its add-ons (held: assigned or porting in)."""
+    return list(
+        held_numbers()
+        .filter(Q(licence=licence) | Q(licence__base_licence=licence))
+        .order_by("e164")
+    )
+
+
+def termination_blocked(licence: Licence) -> str:
+    """Why terminating this licence is not offered, or "" (assigned, or holding numbers or
+    add-ons: unassign it and move them first)."""
+    if licence.member_id or licence.line_id:
+        return "it is assigned; unassign it first."
+    if licence.base_licence_id:
+        return "it is attached to a base licence as an add-on; detach it first."
+    if numbers_on(licence):
+        return "it holds numbers; reassign or delete them first."
+    if licence.addons.exists():
+        return "it has add-ons; detach them first."
+    return ""
 
 
 def _refusal_sentence(exc: ServiceRefused) -> str:
@@ -87,6 +139,23 @@ def _addon_availability(licence: Licence) -> list[dict]:
     ]
 
 
+_ADDON_SOURCES = {
+    "free": "uses a free licence you already pay for: no charge",
+    "restore": "a licence scheduled for removal will be restored, no charge",
+    "purchase": "a licence will be bought, charged pro rata",
+}
+
+
+def _addons_message(licence: Licence, invoice) -> str:
+    message = f"Add-ons of {licence} saved."
+    if invoice is not None:
+        message += (
+            f" Add-on licences were bought on invoice {invoice.number}, total "
+            f"{invoice.total} {invoice.currency}."
+        )
+    return message
+
+
 def _licence_form_kwargs(model_admin, request) -> dict:
     return {
         "organisation": organisation_of(request),
@@ -102,14 +171,47 @@ def _licences_of_type(form) -> dict:
     }
 
 
+def _price_list(organisation) -> list[dict]:
+    """Each type's price in the organisation's currency and billing frequency, and how many
+    of its licences are free now (active, nobody's, not an add-on attached)."""
+    prices = licence_type_prices(
+        currency=organisation.currency, frequency=organisation.billing_frequency
+    )
+    free = Counter(
+        Licence.objects.filter(organisation=organisation)
+        .free()
+        .values_list("licence_type_id", flat=True)
+    )
+    return [
+        {"type": t, "price": prices[t.code], "free": free[t.pk]}
+        for t in LicenceType.objects.order_by("kind", "sort_order", "code")
+        if t.code in prices
+    ]
+
+
 def _buy_context(request, form, quote) -> dict:
     organisation = form.target_organisation if quote else organisation_of(request)
     reasons = organisation_restriction_reasons(organisation) if organisation else []
+    price_list = _price_list(organisation) if organisation else []
+    free_now = 0
+    if quote is not None:
+        chosen = form.cleaned_data["licence_type"]
+        free_now = next((row["free"] for row in price_list if row["type"] == chosen), 0)
     return {
         "quote": quote,
         "restriction_reasons": reasons,
         "can_confirm": quote is not None and not (reasons and quote.purchased),
         "organisation": organisation,
+        "price_list": price_list,
+        "frequency": (organisation.get_billing_frequency_display().lower() if organisation else ""),
+        "free_now": free_now,
+        "free_url": (
+            reverse("admin:licensing_licence_changelist")
+            + f"?licence_type__id__exact={form.cleaned_data['licence_type'].pk}"
+            + "&assignment=unassigned"
+            if quote is not None
+            else ""
+        ),
     }
 
 
@@ -291,36 +393,51 @@ class LicencePages(ActionPages):
             except ServiceRefused as exc:
                 self.refused(request, exc)
         return self.action_page(
-            request, "assign.html", f"Assign {licence}", original=licence, form=form
+            request,
+            "assign.html",
+            f"Assign {licence}",
+            original=licence,
+            form=form,
+            numbers=numbers_on(licence),
         )
 
     # Add-ons (rule 11; seed: "Manage addons").
 
     def addons_view(self, request, object_id):
+        """Check the add-ons -> review (what is attached, restored or bought and its price,
+        what is detached and stays billed) -> confirm (`licence_set_addons`)."""
         self._require_manage(request)
         licence, missing = self.object_or_missing(request, object_id)
         if missing:
             return missing
         form = AddonsForm(posted(request), licence=licence)
+        review = None
         if request.method == "POST" and form.is_valid():
+            codes = form.cleaned_data["codes"]
             try:
-                _, invoice = self.call_service(
-                    licence_set_addons,
-                    licence=licence,
-                    codes=form.cleaned_data["codes"],
-                    actor=request.user,
-                )
+                if "_confirm" in request.POST:
+                    _, invoice = self.call_service(
+                        licence_set_addons, licence=licence, codes=codes, actor=request.user
+                    )
+                    self.message_user(request, _addons_message(licence, invoice), messages.SUCCESS)
+                    return self._back_to(licence)
+                review = self.call_service(licence_addons_quote, licence=licence, codes=codes)
             except ServiceRefused as exc:
                 self.refused(request, exc)
-            else:
-                message = f"Add-ons of {licence} saved."
-                if invoice is not None:
-                    message += (
-                        f" Add-on licences were bought on invoice {invoice.number} "
-                        f"(total {invoice.total} {invoice.currency})."
-                    )
-                self.message_user(request, message, messages.SUCCESS)
-                return self._back_to(licence)
+        if review is not None:
+            return self.action_page(
+                request,
+                "addons_review.html",
+                f"Review the add-ons of {licence}",
+                original=licence,
+                form=form,
+                review=review,
+                attach=[
+                    {"type": addon_type, "note": _ADDON_SOURCES[source], "source": source}
+                    for addon_type, source in review.attach
+                ],
+                remove_url=reverse("admin:licensing_licence_remove"),
+            )
         checkboxes = {box.data["value"]: box for box in form["codes"]}
         availability = [
             {**row, "checkbox": checkboxes.get(row["type"].code)}

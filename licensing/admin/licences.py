@@ -7,10 +7,15 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from billing.selectors import organisation_today
-from licensing.admin.licence_pages import LicencePages
+from licensing.admin.licence_pages import (
+    LicencePages,
+    capacity_in_words,
+    numbers_on,
+    termination_blocked,
+)
 from licensing.admin.mass_config import mass_config_urls
 from licensing.models import (
     Licence,
@@ -130,7 +135,9 @@ class LicenceAdmin(LicencePages, TenantAdmin):
         "assignee",
         "extension",
         "addon_codes",
-        "number_changes_used",
+        "numbers_held",
+        "capacity",
+        "number_changes",
         "purchased_at",
         "removal_effective_on",
         "terminated_on",
@@ -219,6 +226,27 @@ class LicenceAdmin(LicencePages, TenantAdmin):
     def addon_codes(self, obj):
         return ", ".join(sorted(a.licence_type.code for a in obj.addons.all())) or "-"
 
+    @admin.display(description="numbers")
+    def numbers_held(self, obj):
+        """The numbers the licence holds (its add-ons' too), each a link to its page."""
+        numbers = numbers_on(obj)
+        if not numbers:
+            return "None"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("admin:numbering_phonenumber_change", args=[n.pk]), str(n)) for n in numbers),
+        )
+
+    @admin.display(description="capacity")
+    def capacity(self, obj):
+        return capacity_in_words(obj.licence_type.number_capacity)
+
+    @admin.display(description="number changes")
+    def number_changes(self, obj):
+        limit = obj.licence_type.max_number_changes
+        return f"{obj.number_changes_used} of {limit} used"
+
     # --- pages ------------------------------------------------------------------------------
 
     def changelist_view(self, request, extra_context=None):
@@ -250,7 +278,12 @@ class LicenceAdmin(LicencePages, TenantAdmin):
                 tools.append((url("addons", licence), "Manage add-ons"))
                 if licence.licence_type.has_extension:
                     tools.append((url("extension", licence), "Set extension"))
-            tools.append((url("terminate", licence), "Terminate"))
+            reason = termination_blocked(licence)
+            if reason:
+                context_reason = f"Terminate is not available: {reason}"
+                tools.append(("", context_reason))
+            else:
+                tools.append((url("terminate", licence), "Terminate"))
         elif not removal_has_taken_effect(
             licence, today=organisation_today(licence.organisation)
         ):  # a removal is done from its effective date, even before the renewal job runs

@@ -13,8 +13,10 @@ Every public function is one transaction that locks the organisation row first
 
 from licensing.services.assignment import (
     AddonOption,
+    AddonsReview,
     AllocationResult,
     licence_addons_preview,
+    licence_addons_quote,
     licence_allocate,
     licence_assign,
     licence_set_addons,
@@ -60,6 +62,7 @@ from licensing.services.removal import (
 __all__ = [
     "FREE_LICENCE_SCAN",
     "AddonOption",
+    "AddonsReview",
     "AllocationResult",
     "LicenceSupply",
     "PurchaseResult",
@@ -69,6 +72,7 @@ __all__ = [
     "device_order_preview",
     "ensure_not_restricted",
     "licence_addons_preview",
+    "licence_addons_quote",
     "licence_allocate",
     "licence_assign",
     "licence_obtain_locked",

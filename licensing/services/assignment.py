@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from accounts.audit import audit_record
 from accounts.models import Organisation
 from billing.models import Invoice
+from billing.quotes import Quote
 from licensing.models import (
     Licence,
     LicenceKind,
@@ -178,19 +179,9 @@ def licence_addons_preview(*, licence: Licence, at: datetime | None = None) -> l
     return options
 
 
-@transaction.atomic
-def licence_set_addons(
-    *, licence: Licence, codes: list[str], actor, at: datetime | None = None
-) -> tuple[Licence, Invoice | None]:
-    """Rule 11: make `codes` the base licence's full set of add-ons.
-
-    New add-ons take a free add-on licence of their code, else one of that code scheduled for
-    removal, restored at no charge, else rule 1 buys them (one invoice) or refuses
-    (`LicenceSupply`); add-ons no longer wanted are detached and stay as available licences.
-    """
-    org = organisation_for_update(licence.organisation_id)
-    licence = _lock_licence(licence)
-    _ensure_active_base(licence)
+def _wanted_addons(licence: Licence, codes: list[str]) -> tuple[list[str], dict]:
+    """Rule 11: the add-on codes asked for, each known, an add-on, and accepted by the base
+    licence's type (`unknown_addon`, `addon_not_allowed`); with their types by code."""
     wanted_codes = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
     types = {t.code: t for t in LicenceType.objects.filter(code__in=wanted_codes)}
     unknown = [code for code in wanted_codes if code not in types]
@@ -209,6 +200,59 @@ def licence_set_addons(
         raise errors.AddonNotAllowed(
             f"{', '.join(refused)} cannot be attached to a {licence.licence_type.name} licence."
         )
+    return wanted_codes, types
+
+
+@dataclass(frozen=True)
+class AddonsReview:
+    """What `licence_set_addons` would do now (the console's review): the add-on types to
+    attach, each with how it is obtained ("free", "restore": scheduled for removal, restored
+    at no charge, or "purchase": bought pro rata, as `quote` bills it), and the add-on licences
+    detached (they stay, billed, until removed)."""
+
+    attach: list[tuple[LicenceType, str]]
+    detach: list[Licence]
+    quote: Quote
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.attach or self.detach)
+
+
+def licence_addons_quote(
+    *, licence: Licence, codes: list[str], at: datetime | None = None
+) -> AddonsReview:
+    """`licence_set_addons`'s decisions read-only: the same checks, the same `LicenceSupply`
+    takes (without locking or writing), the invoice's own arithmetic; refused as it would be
+    (the `block` policy's `no_licence_available` included)."""
+    _ensure_active_base(licence)
+    wanted_codes, types = _wanted_addons(licence, codes)
+    current = {
+        addon.licence_type.code: addon for addon in licence.addons.select_related("licence_type")
+    }
+    supply = LicenceSupply(licence.organisation, at=at, lock=False)
+    attach = []
+    for code in wanted_codes:
+        if code not in current:
+            attach.append((types[code], supply.source_of(supply.take(types[code]))))
+    detach = [addon for code, addon in current.items() if code not in wanted_codes]
+    return AddonsReview(attach=attach, detach=detach, quote=supply.quote())
+
+
+@transaction.atomic
+def licence_set_addons(
+    *, licence: Licence, codes: list[str], actor, at: datetime | None = None
+) -> tuple[Licence, Invoice | None]:
+    """Rule 11: make `codes` the base licence's full set of add-ons.
+
+    New add-ons take a free add-on licence of their code, else one of that code scheduled for
+    removal, restored at no charge, else rule 1 buys them (one invoice) or refuses
+    (`LicenceSupply`); add-ons no longer wanted are detached and stay as available licences.
+    """
+    org = organisation_for_update(licence.organisation_id)
+    licence = _lock_licence(licence)
+    _ensure_active_base(licence)
+    wanted_codes, types = _wanted_addons(licence, codes)
     current = {
         addon.licence_type.code: addon
         for addon in licence.addons.select_for_update(of=("self",)).select_related("licence_type")

@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 
 from licensing.models import Licence
+from licensing.selectors import licence_type_price
 from numbering.admin.forms import (
     AssigneeForm,
     AssignNumberForm,
@@ -27,7 +28,9 @@ from numbering.services import (
     number_reassign,
     number_reassign_preview,
     number_recover,
+    number_recover_preview,
 )
+from telecom import errors
 from telecom.admin import (
     ActionPages,
     ServiceRefused,
@@ -176,6 +179,7 @@ class NumberFlows(ActionPages):
             picked=form.cleaned_data.get("e164", "") if preview else "",
             kind=NumberType(form.cleaned_data["number_type"]).label.lower() if preview else "",
             can_confirm=preview is not None and preview.refusal is None,
+            buy_offer=_buy_offer(preview, form.target_organisation) if preview else None,
         )
 
     # Reassign (rule 7): choose the member or line -> review -> confirm.
@@ -302,32 +306,37 @@ class NumberFlows(ActionPages):
         form = RecoverForm(
             posted_data(request), organisation=number.organisation, admin_site=self.admin_site
         )
+        preview = None
         if request.method == "POST" and form.is_valid():
+            target = {"member": form.cleaned_data["member"], "line": form.cleaned_data["line"]}
+            if "_confirm" in request.POST:
+                try:
+                    recovered = self.call_service(
+                        number_recover, number=number, actor=request.user, **target
+                    )
+                except ServiceRefused as exc:
+                    self.refused(request, exc)
+                else:
+                    self.message_user(
+                        request, _recovered_message(recovered, number), messages.SUCCESS
+                    )
+                    return self._to_number(recovered)
             try:
-                recovered = self.call_service(
-                    number_recover,
-                    number=number,
-                    actor=request.user,
-                    member=form.cleaned_data["member"],
-                    line=form.cleaned_data["line"],
-                )
+                preview = self.call_service(number_recover_preview, number=number, **target)
             except ServiceRefused as exc:
                 self.refused(request, exc)
-            else:
-                self.message_user(
-                    request,
-                    f"{recovered} recovered for {_holder_label(recovered)}.",
-                    messages.SUCCESS,
-                )
-                return self._to_number(recovered)
         last = number_history(number=number).first()
+        last_holder = (last.member or last.line) if last else None
         return self.action_page(
             request,
             "recover.html",
-            f"Recover {number}",
+            f"Review the recovery of {number}" if preview else f"Recover {number}",
             original=number,
             form=form,
-            last_holder=(last.member or last.line) if last else None,
+            last_holder=last_holder,
+            preview=preview,
+            statement=preview_statement(preview, form.assignee or last_holder) if preview else "",
+            can_confirm=preview is not None and preview.refusal is None,
         )
 
     # --- list actions (they receive the scoped queryset only) -------------------------------
@@ -386,6 +395,36 @@ def _assigned_message(result, assignee) -> str:
             f"{result.invoice.total} {result.invoice.currency}."
         )
     return text
+
+
+def _recovered_message(recovered: PhoneNumber, before: PhoneNumber) -> str:
+    """The recovery, and the licence restored or bought for it (the invoice and its total)."""
+    text = f"{recovered} recovered for {_holder_label(recovered)}."
+    invoice = getattr(recovered, "purchase_invoice", None)
+    if invoice is not None:
+        text += (
+            f" A licence was bought: invoice {invoice.number}, total {invoice.total} "
+            f"{invoice.currency}."
+        )
+    return text
+
+
+def _buy_offer(preview, organisation) -> dict | None:
+    """When the `block` policy refuses to buy the licence a number needs: "Buy 1 <type>
+    (price)", a link to the buy page with the type chosen."""
+    if not isinstance(preview.refusal, errors.NoLicenceAvailable) or preview.licence_type is None:
+        return None
+    licence_type = preview.licence_type
+    price = licence_type_price(
+        licence_type=licence_type,
+        currency=organisation.currency,
+        frequency=organisation.billing_frequency,
+    )
+    period = "a year" if organisation.billing_frequency == "yearly" else "a month"
+    return {
+        "label": f"Buy 1 {licence_type.name} ({price} {organisation.currency} {period})",
+        "url": reverse("admin:licensing_licence_buy") + f"?licence_type={licence_type.pk}",
+    }
 
 
 def _changes_statement(licence: Licence) -> tuple[str, bool]:

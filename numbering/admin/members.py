@@ -135,7 +135,10 @@ def give_numbers(modeladmin, request, queryset):
                 if restored:
                     message += f" {restored} licence(s) scheduled for removal restored, no charge."
                 if invoice is not None:
-                    message += f" {bought} licence(s) bought on invoice {invoice.number}."
+                    message += (
+                        f" {bought} licence(s) bought on invoice {invoice.number}, total "
+                        f"{invoice.total} {invoice.currency}."
+                    )
                 modeladmin.message_user(request, message, messages.SUCCESS)
                 return None
         preview = numbers_assign_preview(organisation=organisation, requests=requests)

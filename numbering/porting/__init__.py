@@ -41,6 +41,7 @@ from numbering.porting.services import (
     porting_request_cancel,
     porting_request_complete,
     porting_request_create,
+    porting_request_preview,
     porting_request_reject,
     porting_requests_cancel_open_locked,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "porting_request_complete",
     "porting_request_create",
     "porting_request_list",
+    "porting_request_preview",
     "porting_request_reject",
     "porting_requests_cancel_open_locked",
 ]

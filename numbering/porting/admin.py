@@ -12,9 +12,14 @@ Permissions come from the role matrix (numbers.read_all to read, numbers.manage 
 and cancel), since accounts.roles' MODEL_PERMISSIONS does not name this model.
 """
 
+import re
+import secrets
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,8 +27,12 @@ from django.urls import path, reverse
 from accounts.models import MemberStatus, Organisation, User
 from accounts.roles import Cap, has_capability
 from numbering import porting
+from numbering.admin.flows import preview_statement
 from numbering.models import OPEN_PORTING_STATUSES, NumberType, PortingRequest
 from telecom.admin import ServiceRefused, TenantAdmin, call_service, organisation_of
+
+DRAFTS = "porting-drafts"  # documents kept between the review and the confirm step
+_DRAFT_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 class PortingRequestForm(forms.Form):
@@ -59,6 +68,46 @@ class PortingRequestForm(forms.Form):
             del self.fields["organisation"]
             members = members.filter(organisation=organisation)
         self.fields["member"].queryset = members.order_by("name", "email")
+
+    document_draft = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def document_file(self):
+        """The document uploaded now, else the one kept from the review step (the browser does
+        not send a file twice), else None."""
+        uploaded = self.cleaned_data.get("document")
+        if uploaded is not None:
+            return uploaded
+        name = self._draft_name()
+        if name and default_storage.exists(name):
+            with default_storage.open(name) as stored:
+                filename = self.cleaned_data["document_draft"].partition("/")[2] or "document"
+                return ContentFile(stored.read(), name=filename)
+        return None
+
+    def _draft_name(self) -> str | None:
+        """The kept document's storage name: the organisation's folder and a random token."""
+        token = (self.cleaned_data.get("document_draft") or "").split("/")[0]
+        if not _DRAFT_TOKEN.fullmatch(token):
+            return None
+        return f"{DRAFTS}/{self.target_organisation.pk}/{token}"
+
+    def keep_draft(self, document) -> None:
+        """Keep an uploaded document for the confirm step; its token rides in a hidden field."""
+        if document is None or self._draft_name():
+            return
+        token = secrets.token_hex(16)
+        document.seek(0)
+        default_storage.save(
+            f"{DRAFTS}/{self.target_organisation.pk}/{token}", ContentFile(document.read())
+        )
+        filename = re.sub(r"[^A-Za-z0-9._-]", "_", getattr(document, "name", "") or "document")
+        self.data = self.data.copy()
+        self.data["document_draft"] = f"{token}/{filename[-80:]}"
+
+    def discard_draft(self) -> None:
+        name = self._draft_name()
+        if name:
+            default_storage.delete(name)
 
     def clean(self):
         cleaned = super().clean()
@@ -156,9 +205,12 @@ class PortingRequestAdmin(TenantAdmin):
             },
         )
 
-    # --- new request --------------------------------------------------------------------------
+    # --- new request: form -> priced review -> confirm ----------------------------------------
 
     def add_view(self, request, form_url="", extra_context=None):
+        """A porting request reserves a licence slot, which may restore or buy a licence: the
+        review shows where the slot is taken and what it costs (`porting_request_preview`, the
+        service's own decisions read-only) before anything changes."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         posted = request.method == "POST"
@@ -167,35 +219,45 @@ class PortingRequestAdmin(TenantAdmin):
             request.FILES if posted else None,
             organisation=organisation_of(request),
         )
+        preview = None
         if posted and form.is_valid():
             data = form.cleaned_data
+            document = form.document_file()
+            arguments = {
+                "organisation": form.target_organisation,
+                "e164": data["e164"],
+                "number_type": data["type"],
+                "member": data["member"],
+                "porting_date": data["porting_date"],
+                "rio": data.get("rio") or None,
+                "document": document,
+            }
             try:
-                created = call_service(
-                    porting.porting_request_create,
-                    organisation=form.target_organisation,
-                    actor=request.user,
-                    e164=data["e164"],
-                    number_type=data["type"],
-                    member=data["member"],
-                    porting_date=data["porting_date"],
-                    rio=data.get("rio") or None,
-                    document=data.get("document"),
-                )
+                if "_confirm" in request.POST:
+                    created = call_service(
+                        porting.porting_request_create, actor=request.user, **arguments
+                    )
+                    form.discard_draft()
+                    self.message_user(request, _submitted_message(created), messages.SUCCESS)
+                    return HttpResponseRedirect(
+                        reverse("admin:numbering_portingrequest_change", args=[created.pk])
+                    )
+                preview = call_service(porting.porting_request_preview, **arguments)
+                form.keep_draft(document)
             except ServiceRefused as exc:
                 if isinstance(exc.cause, ValidationError):
                     form.add_service_errors(exc.cause)
                 else:
                     self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"Porting request for {created.e164} submitted; a slot is reserved on "
-                    f"licence {created.licence_id}.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:numbering_portingrequest_change", args=[created.pk])
-                )
+        if preview is not None:
+            return self._page(
+                request,
+                "review.html",
+                "Review the porting request",
+                form=form,
+                preview=preview,
+                statement=preview_statement(preview, form.cleaned_data["member"]),
+            )
         return self._page(request, "add.html", "New porting request", form=form)
 
     # --- the request's page ---------------------------------------------------------------------
@@ -259,6 +321,21 @@ class PortingRequestAdmin(TenantAdmin):
             filename=document.filename,
             content_type=document.content_type,
         )
+
+
+def _submitted_message(created: PortingRequest) -> str:
+    """What the submission did, and the invoice of a licence bought for it, with its total."""
+    text = (
+        f"Porting request for {created.e164} submitted; a slot is reserved on "
+        f"licence {created.licence_id}."
+    )
+    invoice = created.purchase_invoice
+    if invoice is not None:
+        text += (
+            f" A licence was bought: invoice {invoice.number}, total {invoice.total} "
+            f"{invoice.currency}."
+        )
+    return text
 
 
 def register(site: admin.AdminSite | None = None) -> None:

@@ -14,7 +14,7 @@ from billing.periods import local_date
 from billing.selectors import organisation_today
 from licensing.models import Licence, LicenceType
 from licensing.services import check_assignee, ensure_not_restricted
-from numbering.allocation import licence_for_new_number, licence_receive_number
+from numbering.allocation import Allocation, licence_for_new_number, licence_receive_number
 from numbering.capacity import receiving_counts_as_change
 from numbering.carriers import PortingCase, carrier
 from numbering.models import (
@@ -35,7 +35,7 @@ from numbering.porting.rules import (
     porting_proofs,
 )
 from numbering.rio import validate_rio
-from numbering.services import history_open
+from numbering.services import NumberPreview, history_open
 from telecom import errors
 from telecom.locks import organisation_for_update
 
@@ -94,30 +94,18 @@ def _ensure_not_active(found: dict, e164: str, organisation=None) -> None:
 # --- create ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def porting_request_create(
-    *,
+def _checked(
     organisation: Organisation,
-    actor,
+    *,
     e164: str,
     number_type: str,
-    member,
     porting_date: date,
-    rio: str | None = None,
-    document=None,
-    licence_type: LicenceType | None = None,
-    at: datetime | None = None,
-) -> PortingRequest:
-    """Submit a porting request and reserve its licence slot (rules 1-5, 18 and 20).
-
-    Field errors (400) are gathered and raised together: `invalid_number`, `invalid_choice`
-    (type), `number_already_active`, `rio_required`, `invalid_rio`, `document_required`,
-    `document_too_large`, `invalid_document`, `porting_date_too_soon`. Then, under the
-    organisation's lock, the domain errors (409): `account_restricted`,
-    `plan_number_limit_reached`, `no_licence_available`. The returned request carries
-    `purchase_invoice` (not stored): the invoice of a licence bought for it, or None.
-    """
-    at = at or timezone.now()
+    rio: str | None,
+    document,
+    at: datetime,
+):
+    """The request's field checks (400), gathered and raised together: the number parsed, the
+    RIO cleaned and the document checked, for `porting_request_create` and its preview."""
     found: dict = {}
     parsed = None
     if number_type not in NumberType.values:
@@ -163,7 +151,42 @@ def porting_request_create(
             )
     if found:
         raise ValidationError(found)
+    return parsed, clean_rio, checked_document
 
+
+@transaction.atomic
+def porting_request_create(
+    *,
+    organisation: Organisation,
+    actor,
+    e164: str,
+    number_type: str,
+    member,
+    porting_date: date,
+    rio: str | None = None,
+    document=None,
+    licence_type: LicenceType | None = None,
+    at: datetime | None = None,
+) -> PortingRequest:
+    """Submit a porting request and reserve its licence slot (rules 1-5, 18 and 20).
+
+    Field errors (400) are gathered and raised together: `invalid_number`, `invalid_choice`
+    (type), `number_already_active`, `rio_required`, `invalid_rio`, `document_required`,
+    `document_too_large`, `invalid_document`, `porting_date_too_soon`. Then, under the
+    organisation's lock, the domain errors (409): `account_restricted`,
+    `plan_number_limit_reached`, `no_licence_available`. The returned request carries
+    `purchase_invoice` (not stored): the invoice of a licence bought for it, or None.
+    """
+    at = at or timezone.now()
+    parsed, clean_rio, checked_document = _checked(
+        organisation,
+        e164=e164,
+        number_type=number_type,
+        porting_date=porting_date,
+        rio=rio,
+        document=document,
+        at=at,
+    )
     org = organisation_for_update(organisation.pk)
     check_assignee(org, member, None)
     ensure_not_restricted(org, at=at)
@@ -240,6 +263,45 @@ def porting_request_create(
     transaction.on_commit(lambda: carrier().porting_submit(case=case))
     request.purchase_invoice = obtained.invoice
     return request
+
+
+def porting_request_preview(
+    *,
+    organisation: Organisation,
+    e164: str,
+    number_type: str,
+    member,
+    porting_date: date,
+    rio: str | None = None,
+    document=None,
+    licence_type: LicenceType | None = None,
+    at: datetime | None = None,
+) -> NumberPreview:
+    """What `porting_request_create` would do now, read without writing (the console's review):
+    the same field checks, then the same allocation decisions (`numbering.allocation`, rules
+    1-5, 13 and 18) read-only: which licence the reservation takes ("held", "free"), or the one
+    restored at no charge ("restore") or bought ("purchase") with its `quote`, the invoice's own
+    arithmetic. Field errors raise a ValidationError, a rule's refusal its DomainError."""
+    at = at or timezone.now()
+    parsed, _rio, _document = _checked(
+        organisation,
+        e164=e164,
+        number_type=number_type,
+        porting_date=porting_date,
+        rio=rio,
+        document=document,
+        at=at,
+    )
+    check_assignee(organisation, member, None)
+    ensure_not_restricted(organisation, at=at)
+    allocation = Allocation(organisation, [(member, None)], at=at, lock=False)
+    pick = allocation.choose(
+        member=member, line=None, number_type=parsed.number_type, licence_type=licence_type
+    )
+    quote = allocation.preview(pick, parsed.number_type)
+    return NumberPreview(
+        source=pick.source, licence=pick.licence, licence_type=pick.licence_type, quote=quote
+    )
 
 
 # --- transitions ----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from numbering.services.previews import (
     NumberPreview,
     number_assign_preview,
     number_reassign_preview,
+    number_recover_preview,
     numbers_assign_preview,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "number_reassign",
     "number_reassign_preview",
     "number_recover",
+    "number_recover_preview",
     "numbers_assign",
     "numbers_assign_preview",
     "numbers_quarantine",

@@ -211,25 +211,9 @@ def number_delete(*, number: PhoneNumber, actor, at: datetime | None = None) -> 
     return number
 
 
-@transaction.atomic
-def number_recover(
-    *, number: PhoneNumber, actor, member=None, line=None, at: datetime | None = None
-) -> PhoneNumber:
-    """Rule 6: platform staff bring a quarantined number back to the same organisation, to its
-    last holder unless another is named, through a licence by rule 2."""
-    if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only platform staff can recover a quarantined number.")
-    at = at or timezone.now()
-    org = organisation_for_update(number.organisation_id)
-    number = _lock_number(number)
-    if number.status != NumberStatus.QUARANTINED:
-        raise errors.NumberUnavailable("Only a quarantined number can be recovered.")
-    if number.quarantine_ends_on <= organisation_today(org, at=at):
-        # Its quarantine is over: it belongs to the inventory now, even before the daily release.
-        raise errors.NumberUnavailable(
-            f"The quarantine ended on {number.quarantine_ends_on:%d %b %Y}; the number is no "
-            "longer recoverable."
-        )
+def recover_target(number: PhoneNumber, member=None, line=None) -> tuple:
+    """Who a recovered number goes to (rule 6): the member or line named, else its last holder
+    (unless that member was deactivated); refused when there is nobody."""
     if member is None and line is None:
         last = NumberAssignment.objects.filter(number=number).order_by("-started_at").first()
         member, line = (last.member, last.line) if last else (None, None)
@@ -243,8 +227,37 @@ def number_recover(
                     )
                 }
             )
+    return member, line
+
+
+def ensure_recoverable(number: PhoneNumber, org, at) -> None:
+    """Rule 6: only a quarantined number, and only during its quarantine."""
+    if number.status != NumberStatus.QUARANTINED:
+        raise errors.NumberUnavailable("Only a quarantined number can be recovered.")
+    if number.quarantine_ends_on <= organisation_today(org, at=at):
+        # Its quarantine is over: it belongs to the inventory now, even before the daily release.
+        raise errors.NumberUnavailable(
+            f"The quarantine ended on {number.quarantine_ends_on:%d %b %Y}; the number is no "
+            "longer recoverable."
+        )
+
+
+@transaction.atomic
+def number_recover(
+    *, number: PhoneNumber, actor, member=None, line=None, at: datetime | None = None
+) -> PhoneNumber:
+    """Rule 6: platform staff bring a quarantined number back to the same organisation, to its
+    last holder unless another is named, through a licence by rule 2. The returned number
+    carries `purchase_invoice` (not stored): the invoice of a licence bought for it, or None."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform staff can recover a quarantined number.")
+    at = at or timezone.now()
+    org = organisation_for_update(number.organisation_id)
+    number = _lock_number(number)
+    ensure_recoverable(number, org, at)
+    member, line = recover_target(number, member, line)
     check_assignee(org, member, line)
-    target, _ = licence_for_new_number(
+    target, obtained = licence_for_new_number(
         org,
         member=member,
         line=line,
@@ -269,6 +282,7 @@ def number_recover(
         target=number,
         changes={"to": str(member or line)},
     )
+    number.purchase_invoice = obtained.invoice  # not stored: the invoice of a licence bought
     return number
 
 

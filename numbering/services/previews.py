@@ -29,7 +29,7 @@ from numbering.models import (
 from numbering.phone import parse_number
 from numbering.selectors import number_holder
 from numbering.services.assign import _cleaned, _validate_kind
-from numbering.services.lifecycle import _only_number_on
+from numbering.services.lifecycle import _only_number_on, ensure_recoverable, recover_target
 from telecom import errors
 from telecom.errors import DomainError
 
@@ -208,6 +208,28 @@ def number_reassign_preview(
         pick = slots.choose(member=member, line=line, number_type=number.number_type)
         if pick.source == "purchase":
             ensure_not_restricted(organisation, at=at)
+        quote = slots.preview(pick, number.number_type)
+    except DomainError as exc:
+        return NumberPreview(source="", refusal=exc)
+    return NumberPreview(
+        source=pick.source, licence=pick.licence, licence_type=pick.licence_type, quote=quote
+    )
+
+
+def number_recover_preview(
+    *, number: PhoneNumber, member=None, line=None, at: datetime | None = None
+) -> NumberPreview:
+    """`number_recover`'s decisions (rules 6, 5, 2, 13 and 1) read-only: who gets the number
+    back and through which licence, restored or bought (with its `quote`) when none is free;
+    or why it would be refused."""
+    at = at or timezone.now()
+    organisation = number.organisation
+    member, line = recover_target(number, member, line)
+    check_assignee(organisation, member, line)
+    try:
+        ensure_recoverable(number, organisation, at)
+        slots = Allocation(organisation, [(member, line)], at=at, lock=False)
+        pick = slots.choose(member=member, line=line, number_type=number.number_type)
         quote = slots.preview(pick, number.number_type)
     except DomainError as exc:
         return NumberPreview(source="", refusal=exc)

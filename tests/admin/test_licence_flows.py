@@ -14,7 +14,7 @@ from billing.models import Invoice
 from licensing import services as licensing
 from licensing.models import Licence, LicenceStatus
 from tests.admin.conftest import db_state, messages_of, page_text
-from tests.factories import OrganisationFactory, UserFactory, licence_type
+from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,27 @@ def phone_type():
 # --- buy (rule 13) -------------------------------------------------------------------------------
 
 
+def test_buy_page_lists_prices_and_free_licences_and_warns_before_buying_more(
+    client, june_org, june_owner
+):
+    with time_machine.travel(JUNE_10, tick=False):
+        LicenceFactory(organisation=june_org, licence_type=phone_type())
+        LicenceFactory(organisation=june_org, licence_type=phone_type())
+        client.force_login(june_owner)
+
+        form = page_text(client.get(buy_url()))
+        review = page_text(
+            client.post(buy_url(), {"licence_type": phone_type().pk, "quantity": "1"})
+        )
+
+    assert 'id="price-list"' in form and "Prices (EUR, monthly)" in form
+    assert re.search(
+        r"<td>Phone system</td><td class=\"num\">24.95 EUR</td><td class=\"num\">2</td>", form
+    )
+    assert "You already have 2 free Phone system licences." in review
+    assert "assignment=unassigned" in review and "0 scheduled" not in review
+
+
 def test_buy_review_shows_the_exact_pro_rata_then_confirm_issues_the_invoice(
     client, june_org, june_owner
 ):
@@ -70,7 +91,8 @@ def test_buy_review_shows_the_exact_pro_rata_then_confirm_issues_the_invoice(
         assert '<td class="num" id="quote-subtotal">52.40 EUR</td>' in text
         assert '<td class="num" id="quote-tax">10.48 EUR</td>' in text
         assert '<td class="num" id="quote-total">62.88 EUR</td>' in text
-        assert '<strong id="restored-count">0</strong>' in text
+        assert "0 scheduled" not in text and 'id="restored-count"' not in text
+        assert 'id="free-warning"' not in text  # none free
         assert '<strong id="purchased-count">3</strong>' in text
         assert 'name="_confirm"' in text
         assert Licence.objects.filter(organisation=june_org).count() == 0  # a review writes nothing
@@ -400,17 +422,37 @@ def test_addons_page_says_what_will_be_bought_then_buys_it(client, world_a):
     assert re.search(r'value="call_recording"[^>]*checked', page)  # attached already
     assert not re.search(r'value="team_chat"[^>]*checked', page)
     assert "none free: one will be bought, charged pro rata" in page
-    invoices = Invoice.objects.filter(organisation=world_a.organisation).count()
+    invoices = set(Invoice.objects.filter(organisation=world_a.organisation))
+    before = db_state()
 
-    response = client.post(url, {"codes": ["call_recording", "team_chat"]})
+    review = client.post(url, {"codes": ["call_recording", "team_chat"]})
+
+    quote = review.context["review"].quote
+    text = page_text(review)
+    assert review.status_code == 200 and db_state() == before  # nothing changed yet
+    assert "Team chat" in text and "a licence will be bought, charged pro rata" in text
+    assert quote.purchased == 1 and f"{quote.total} {quote.currency}" in text
+
+    response = client.post(url, {"codes": ["call_recording", "team_chat"], "_confirm": "1"})
 
     assert response.status_code == 302
     codes = set(world_a.phone.addons.values_list("licence_type__code", flat=True))
     assert codes == {"call_recording", "team_chat"}
-    assert Invoice.objects.filter(organisation=world_a.organisation).count() == invoices + 1
-    assert "bought on invoice" in " ".join(messages_of(response))
+    [invoice] = set(Invoice.objects.filter(organisation=world_a.organisation)) - invoices
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (
+        quote.subtotal,
+        quote.tax,
+        quote.total,
+    )
+    assert f"invoice {invoice.number}, total {invoice.total} {invoice.currency}" in " ".join(
+        messages_of(response)
+    )
 
-    client.post(url, {})  # uncheck everything: detached, kept as available licences
+    # Uncheck everything: the review says the add-on licences stay billed until removed.
+    detach = page_text(client.post(url, {}))
+    assert "the add-on licence stays billed until it is removed" in detach
+    assert reverse("admin:licensing_licence_remove") + "?licence_type=" in detach
+    client.post(url, {"_confirm": "1"})  # detached, kept as available licences
     assert not world_a.phone.addons.exists()
     assert (
         Licence.objects.filter(
@@ -586,3 +628,46 @@ def test_terminate_review_shows_the_termination_fee_then_the_message_repeats_it(
     assert '<td class="num" id="termination-fee">57.00 EUR</td>' in review
     assert '<strong id="effective-on">1 Feb 2027</strong>' in review
     assert messages_of(response)[-1].endswith("Termination fee: 57.00 EUR.")
+
+
+# --- the licence page -----------------------------------------------------------------------------
+
+
+def test_licence_page_lists_its_numbers_capacity_and_changes(client, world_a):
+    from numbering.models import PhoneNumber
+
+    client.force_login(world_a.owner)
+    held = list(PhoneNumber.objects.held().filter(licence=world_a.assigned))
+    assert held  # the user's mobile (and the landline being ported in, when on this licence)
+
+    page = page_text(
+        client.get(reverse("admin:licensing_licence_change", args=[world_a.assigned.pk]))
+    )
+    assign = page_text(
+        client.get(reverse("admin:licensing_licence_assign", args=[world_a.assigned.pk]))
+    )
+    free = page_text(client.get(reverse("admin:licensing_licence_change", args=[world_a.free.pk])))
+
+    for number in held:
+        link = reverse("admin:numbering_phonenumber_change", args=[number.pk])
+        assert f'<a href="{link}">{number}</a>' in page
+        assert link in assign
+    limit = world_a.assigned.licence_type.max_number_changes
+    assert f"{world_a.assigned.number_changes_used} of {limit} used" in page
+    assert "1 number" in page and "{&quot;any" not in page and '{"any' not in page
+    assert "go with it when it is reassigned or unassigned" in assign
+    # Assigned and holding numbers: Terminate is shown disabled with its reason.
+    terminate = reverse("admin:licensing_licence_terminate", args=[world_a.assigned.pk])
+    assert terminate not in page
+    assert "Terminate is not available: it is assigned; unassign it first." in page
+    # A free licence holding nothing can be terminated.
+    assert reverse("admin:licensing_licence_terminate", args=[world_a.free.pk]) in free
+
+
+def test_capacity_in_words():
+    from licensing.admin.licence_pages import capacity_in_words
+
+    assert capacity_in_words({"mobile": 3, "landline": 1}) == "1 landline and 3 mobiles"
+    assert capacity_in_words({"mobile": 1}) == "1 mobile"
+    assert capacity_in_words({}) == "No numbers"
+    assert capacity_in_words({"any": 1}) == "1 number"

@@ -10,9 +10,11 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from billing.models import Invoice
+from licensing.models import Licence, LicenceStatus
 from numbering import porting
 from numbering.models import NumberStatus, PhoneNumber, PortingRequest
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import LicenceFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 PARIS = dt.timezone(dt.timedelta(hours=1))
@@ -84,7 +86,7 @@ def form_data(member, **changes):
 
 
 def test_new_request_for_a_french_mobile(console, member):
-    response = console.post(url("add"), form_data(member))
+    response = console.post(url("add"), form_data(member, _confirm="1"))
 
     request = PortingRequest.objects.get()
     assert response.status_code == 302 and response.url == url("change", request.pk)
@@ -98,19 +100,100 @@ def test_new_request_for_a_french_mobile(console, member):
 
 
 def test_new_request_for_a_landline_with_a_document(console, member):
-    response = console.post(
-        url("add"),
-        form_data(
-            member,
-            e164=LANDLINE,
-            type="landline",
-            rio="",
-            document=SimpleUploadedFile("bill.pdf", PDF, "application/pdf"),
-        ),
+    """The document is sent once, with the form; the review keeps it for the confirm step."""
+    data = form_data(member, e164=LANDLINE, type="landline", rio="")
+    review = console.post(
+        url("add"), {**data, "document": SimpleUploadedFile("bill.pdf", PDF, "application/pdf")}
+    )
+    draft = review.context["form"]["document_draft"].value()
+    assert review.status_code == 200 and not PortingRequest.objects.exists()
+
+    response = console.post(url("add"), {**data, "document_draft": draft, "_confirm": "1"})
+
+    assert draft.endswith("/bill.pdf")
+    assert response.status_code == 302
+    request = PortingRequest.objects.get()
+    assert request.document_content_type == "application/pdf"
+    assert request.document.read() == PDF
+
+
+def test_a_draft_of_another_organisation_is_never_read(console, member):
+    """The kept document is looked up in the organisation's own folder only; a forged token
+    finds nothing and the document is asked for again."""
+    data = form_data(member, e164=LANDLINE, type="landline", rio="")
+    forged = {"document_draft": "../../etc/passwd", "_confirm": "1"}
+
+    response = console.post(url("add"), {**data, **forged})
+
+    assert response.status_code == 200 and not PortingRequest.objects.exists()
+    assert list(response.context["form"].errors) == ["document"]
+
+
+def test_the_review_shows_the_price_before_anything_changes(console, org, member):
+    """No free licence: the review says one is bought and what it costs; nothing changes until
+    confirmed; the invoice then bills exactly the review's figures, to the cent."""
+    review = console.post(url("add"), form_data(member))
+
+    text = review.content.decode()
+    quote = review.context["preview"].quote
+    assert review.status_code == 200 and 'id="porting-review"' in text
+    assert "A licence will be bought" in text and 'id="quote-total"' in text
+    assert f"{quote.total} {quote.currency}" in text
+    assert not PortingRequest.objects.exists() and not Licence.objects.exists()
+    assert not Invoice.objects.exists()
+
+    done = console.post(url("add"), form_data(member, _confirm="1"))
+
+    invoice = Invoice.objects.get()
+    assert done.status_code == 302
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (
+        quote.subtotal,
+        quote.tax,
+        quote.total,
+    )
+    assert [(line.description, line.amount) for line in invoice.lines.all()] == [
+        (line.description, line.amount) for line in quote.lines
+    ]
+    assert any(
+        f"invoice {invoice.number}, total {invoice.total} {invoice.currency}" in m
+        for m in messages_of(done)
     )
 
-    assert response.status_code == 302
-    assert PortingRequest.objects.get().document_content_type == "application/pdf"
+
+def test_the_review_says_a_free_licence_is_used(console, org, member):
+    LicenceFactory(organisation=org)
+
+    review = console.post(url("add"), form_data(member))
+
+    text = review.content.decode()
+    assert review.context["preview"].source == "free"
+    assert "Nothing is charged" in text and "A licence will be bought" not in text
+
+
+def test_the_review_says_a_scheduled_removal_is_restored(console, org, member):
+    LicenceFactory(
+        organisation=org,
+        status=LicenceStatus.REMOVAL_SCHEDULED,
+        removal_effective_on=dt.date(2027, 1, 1),
+    )
+
+    review = console.post(url("add"), form_data(member))
+    done = console.post(url("add"), form_data(member, _confirm="1"))
+
+    assert review.context["preview"].source == "restore"
+    assert "scheduled for removal will be restored, no charge" in review.content.decode()
+    assert done.status_code == 302 and not Invoice.objects.exists()
+
+
+def test_the_block_policy_refuses_at_the_review(console, org, member):
+    org.licence_policy = "block"
+    org.save(update_fields=["licence_policy"])
+
+    review = console.post(url("add"), form_data(member))
+
+    assert review.status_code == 200 and 'id="porting-review"' not in review.content.decode()
+    assert any("licence policy" in m for m in messages_of(review))
+    assert not PortingRequest.objects.exists()
 
 
 @pytest.mark.parametrize(

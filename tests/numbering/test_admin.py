@@ -369,6 +369,9 @@ def test_assign_review_under_the_block_policy_says_refused(client, db):
 
     assert "licence is available and the licence policy is to refuse" in review
     assert 'name="_confirm"' not in review
+    user_licence = licence_type("user_standard")
+    assert f"Buy 1 {user_licence.name} (" in review and " EUR a month)" in review
+    assert reverse("admin:licensing_licence_buy") + f"?licence_type={user_licence.pk}" in review
     assert confirm.status_code == 200
     assert any("licence policy is to refuse; buy one first." in m for m in messages_of(confirm))
     assert state() == before
@@ -649,13 +652,52 @@ def test_recover_is_for_platform_staff(client, world_a, staff):
 
     client.force_login(staff)
     page = page_text(client.get(url("change", world_a.quarantined.pk)))
-    response = client.post(url("recover", world_a.quarantined.pk))
+    before = state()
+    review = client.post(url("recover", world_a.quarantined.pk))
+    assert state() == before  # the review changes nothing
+    response = client.post(url("recover", world_a.quarantined.pk), {"_confirm": "1"})
 
     assert "Recover" in page
+    assert review.status_code == 200 and 'id="recover-review"' in page_text(review)
+    assert review.context["preview"].source == "held"
+    assert "nothing is charged" in page_text(review)
     assert response.status_code == 302
     number = PhoneNumber.objects.get(pk=world_a.quarantined.pk)
     assert number.status == NumberStatus.ASSIGNED
     assert number_holder(number) == (world_a.admin, None)  # its last holder
+
+
+def test_recovery_that_buys_a_licence_shows_the_price_first(client, world_a, staff):
+    """Recovered to a member with no licence and none free: the review prices the licence
+    bought, and the invoice bills exactly that; the message names it."""
+    Licence.objects.filter(organisation=world_a.organisation).free().delete()
+    Licence.objects.filter(organisation=world_a.organisation, status="removal_scheduled").delete()
+    client.force_login(staff)
+    target = {"member": str(world_a.finance.pk)}
+    before = state()
+
+    review = client.post(url("recover", world_a.quarantined.pk), target)
+
+    preview = review.context["preview"]
+    text = page_text(review)
+    assert state() == before
+    assert preview.source == "purchase" and "A licence will be bought" in text
+    assert f"{preview.quote.total} {preview.quote.currency}" in text
+    invoices = set(Invoice.objects.all())
+
+    done = client.post(url("recover", world_a.quarantined.pk), {**target, "_confirm": "1"})
+
+    [invoice] = set(Invoice.objects.all()) - invoices
+    assert done.status_code == 302
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (
+        preview.quote.subtotal,
+        preview.quote.tax,
+        preview.quote.total,
+    )
+    assert any(
+        f"invoice {invoice.number}, total {invoice.total} {invoice.currency}" in m
+        for m in messages_of(done)
+    )
 
 
 # --- dashboard, search and the member's page -----------------------------------------------------

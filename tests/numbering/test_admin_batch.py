@@ -91,7 +91,8 @@ def test_choose_review_then_confirm(client, org, owner, newcomers):
     invoice = Invoice.objects.get(organisation=org)
     assert invoice.total == Decimal("31.92")
     assert messages_of(confirm) == [
-        f"Gave 3 member(s) a new number. 2 licence(s) bought on invoice {invoice.number}."
+        f"Gave 3 member(s) a new number. 2 licence(s) bought on invoice {invoice.number}, "
+        "total 31.92 EUR."
     ]
     for member in newcomers:
         number = PhoneNumber.objects.get(licence__member=member)
