@@ -202,6 +202,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["name"]
 
     class Meta:
+        verbose_name = "member"
+        verbose_name_plural = "members"
         ordering = ["name", "email"]
         constraints = [
             models.CheckConstraint(
@@ -257,6 +259,8 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = "activity"
+        verbose_name_plural = "activity log"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organisation", "-created_at"]),

@@ -285,6 +285,14 @@ class Licence(models.Model):
         return f"{self.licence_type.code} {str(self.id)[:8]}"
 
     @property
+    def title(self) -> str:
+        """The licence as customers read it: "User licence · 2fbeee4e" (codes stay in the API)."""
+        name = self.licence_type.name
+        if not name.lower().endswith("licence"):
+            name = f"{name} licence"
+        return f"{name} · {str(self.id)[:8]}"
+
+    @property
     def is_assigned(self) -> bool:
         """`LicenceQuerySet.assigned` for one licence in memory."""
         return bool(self.member_id or self.line_id or self.base_licence_id)
