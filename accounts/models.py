@@ -104,7 +104,7 @@ class Organisation(models.Model):
     close_requested_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the owner asked for the organisation to be closed (rule 19).",
+        help_text="When the owner asked for the organisation to be closed.",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)

@@ -221,7 +221,11 @@ class Licence(models.Model):
     extension = models.CharField(max_length=8, null=True, blank=True)
     number_changes_used = models.PositiveSmallIntegerField(default=0)
     numbers_received = models.PositiveIntegerField(
-        default=0, help_text="Numbers this licence has ever received (rule 8 counts changes)."
+        default=0,
+        help_text=(
+            "How many numbers this licence has received, changes included: a licence may "
+            "receive a limited number of them."
+        ),
     )
     purchased_at = models.DateTimeField(default=timezone.now)
     removal_effective_on = models.DateField(null=True, blank=True)
