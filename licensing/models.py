@@ -46,6 +46,32 @@ class LicenceType(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def capacity_words(self) -> str:
+        """The numbers one licence holds, for people: "1 landline and 3 mobiles"."""
+        return capacity_in_words(self.number_capacity)
+
+
+_NUMBER_WORDS = {
+    "any": ("number of any type", "numbers of any type"),
+    "mobile": ("mobile", "mobiles"),
+    "landline": ("landline", "landlines"),
+    "toll_free": ("toll-free number", "toll-free numbers"),
+}
+
+
+def capacity_in_words(capacity: dict | None) -> str:
+    """{"landline": 1, "mobile": 3} -> "1 landline and 3 mobiles"; {} -> "No numbers"."""
+    parts = []
+    for kind, count in (capacity or {}).items():
+        if not count:
+            continue
+        one, many = _NUMBER_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+        parts.append(f"{count} {one if count == 1 else many}")
+    if not parts:
+        return "No numbers"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
 
 def _price_bounds() -> list:
     """A unit price in the catalogue: from 0 to MAX_UNIT_PRICE, so every invoice amount fits its
