@@ -63,13 +63,49 @@ def test_the_licences_list_links_to_the_page(console):
     assert reverse(PAGE) in response.content.decode()
 
 
-def test_the_sample_downloads(console):
+def test_the_sample_downloads(console, org):
     response = console.get(reverse("admin:licensing_licence_mass_configuration_sample"))
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert response.content.decode() == mass_config.sample_csv()
+    assert response.content.decode() == mass_config.sample_csv_for(org)
     assert response.content.decode().splitlines()[0] == HEADER
+
+
+@pytest.mark.parametrize("policy", ["auto_purchase", "block"])
+def test_the_sample_is_the_organisations_own_and_validates_unchanged(
+    console, org, admin, people, inventory, policy
+):
+    from accounts.models import Organisation
+    from licensing import services as licensing
+    from tests.factories import licence_type
+
+    Organisation.objects.filter(pk=org.pk).update(licence_policy=policy)
+    org.refresh_from_db()
+    # John already has a phone system with extension 101 and an add-on; one more is free.
+    bought = licensing.licences_purchase(
+        organisation=org, licence_type=licence_type("phone_system"), quantity=2, actor=admin
+    ).purchased
+    licensing.licence_assign(licence=bought[0], member=people["John"], actor=admin)
+    licensing.licence_set_extension(licence=bought[0], extension="101", actor=admin)
+    snapshot = Snapshot()
+
+    data = console.get(reverse("admin:licensing_licence_mass_configuration_sample")).content
+    text = data.decode()
+    rows = text.splitlines()[1:]
+    assert rows[0].startswith("101,,john@acme.example")
+    emails = set(org.members.values_list("email", flat=True))
+    assert all(row.split(",")[2] in emails for row in rows)  # the organisation's own members
+    if policy == "block":
+        assert len(rows) == 2  # John restated, and one new row for the one free phone system
+    assert any("+1" in row for row in rows[1:])  # a free number of the inventory
+
+    report = mass_config.mass_config_validate(organisation=org, file_bytes=data)
+    assert report.errors == []
+    review = console.post(reverse(PAGE), {"file": upload(data), "_review": "1"})
+    assert review.status_code == 200
+    assert 'id="mass-config-errors"' not in review.content.decode()
+    assert snapshot.unchanged()
 
 
 def test_review_then_confirm_applies_the_sample(console, org, people, inventory):
