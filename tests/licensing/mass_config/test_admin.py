@@ -18,6 +18,7 @@ from licensing import mass_config
 from licensing import tasks as licensing_tasks
 from licensing.models import Licence
 from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
+from numbering.phone import format_for_people
 from tests.factories import UserFactory
 from tests.licensing.mass_config.test_mass_config import (
     HEADER,
@@ -118,7 +119,7 @@ def test_review_then_confirm_applies_the_sample(console, org, people, inventory)
     page = review.content.decode()
     assert 'id="mass-config-changes"' in page and 'id="mass-config-errors"' not in page
     for ext, e164 in zip(("101", "102", "104", "109"), SAMPLE_NUMBERS, strict=True):
-        assert f"<td>{ext}</td>" in page and e164 in page
+        assert f"<td>{ext}</td>" in page and format_for_people(e164) in page  # as people read it
     assert '<td class="num" id="quote-total">180.80 USD</td>' in page
     assert snapshot.unchanged()  # the review writes nothing
 
