@@ -104,7 +104,7 @@ class Organisation(models.Model):
     close_requested_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the owner asked for the organisation to be closed (rule 19).",
+        help_text="When the owner asked for the organisation to be closed.",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
@@ -202,6 +202,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["name"]
 
     class Meta:
+        verbose_name = "member"
+        verbose_name_plural = "members"
         ordering = ["name", "email"]
         constraints = [
             models.CheckConstraint(
@@ -262,6 +264,8 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = "activity"
+        verbose_name_plural = "activity log"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organisation", "-created_at"]),

@@ -280,6 +280,79 @@ def member_remove(*, member: User, actor) -> User:
     return member
 
 
+@transaction.atomic
+def member_invitation_resend(*, member: User, actor, request=None) -> User:
+    """E-mail an invited member a new invitation link; the links sent before stop working.
+
+    The link's fingerprint includes the member's (unusable) password, so drawing a new one
+    withdraws every earlier link. Only an invited member has an invitation to resend.
+    """
+    org = organisation_for_update(member.organisation_id)
+    member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
+    if actor is not None:
+        _ensure_may_manage(actor, member.role)
+    if member.status != MemberStatus.INVITED:
+        raise ValidationError(
+            f"{member.get_full_name()} is not waiting for an invitation: only invited members "
+            "are sent one.",
+            code="not_invited",
+        )
+    member.set_unusable_password()  # a new random value: earlier links no longer match
+    member.save(update_fields=["password"])
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="member.invitation_resent",
+        target=member,
+    )
+    from webapp.services import invitation_send
+
+    invitation_send(member=member, request=request)
+    return member
+
+
+@transaction.atomic
+def member_reactivate(*, member: User, actor) -> User:
+    """Bring back a removed (deactivated) member. One who had signed in becomes active again
+    with their password; one who never accepted their invitation is invited again (a new link
+    is e-mailed). Their licences were unassigned at removal and stay so."""
+    org = organisation_for_update(member.organisation_id)
+    member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
+    _ensure_may_manage(actor, member.role)
+    if member.status != MemberStatus.DEACTIVATED:
+        raise ValidationError(
+            f"{member.get_full_name()} is not removed: only removed members can be reactivated.",
+            code="not_deactivated",
+        )
+    invited = not member.has_usable_password()
+    member.status = MemberStatus.INVITED if invited else MemberStatus.ACTIVE
+    if invited:
+        member.set_unusable_password()
+    member.save(update_fields=["status", "password"])
+    audit_record(
+        organisation=org,
+        actor=actor,
+        action="member.reactivated",
+        target=member,
+        changes={"status": member.status},
+    )
+    if invited:
+        from webapp.services import invitation_send
+
+        invitation_send(member=member)
+    return member
+
+
+def invited_member_for_email(email: str) -> User | None:
+    """The invited member with this e-mail address, if any (a password-reset request from an
+    invited member sends the invitation again)."""
+    return (
+        User.objects.select_related("organisation")
+        .filter(email__iexact=(email or "").strip(), status=MemberStatus.INVITED)
+        .first()
+    )
+
+
 def auth_token_obtain(*, email: str, password: str, request=None) -> ApiToken:
     """Exchange an active member's e-mail and password for a new API token (docs/api.md
     "Tokens"); its key is on `token.key`, shown this once.

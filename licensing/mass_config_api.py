@@ -45,7 +45,7 @@ class MassConfigurationSummarySerializer(serializers.Serializer):
     addons_detached = serializers.IntegerField()
     licences_purchased = serializers.IntegerField()
     licences_restored = serializers.IntegerField(
-        help_text="Licences scheduled for removal restored at no charge (rule 13)."
+        help_text="Licences scheduled for removal restored at no charge."
     )
     total = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     currency = serializers.CharField()

@@ -46,6 +46,32 @@ class LicenceType(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def capacity_words(self) -> str:
+        """The numbers one licence holds, for people: "1 landline and 3 mobiles"."""
+        return capacity_in_words(self.number_capacity)
+
+
+_NUMBER_WORDS = {
+    "any": ("number of any type", "numbers of any type"),
+    "mobile": ("mobile", "mobiles"),
+    "landline": ("landline", "landlines"),
+    "toll_free": ("toll-free number", "toll-free numbers"),
+}
+
+
+def capacity_in_words(capacity: dict | None) -> str:
+    """{"landline": 1, "mobile": 3} -> "1 landline and 3 mobiles"; {} -> "No numbers"."""
+    parts = []
+    for kind, count in (capacity or {}).items():
+        if not count:
+            continue
+        one, many = _NUMBER_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+        parts.append(f"{count} {one if count == 1 else many}")
+    if not parts:
+        return "No numbers"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
 
 def _price_bounds() -> list:
     """A unit price in the catalogue: from 0 to MAX_UNIT_PRICE, so every invoice amount fits its
@@ -221,7 +247,11 @@ class Licence(models.Model):
     extension = models.CharField(max_length=8, null=True, blank=True)
     number_changes_used = models.PositiveSmallIntegerField(default=0)
     numbers_received = models.PositiveIntegerField(
-        default=0, help_text="Numbers this licence has ever received (rule 8 counts changes)."
+        default=0,
+        help_text=(
+            "How many numbers this licence has received, changes included: a licence may "
+            "receive a limited number of them."
+        ),
     )
     purchased_at = models.DateTimeField(default=timezone.now)
     removal_effective_on = models.DateField(null=True, blank=True)
@@ -287,6 +317,14 @@ class Licence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.licence_type.code} {str(self.id)[:8]}"
+
+    @property
+    def title(self) -> str:
+        """The licence as customers read it: "User licence · 2fbeee4e" (codes stay in the API)."""
+        name = self.licence_type.name
+        if not name.lower().endswith("licence"):
+            name = f"{name} licence"
+        return f"{name} · {str(self.id)[:8]}"
 
     @property
     def is_assigned(self) -> bool:

@@ -1,4 +1,4 @@
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from accounts.models import Organisation
 from licensing.models import Licence
@@ -76,15 +76,43 @@ def number_counts_by_status(*, organisation: Organisation | None) -> list[tuple[
     ]
 
 
-def numbers_matching(*, organisation: Organisation | None, term: str, limit: int = 50):
-    """The console's global search: numbers whose digits contain the term's (spaces, dots and
-    "+" ignored). A term without digits matches nothing."""
-    digits = "".join(ch for ch in term if ch.isdigit())
+def number_digit_variants(term: str) -> list[str]:
+    """The digits an E.164 number holds for what people type: "06 20 00 00 02", "0620000002",
+    "+33 6 20…", "0033 6…". International forms keep their country code ("00" dropped); a
+    national form's leading 0 (the trunk prefix) is dropped, leaving the digits that follow
+    the country code. A term without digits has none."""
+    text = term.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
     if not digits:
         return []
+    variants = [digits]
+    if text.startswith("+"):
+        return variants
+    if digits.startswith("00") and len(digits) > 2:
+        variants.append(digits[2:])
+    elif digits.startswith("0") and len(digits) > 1:
+        variants.append(digits[1:])
+    return variants
+
+
+def numbers_matching(*, organisation: Organisation | None, term: str, limit: int = 50):
+    """The console's global search: numbers whose digits contain the term's, whatever its
+    formatting (`number_digit_variants`), and the numbers of members (or lines) whose name or
+    e-mail contains the term."""
+    term = term.strip()
+    if not term:
+        return []
+    match = Q(pk__in=[])
+    for digits in number_digit_variants(term):
+        match |= Q(e164__contains=digits)
+    if not term.lstrip("+").replace(" ", "").isdigit() and len(term) >= 2:
+        for holder in ("licence__member", "licence__base_licence__member"):
+            match |= Q(**{f"{holder}__name__icontains": term})
+            match |= Q(**{f"{holder}__email__icontains": term})
+        match |= Q(licence__line__name__icontains=term)
     return list(
         number_list(organisation=organisation)
         .select_related("organisation")
-        .filter(e164__contains=digits)
+        .filter(match)
         .order_by("e164")[:limit]
     )

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 
 from accounts.models import MemberStatus, User
+from accounts.services import invited_member_for_email, member_invitation_resend
 from numbering.phone import SMS
 from webapp.services import MESSAGE_MAX_LENGTH
 
@@ -42,6 +43,14 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         """
         users = User.objects.filter(email__iexact=email.strip(), status=MemberStatus.ACTIVE)
         return (user for user in users if user.has_usable_password())
+
+    def save(self, *args, request=None, **kwargs):
+        """Reset links for active members; an invited member is sent their invitation again (a
+        new link, the earlier one withdrawn). The page answers the same either way."""
+        super().save(*args, request=request, **kwargs)
+        invited = invited_member_for_email(self.cleaned_data["email"])
+        if invited is not None:
+            member_invitation_resend(member=invited, actor=None, request=request)
 
 
 class InvitationAcceptForm(auth_forms.SetPasswordForm):

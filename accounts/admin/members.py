@@ -2,23 +2,35 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from accounts.models import MemberStatus, User
 from accounts.roles import ASSIGNABLE_ROLES, Role
 from accounts.services import (
+    member_invitation_resend,
     member_invite,
+    member_reactivate,
     member_remove,
     member_update,
 )
-from licensing.models import Licence, LicenceStatus
+from licensing.models import Licence, LicenceKind, LicenceStatus
+from licensing.services import licence_assign
 from telecom.admin import (
+    ActionPages,
     ReadOnlyInline,
+    ServiceRefused,
     TenantAdmin,
+    organisation_of,
 )
+
+
+def licence_title(licence: Licence) -> str:
+    return licence.title
 
 
 def _role_choices(actor, current: str | None = None):
@@ -29,9 +41,72 @@ def _role_choices(actor, current: str | None = None):
 
 
 class MemberInviteForm(forms.ModelForm):
+    """Inviting a member. An address already used in the organisation is answered with a link to
+    that member; one used elsewhere on the platform gets a sentence that does not say where."""
+
+    request_organisation = None  # set by MemberAdmin.get_form: the console user's organisation
+
     class Meta:
         model = User
         fields = ("organisation", "email", "name", "role")
+
+    def clean(self):
+        cleaned = super().clean()
+        email = (cleaned.get("email") or "").strip().lower()
+        organisation = cleaned.get("organisation") or self.request_organisation
+        if not email:
+            return cleaned
+        existing = User.objects.filter(email__iexact=email).first()
+        if existing is None:
+            return cleaned
+        if organisation is not None and existing.organisation_id == organisation.pk:
+            url = reverse("admin:accounts_user_change", args=[existing.pk])
+            state = {
+                MemberStatus.INVITED: "already invited",
+                MemberStatus.DEACTIVATED: "a removed member; you can reactivate them",
+            }.get(existing.status, "already a member")
+            self.add_error(
+                "email",
+                format_html(
+                    '{} is {}: <a href="{}">open {}</a>.',
+                    email,
+                    state,
+                    url,
+                    existing.get_full_name(),
+                ),
+            )
+        else:
+            # Never say that another organisation uses this address (docs/security.md).
+            self.add_error(
+                "email",
+                "This e-mail address cannot be invited. Check it, or ask the person for another "
+                "address.",
+            )
+        return cleaned
+
+    def validate_unique(self):
+        # clean() answers duplicates in sentences; the database constraint (and the service)
+        # still guard a concurrent invitation. Django's own message would name the constraint.
+        return None
+
+
+class GiveLicenceForm(forms.Form):
+    licence = forms.ModelChoiceField(
+        queryset=Licence.objects.none(), label="Licence", empty_label=None
+    )
+
+    def __init__(self, *args, member: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["licence"]
+        field.queryset = (
+            Licence.objects.filter(
+                organisation_id=member.organisation_id, licence_type__kind=LicenceKind.BASE
+            )
+            .free()
+            .select_related("licence_type")
+            .order_by("licence_type__name", "purchased_at", "pk")
+        )
+        field.label_from_instance = licence_title
 
 
 class MemberChangeForm(forms.ModelForm):
@@ -45,7 +120,14 @@ class MemberLicenceInline(ReadOnlyInline):
     fk_name = "member"
     verbose_name = "licence"
     verbose_name_plural = "licences held"
-    fields = ("licence_type", "status", "extension", "addon_codes", "purchased_at")
+    template = "admin/console/tabular_titled.html"
+    show_change_link = False
+    fields = ("title", "status", "extension", "addon_codes", "purchased_at")
+
+    @admin.display(description="licence")
+    def title(self, obj):
+        url = reverse("admin:licensing_licence_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, licence_title(obj))
 
     def get_queryset(self, request):
         return (
@@ -57,11 +139,11 @@ class MemberLicenceInline(ReadOnlyInline):
 
     @admin.display(description="add-ons")
     def addon_codes(self, obj):
-        return ", ".join(sorted(a.licence_type.code for a in obj.addons.all())) or "-"
+        return ", ".join(sorted(a.licence_type.name for a in obj.addons.all())) or "-"
 
 
 @admin.register(User)
-class MemberAdmin(TenantAdmin):
+class MemberAdmin(ActionPages, TenantAdmin):
     """Members: invite (member_invite), change name and role (member_update), remove (rule 9)."""
 
     list_display = (
@@ -82,6 +164,7 @@ class MemberAdmin(TenantAdmin):
     autocomplete_fields = ("organisation",)
     inlines = (MemberLicenceInline,)
     delete_confirmation_template = "admin/accounts/user/delete_confirmation.html"
+    page_templates = "admin/accounts/user"
 
     def get_queryset(self, request):
         return (
@@ -120,6 +203,8 @@ class MemberAdmin(TenantAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = MemberChangeForm if obj is not None else MemberInviteForm
         form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.request_organisation = organisation_of(request)
         if "organisation" in form.base_fields:
             form.base_fields["organisation"].required = True  # platform staff pick one
         if "role" in form.base_fields:
@@ -190,6 +275,160 @@ class MemberAdmin(TenantAdmin):
 
     def delete_model(self, request, obj):
         self.call_service(member_remove, member=obj, actor=request.user)
+
+    # --- the member's page: resend, reactivate, give a licence, assign a number ----------------
+
+    def _may_manage(self, request, member: User) -> bool:
+        return self.has_change_permission(request, member)
+
+    def member_tools(self, request, member: User) -> list[tuple[str, str]]:
+        if not self._may_manage(request, member):
+            return []
+        tools = []
+        if member.status == MemberStatus.INVITED:
+            tools.append((self._url("resend", member), "Resend invitation"))
+        if member.status == MemberStatus.DEACTIVATED:
+            tools.append((self._url("reactivate", member), "Reactivate"))
+        else:
+            if request.user.has_perm("numbering.change_phonenumber"):
+                tools.append(
+                    (
+                        reverse("admin:numbering_phonenumber_assign") + f"?member={member.pk}",
+                        "Assign a number",
+                    )
+                )
+            if request.user.has_perm("licensing.change_licence"):
+                tools.append((self._url("give_licence", member), "Give a licence"))
+        return tools
+
+    def _url(self, name: str, member: User) -> str:
+        return reverse(f"admin:accounts_user_{name}", args=[member.pk])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        tools = self.member_tools(request, obj) if obj is not None else []
+        return super().change_view(
+            request, object_id, form_url, {"member_tools": tools, **(extra_context or {})}
+        )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/resend/", wrap(self.resend_view), name="accounts_user_resend"),
+            path(
+                "<path:object_id>/reactivate/",
+                wrap(self.reactivate_view),
+                name="accounts_user_reactivate",
+            ),
+            path(
+                "<path:object_id>/give-licence/",
+                wrap(self.give_licence_view),
+                name="accounts_user_give_licence",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _member(self, request, object_id):
+        member, missing = self.object_or_missing(request, object_id)
+        if missing is None and not self._may_manage(request, member):
+            raise PermissionDenied
+        return member, missing
+
+    def _back_to(self, member: User):
+        return HttpResponseRedirect(self._url("change", member))
+
+    def resend_view(self, request, object_id):
+        member, missing = self._member(request, object_id)
+        if missing:
+            return missing
+        if request.method == "POST":
+            try:
+                self.call_service(
+                    member_invitation_resend, member=member, actor=request.user, request=request
+                )
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+            else:
+                self.message_user(
+                    request,
+                    f"A new invitation was sent to {member.email}. The earlier link no longer "
+                    "works.",
+                    messages.SUCCESS,
+                )
+            return self._back_to(member)
+        return self.action_page(
+            request,
+            "member_confirm.html",
+            f"Resend the invitation to {member.get_full_name()}",
+            member=member,
+            statement=(
+                f"{member.email} will receive a new invitation link, valid for 7 days. The link "
+                "sent before stops working."
+            ),
+            button="Send a new invitation",
+        )
+
+    def reactivate_view(self, request, object_id):
+        member, missing = self._member(request, object_id)
+        if missing:
+            return missing
+        if request.method == "POST":
+            try:
+                member = self.call_service(member_reactivate, member=member, actor=request.user)
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+            else:
+                text = (
+                    f"{member.get_full_name()} is active again and can sign in."
+                    if member.status == MemberStatus.ACTIVE
+                    else f"{member.get_full_name()} is invited again: a new invitation was sent "
+                    f"to {member.email}."
+                )
+                self.message_user(request, text, messages.SUCCESS)
+            return self._back_to(member)
+        return self.action_page(
+            request,
+            "member_confirm.html",
+            f"Reactivate {member.get_full_name()}",
+            member=member,
+            statement=(
+                "They can sign in again (or, if they never accepted their invitation, they are "
+                "sent a new one). Their licences stay unassigned: give them one from their page."
+            ),
+            button="Reactivate",
+        )
+
+    def give_licence_view(self, request, object_id):
+        member, missing = self._member(request, object_id)
+        if missing:
+            return missing
+        if not request.user.has_perm("licensing.change_licence"):
+            raise PermissionDenied
+        form = GiveLicenceForm(request.POST if request.method == "POST" else None, member=member)
+        if request.method == "POST" and form.is_valid():
+            licence = form.cleaned_data["licence"]
+            try:
+                self.call_service(
+                    licence_assign, licence=licence, actor=request.user, member=member
+                )
+            except ServiceRefused as exc:
+                self.refused(request, exc)
+            else:
+                self.message_user(
+                    request,
+                    f"{licence_title(licence)} was given to {member.get_full_name()}.",
+                    messages.SUCCESS,
+                )
+                return self._back_to(member)
+        return self.action_page(
+            request,
+            "give_licence.html",
+            f"Give a licence to {member.get_full_name()}",
+            member=member,
+            form=form,
+            has_free=form.fields["licence"].queryset.exists(),
+            buy_url=reverse("admin:licensing_licence_buy"),
+        )
 
     def response_delete(self, request, obj_display, obj_id):
         self.message_user(

@@ -27,6 +27,7 @@ from licensing.mass_config import (
     mass_config_apply,
     mass_config_validate,
     sample_csv,
+    sample_csv_for,
 )
 from licensing.mass_config.reading import max_bytes
 from licensing.mass_config.reviewed import reviewed_path
@@ -175,7 +176,11 @@ def _confirm(model_admin, request):
 
 def mass_configuration_sample_view(model_admin, request):
     _require_manage(model_admin, request)
-    response = HttpResponse(sample_csv(), content_type="text/csv; charset=utf-8")
+    organisation = organisation_of(request)
+    # The organisation's own members, free numbers and add-ons: uploaded as it is, it validates.
+    # Platform staff (no organisation of their own) get the generic example.
+    data = sample_csv_for(organisation) if organisation is not None else sample_csv()
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="mass-configuration-sample.csv"'
     return response
 

@@ -61,6 +61,7 @@ from licensing.mass_config.reading import (
     sample_csv,
 )
 from licensing.mass_config.results import MassConfigurationInvalid, PlannedRow, Report, Summary
+from licensing.mass_config.sample import sample_csv_for
 
 __all__ = [
     "ADDON_CODES",
@@ -81,4 +82,5 @@ __all__ = [
     "parse_did",
     "read_upload",
     "sample_csv",
+    "sample_csv_for",
 ]

@@ -26,6 +26,7 @@ class MemberNumberInline(ReadOnlyInline):
     fk_name = "member"
     verbose_name = "number"
     verbose_name_plural = "numbers held"
+    template = "admin/console/tabular_titled.html"
     fields = ("number_link", "number_type", "licence_link", "started_at")
     show_change_link = False
 
@@ -56,7 +57,7 @@ class MemberNumberInline(ReadOnlyInline):
     @admin.display(description="licence")
     def licence_link(self, obj):
         url = reverse("admin:licensing_licence_change", args=[obj.licence_id])
-        return format_html('<a href="{}">{}</a>', url, obj.licence)
+        return format_html('<a href="{}">{}</a>', url, obj.licence.title)
 
 
 # --- the members list: a new number for each selected member ----------------------------------

@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from accounts.models import AuditEvent, MemberStatus, Organisation, User
 from accounts.selectors import member_counts_by_status
 from billing.restriction import organisation_restriction_reasons
-from billing.selectors import organisation_period
+from billing.selectors import invoice_list, organisation_period
 from licensing.models import Licence, LicenceStatus, LicenceType
 from licensing.selectors import licence_list, licence_summary, money_on_unassigned_licences
 from telecom.admin.tenancy import organisation_of
@@ -115,7 +115,7 @@ class TelecomAdminSite(admin.AdminSite):
         """Dashboard search: members by name or e-mail, licences by UUID (prefix) or extension."""
         term = request.GET.get("q", "").strip()[:100]
         organisation = organisation_of(request)
-        members = licences = None
+        members = licences = invoices = None
         if term:
             if request.user.has_perm("accounts.view_user"):
                 members = (
@@ -130,6 +130,9 @@ class TelecomAdminSite(admin.AdminSite):
             if request.user.has_perm("licensing.view_licence"):
                 licences = licence_list(organisation=organisation)
                 match = Q(extension__startswith=term) if term.isdigit() else Q(pk__in=[])
+                if len(term) >= 2 and not term.isdigit():  # a member's licences, by their name
+                    match |= Q(member__name__icontains=term) | Q(member__email__icontains=term)
+                    match |= Q(base_licence__member__name__icontains=term)
                 lowered = term.lower()
                 try:
                     match |= Q(pk=uuid.UUID(lowered))
@@ -137,7 +140,18 @@ class TelecomAdminSite(admin.AdminSite):
                     if UUID_PREFIX.fullmatch(lowered):
                         match |= Q(id__startswith=lowered)
                 licences = list(
-                    licences.filter(match).select_related("organisation").order_by("extension")[:50]
+                    licences.filter(match)
+                    .select_related(
+                        "organisation", "licence_type", "member", "line", "base_licence__member"
+                    )
+                    .order_by("extension", "pk")[:50]
+                )
+            if request.user.has_perm("billing.view_invoice"):
+                invoices = list(
+                    invoice_list(organisation=organisation)
+                    .prefetch_related(None)
+                    .filter(number__icontains=term)
+                    .order_by("-issued_on", "number")[:50]
                 )
         context = {
             **self.each_context(request),
@@ -146,6 +160,7 @@ class TelecomAdminSite(admin.AdminSite):
             "term": term,
             "members": members,
             "licences": licences,
+            "invoices": invoices,
         }
         for provider in self.search_providers:  # numbers by digits (issue 3), ...
             context.update(provider(request, term))

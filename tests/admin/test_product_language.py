@@ -76,7 +76,44 @@ def console_urls(world) -> list[str]:
         reverse(f"{admin}licensing_line_change", args=[world.line.pk]),
         reverse(f"{admin}numbering_portingrequest_changelist"),
         reverse(f"{admin}numbering_portingrequest_add"),
+        *people_urls(world),
     ]
+
+
+def people_urls(world) -> list[str]:
+    """The member pages and the activity log (issue 13)."""
+    admin = "admin:"
+    return [
+        reverse(f"{admin}accounts_user_add"),
+        reverse(f"{admin}accounts_user_resend", args=[world.user.pk]),
+        reverse(f"{admin}accounts_user_reactivate", args=[world.user.pk]),
+        reverse(f"{admin}accounts_user_give_licence", args=[world.admin.pk]),
+        reverse(f"{admin}accounts_auditevent_changelist"),
+        reverse(f"{admin}accounts_auditevent_changelist") + "?target_type__exact=licence",
+    ]
+
+
+def test_member_pages_and_activity_log_show_no_catalogue_codes_or_json(client, world_a):
+    from licensing.models import LicenceType
+
+    codes = list(LicenceType.objects.values_list("code", flat=True))
+    client.force_login(world_a.owner)
+    for url in [
+        reverse("admin:accounts_user_change", args=[world_a.user.pk]),
+        *people_urls(world_a),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = page_text(response)
+        if 'id="result_list"' in text:  # the list's own rows, not its raw filters
+            text = text.split('id="result_list"')[1].split("</table>")[0]
+        else:
+            text = text.split('id="content"')[1]
+        text = re.sub(r"<script.*?</script>", " ", text, flags=re.DOTALL)
+        text = re.sub(r"<[^>]+>", " ", text)  # what people read, not the markup's attributes
+        assert developer_words(text) == [], url
+        assert [c for c in codes if re.search(rf"\b{c}\b", text)] == [], url
+        assert '{"' not in text and "{&quot;" not in text, url
 
 
 @pytest.mark.parametrize("role", ["owner", "finance"])

@@ -173,7 +173,7 @@ def test_password_reset_mails_a_link_that_sets_a_new_password_once(client, membe
     assert client.get(link, follow=True).context["validlink"] is False
 
 
-@pytest.mark.parametrize("status", [MemberStatus.INVITED, MemberStatus.DEACTIVATED])
+@pytest.mark.parametrize("status", [MemberStatus.DEACTIVATED])
 def test_password_reset_mails_nobody_but_active_members(client, organisation, status):
     UserFactory(organisation=organisation, email="x@org-a.example", status=status)
 
@@ -182,6 +182,24 @@ def test_password_reset_mails_nobody_but_active_members(client, organisation, st
 
     assert response["Location"] == unknown["Location"] == reverse("webapp:password_reset_sent")
     assert mail.outbox == []
+
+
+def test_an_invited_member_who_asks_for_a_reset_gets_the_invitation_again(
+    client, invited, django_capture_on_commit_callbacks
+):
+    old = services.invitation_token_for(invited)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("webapp:password_reset"), {"email": "New@org-a.example"})
+
+    assert response["Location"] == reverse("webapp:password_reset_sent")  # same answer as others
+    assert [m.to for m in mail.outbox] == [["new@org-a.example"]]
+    token = _link(mail.outbox[0].body).split("/")[2]
+    assert services.invitation_member_for(token) == invited
+    with pytest.raises(services.InvitationInvalid):
+        services.invitation_member_for(old)
+    assert AuditEvent.objects.filter(
+        action="member.invitation_resent", target_id=str(invited.pk)
+    ).exists()
 
 
 # --- invitations ------------------------------------------------------------------------------

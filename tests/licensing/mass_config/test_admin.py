@@ -18,6 +18,7 @@ from licensing import mass_config
 from licensing import tasks as licensing_tasks
 from licensing.models import Licence
 from numbering.models import InventoryNumber, NumberStatus, PhoneNumber
+from numbering.phone import format_for_people
 from tests.factories import UserFactory
 from tests.licensing.mass_config.test_mass_config import (
     HEADER,
@@ -63,13 +64,49 @@ def test_the_licences_list_links_to_the_page(console):
     assert reverse(PAGE) in response.content.decode()
 
 
-def test_the_sample_downloads(console):
+def test_the_sample_downloads(console, org):
     response = console.get(reverse("admin:licensing_licence_mass_configuration_sample"))
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert response.content.decode() == mass_config.sample_csv()
+    assert response.content.decode() == mass_config.sample_csv_for(org)
     assert response.content.decode().splitlines()[0] == HEADER
+
+
+@pytest.mark.parametrize("policy", ["auto_purchase", "block"])
+def test_the_sample_is_the_organisations_own_and_validates_unchanged(
+    console, org, admin, people, inventory, policy
+):
+    from accounts.models import Organisation
+    from licensing import services as licensing
+    from tests.factories import licence_type
+
+    Organisation.objects.filter(pk=org.pk).update(licence_policy=policy)
+    org.refresh_from_db()
+    # John already has a phone system with extension 101 and an add-on; one more is free.
+    bought = licensing.licences_purchase(
+        organisation=org, licence_type=licence_type("phone_system"), quantity=2, actor=admin
+    ).purchased
+    licensing.licence_assign(licence=bought[0], member=people["John"], actor=admin)
+    licensing.licence_set_extension(licence=bought[0], extension="101", actor=admin)
+    snapshot = Snapshot()
+
+    data = console.get(reverse("admin:licensing_licence_mass_configuration_sample")).content
+    text = data.decode()
+    rows = text.splitlines()[1:]
+    assert rows[0].startswith("101,,john@acme.example")
+    emails = set(org.members.values_list("email", flat=True))
+    assert all(row.split(",")[2] in emails for row in rows)  # the organisation's own members
+    if policy == "block":
+        assert len(rows) == 2  # John restated, and one new row for the one free phone system
+    assert any("+1" in row for row in rows[1:])  # a free number of the inventory
+
+    report = mass_config.mass_config_validate(organisation=org, file_bytes=data)
+    assert report.errors == []
+    review = console.post(reverse(PAGE), {"file": upload(data), "_review": "1"})
+    assert review.status_code == 200
+    assert 'id="mass-config-errors"' not in review.content.decode()
+    assert snapshot.unchanged()
 
 
 def test_review_then_confirm_applies_the_sample(console, org, people, inventory):
@@ -82,7 +119,7 @@ def test_review_then_confirm_applies_the_sample(console, org, people, inventory)
     page = review.content.decode()
     assert 'id="mass-config-changes"' in page and 'id="mass-config-errors"' not in page
     for ext, e164 in zip(("101", "102", "104", "109"), SAMPLE_NUMBERS, strict=True):
-        assert f"<td>{ext}</td>" in page and e164 in page
+        assert f"<td>{ext}</td>" in page and format_for_people(e164) in page  # as people read it
     assert '<td class="num" id="quote-total">180.80 USD</td>' in page
     assert snapshot.unchanged()  # the review writes nothing
 
