@@ -244,6 +244,7 @@ class Figures:
 
 def pages(organisation) -> list[tuple[str, str, str]]:
     """(label, who, address) for every page timed: who is "owner", "token" or "user"."""
+    from django.contrib import admin
     from django.urls import reverse
 
     from accounts.models import AuditEvent, User
@@ -251,11 +252,10 @@ def pages(organisation) -> list[tuple[str, str, str]]:
     from licensing.models import Licence
     from numbering.models import PhoneNumber, PortingRequest
 
-    console_per_page = 100  # the admin's list_per_page
-
     def last_console(model) -> int:
+        per_page = admin.site._registry[model].list_per_page
         rows = model.objects.filter(organisation=organisation).count()
-        return max(0, -(-rows // console_per_page) - 1)
+        return max(0, -(-rows // per_page) - 1)
 
     def last_api(model, size=50) -> int:
         rows = model.objects.filter(organisation=organisation).count()
