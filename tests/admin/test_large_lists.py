@@ -23,7 +23,9 @@ def large(db):
     """One organisation of 2,000 members, each with a licence and a number (written in bulk:
     the lists are what is tested here, not the services)."""
     organisation = OrganisationFactory(name="Large Ltd")
-    owner = UserFactory(organisation=organisation, role="owner", email="owner@large.example")
+    owner = UserFactory(
+        organisation=organisation, role="owner", email="owner@large.example", name="Olga Owner"
+    )
     members = User.objects.bulk_create(
         User(
             organisation=organisation,
