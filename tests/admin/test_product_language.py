@@ -163,3 +163,45 @@ def test_refusals_are_sentences_without_codes_or_rules(client, world_a):
         text = page_text(response) + " ".join(messages_of(response))
         assert developer_words(text) == []
     assert developer_words(" ".join(refusals)) == []
+
+
+def test_money_reviews_speak_product_language(client, world_a):
+    """The priced reviews (porting, add-ons, buy, assign, recover) and the licence pages: no
+    rule numbers, codes or JSON; the reviews write nothing."""
+    client.force_login(world_a.owner)
+    number = PhoneNumber.objects.filter(licence=world_a.assigned).get()
+    before = db_state()
+    reviews = [
+        client.post(
+            reverse("admin:numbering_portingrequest_add"),
+            {
+                "e164": "+33612345678",
+                "type": "mobile",
+                "member": str(world_a.admin.pk),
+                "porting_date": "2026-11-20",
+                "rio": "02P000001K9X",
+            },
+        ),
+        client.post(
+            reverse("admin:licensing_licence_addons", args=[world_a.phone.pk]),
+            {"codes": ["team_chat"]},
+        ),
+        client.post(
+            reverse("admin:licensing_licence_addons", args=[world_a.phone.pk]), {"codes": []}
+        ),
+        client.post(
+            reverse("admin:licensing_licence_buy"),
+            {"licence_type": licence_type("user_standard").pk, "quantity": "1"},
+        ),
+        client.get(reverse("admin:licensing_licence_assign", args=[world_a.assigned.pk])),
+        client.get(reverse("admin:licensing_licence_change", args=[world_a.assigned.pk])),
+        client.get(reverse("admin:numbering_phonenumber_change", args=[number.pk])),
+    ]
+    assert db_state() == before
+    for response in reviews:
+        assert response.status_code == 200
+        text = page_text(response) + " ".join(messages_of(response))
+        assert developer_words(text) == []
+        assert '{"' not in re.sub(r"<script.*?</script>", "", text, flags=re.S)
+    assert 'id="porting-review"' in page_text(reviews[0])
+    assert 'id="addons-review"' in page_text(reviews[1])
