@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -256,6 +256,12 @@ class AuditEventAdmin(TenantAdmin):
         return members.order_by("name", "email").values_list("pk", "name", "email")
 
     def changelist_view(self, request, extra_context=None):
+        empty = [name for name in ActivityFilterForm.base_fields if request.GET.get(name) == ""]
+        if empty:  # the filter form sends its blank fields: drop them ("all")
+            query = request.GET.copy()
+            for name in empty:
+                del query[name]
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
         form = ActivityFilterForm(request.GET or None, members=self._members(request))
         query = request.GET.urlencode()
         export_url = reverse("admin:accounts_auditevent_export") + (f"?{query}" if query else "")

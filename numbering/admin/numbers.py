@@ -147,7 +147,7 @@ class PhoneNumberAdmin(NumberFlows, TenantAdmin):
         if obj.licence_id is None:
             return "-"
         url = reverse("admin:licensing_licence_change", args=[obj.licence_id])
-        return format_html('<a href="{}">{}</a>', url, obj.licence)
+        return format_html('<a href="{}">{}</a>', url, obj.licence.title)
 
     # --- pages ------------------------------------------------------------------------------
 

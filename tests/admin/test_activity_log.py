@@ -108,3 +108,15 @@ def test_finance_and_other_roles_cannot_export_another_organisation(client, worl
     rows = _csv(client.get(reverse("admin:accounts_auditevent_export")))
     assert rows[1:]
     assert "zorblax" not in "\n".join(",".join(r) for r in rows)
+
+
+def test_the_filter_forms_blank_fields_mean_all(client, world_a):
+    client.force_login(world_a.owner)
+    response = client.get(
+        reverse(URL),
+        {"actor__id__exact": "", "target_type__exact": "invoice", "created_at__date__gte": ""},
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith("?target_type__exact=invoice")
+    rows = client.get(response["Location"]).context["cl"].result_list
+    assert rows and {e.target_type for e in rows} == {"invoice"}
