@@ -316,7 +316,7 @@ class Licence(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.licence_type.code} {str(self.id)[:8]}"
+        return self.title
 
     @property
     def title(self) -> str:

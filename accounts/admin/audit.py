@@ -162,6 +162,44 @@ _page_type_names: contextvars.ContextVar[dict[str, str] | None] = contextvars.Co
 # --- filters -------------------------------------------------------------------------------------
 
 
+class _ReadableFilter(admin.SimpleListFilter):
+    """A sidebar filter over a code column that shows people's words, never the codes."""
+
+    field = ""
+
+    def label(self, code: str) -> str:
+        return code
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).order_by().values_list(self.field, flat=True)
+        return sorted(((code, self.label(code)) for code in set(codes)), key=lambda kv: kv[1])
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.field: value}) if value else queryset
+
+
+class ActionFilter(_ReadableFilter):
+    title = "what happened"
+    parameter_name = "action__exact"
+    field = "action"
+
+    def label(self, code: str) -> str:
+        # "licence.addons_set" -> "Licence: add-ons set"
+        subject, _, verb = code.partition(".")
+        words = verb.replace("addons", "add-ons").replace("_", " ")
+        return f"{subject.replace('_', ' ').capitalize()}: {words}" if verb else code
+
+
+class ObjectFilter(_ReadableFilter):
+    title = "object"
+    parameter_name = "target_type__exact"
+    field = "target_type"
+
+    def label(self, code: str) -> str:
+        return OBJECT_KINDS.get(code, code.replace("_", " ").capitalize())
+
+
 class ActivityFilterForm(forms.Form):
     """Member, object and dates, posted as the list's own lookups so the list and the CSV
     export read the same rows."""
@@ -205,7 +243,7 @@ class AuditEventAdmin(TenantAdmin):
         "object_kind",
         "organisation",
     )
-    list_filter = ("action", "target_type", "created_at", "organisation")
+    list_filter = (ActionFilter, ObjectFilter, "created_at", "organisation")
     search_fields = ("actor_label", "action", "target_label", "target_id")
     date_hierarchy = "created_at"
     list_select_related = ("organisation",)
@@ -269,7 +307,12 @@ class AuditEventAdmin(TenantAdmin):
         try:
             response = super().changelist_view(
                 request,
-                {"activity_filter": form, "export_url": export_url, **(extra_context or {})},
+                {
+                    "title": "Activity log",
+                    "activity_filter": form,
+                    "export_url": export_url,
+                    **(extra_context or {}),
+                },
             )
             if hasattr(response, "render"):
                 response.render()  # while the names are set
