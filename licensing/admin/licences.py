@@ -224,7 +224,7 @@ class LicenceAdmin(LicencePages, TenantAdmin):
 
     @admin.display(description="add-ons")
     def addon_codes(self, obj):
-        return ", ".join(sorted(a.licence_type.code for a in obj.addons.all())) or "-"
+        return ", ".join(sorted(a.licence_type.name for a in obj.addons.all())) or "-"
 
     @admin.display(description="numbers")
     def numbers_held(self, obj):

@@ -129,8 +129,8 @@ class PortingRequestForm(forms.Form):
         for field, errors in exc.error_dict.items():
             target = field if field in self.fields else None
             for error in errors:
-                message = " ".join(error.messages)
-                self.add_error(target, f"{message} ({error.code})" if error.code else message)
+                # The sentence for people; the code stays on the error (and in the API).
+                self.add_error(target, ValidationError(" ".join(error.messages), code=error.code))
 
 
 class PortingRequestAdmin(TenantAdmin):
