@@ -24,7 +24,7 @@ from facturx import generate_cii_xml, generate_from_binary
 
 from billing.documents import invoice_seller
 from billing.models import Invoice, InvoiceKind
-from billing.vat import VatTreatment
+from billing.vat import VatTreatment, seller_country
 
 LEVEL = "en16931"
 FOUR_PLACES = Decimal("0.0001")
@@ -81,7 +81,7 @@ def _seller() -> dict:
     address = [line for line in seller["address"] if line]
     party = {
         "name": str(seller.get("name", "")),
-        "country_code": str(seller.get("country", "FR")),
+        "country_code": seller_country(),
     }
     for key, line in zip(("addr_l1", "addr_l2", "addr_l3"), address, strict=False):
         party[key] = str(line)
@@ -133,7 +133,6 @@ def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
     payment = getattr(invoice, "payment", None)
     paid = payment.amount if payment is not None else Decimal("0.00")
     data = {
-        "BT-24": None,
         "BT-1": invoice.number,
         "BT-2": invoice.issued_on,
         "BT-3": CORRECTED_INVOICE if invoice.kind == InvoiceKind.CORRECTION else INVOICE,
@@ -159,7 +158,6 @@ def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
         data["BT-13"] = invoice.billing_details.purchase_order
     if invoice.replaces_id:
         data["BG-3"] = [{"BT-25": invoice.replaces.number, "BT-26": invoice.replaces.issued_on}]
-    del data["BT-24"]  # set from the level
     return generate_cii_xml(data, level=LEVEL, check_xsd=True, check_schematron=False)
 
 

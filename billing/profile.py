@@ -108,7 +108,7 @@ def _clean_registration(raw: str, country: str) -> str:
 
 def _clean_contacts(contacts) -> list[str]:
     if isinstance(contacts, str):
-        contacts = [part for part in contacts.replace(",", "\n").splitlines()]
+        contacts = contacts.replace(",", "\n").splitlines()
     cleaned: list[str] = []
     for raw in contacts or ():
         email = str(raw).strip().lower()
