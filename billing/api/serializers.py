@@ -19,6 +19,7 @@ from billing.models import (
 from billing.selectors import organisation_today
 from licensing.models import Device, DevicePrice
 from numbering.models import NumberStatus, PhoneNumber
+from telecom.api import RejectUnknownFieldsMixin
 from telecom.quantities import MAX_QUANTITY, AsciiDecimalField, AsciiIntegerField
 
 # A day: no call lasts longer, and a bigger value is a unit mistake (milliseconds).
@@ -260,7 +261,7 @@ class BillingDetailsSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(source="created_at", allow_null=True)
 
 
-class BillingDetailsUpdateSerializer(serializers.Serializer):
+class BillingDetailsUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Any of the fields; the others keep their value. Checked by billing.profile."""
 
     legal_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -274,11 +275,3 @@ class BillingDetailsUpdateSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=254), required=False, max_length=50
     )
     purchase_order = serializers.CharField(required=False, allow_blank=True, max_length=100)
-
-    def to_internal_value(self, data):
-        unknown = set(getattr(data, "keys", lambda: [])()) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["This field cannot be changed here."] for name in sorted(unknown)}
-            )
-        return super().to_internal_value(data)
