@@ -36,3 +36,40 @@ def django_on_database(example: str, **environment: str) -> None:
     import django
 
     django.setup()
+
+
+def bench_organisation(name: str, *, slug: str, members: int):
+    """A French, monthly, auto-purchase organisation on user licences with `members` active
+    members (the first its owner, all with unusable passwords: benches sign in by token)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.models import Organisation, User
+    from licensing.models import LicenceType
+
+    organisation = Organisation.objects.create(
+        name=name,
+        country="FR",
+        currency="EUR",
+        timezone="Europe/Paris",
+        plan="connect",
+        billing_frequency="monthly",
+        licence_policy="auto_purchase",
+        billing_anchor=timezone.localdate() - dt.timedelta(days=10),
+        payment_method_kind="card",
+        payment_method_reference=f"pm_{slug}",
+        default_licence_type=LicenceType.objects.get(code="user_standard"),
+    )
+    User.objects.bulk_create(
+        User(
+            organisation=organisation,
+            email=f"member{i}@{slug}.example",
+            name=f"Member {i:05d} of {name}",
+            role="owner" if i == 0 else "user",
+            status="active",
+            password="!",
+        )
+        for i in range(members)
+    )
+    return organisation

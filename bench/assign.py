@@ -30,7 +30,7 @@ import os
 import statistics
 import time
 
-from _django import django_on_database
+from _django import bench_organisation, django_on_database
 
 TARGET_RATE = 300
 TARGET_P95_MS = 50.0
@@ -58,7 +58,6 @@ def prepare(members: int, single: int):
     from django.core.management import call_command
     from django.db import connection
 
-    from accounts.models import Organisation, User
     from licensing.catalogue import load_catalogue
     from licensing.models import LicenceType
     from numbering.inventory import inventory_fill
@@ -70,36 +69,10 @@ def prepare(members: int, single: int):
         cursor.execute("TRUNCATE accounts_organisation, numbering_inventorynumber CASCADE")
     inventory_fill(per_kind=2 * (members + single) + 100, countries=["FR"])
 
-    import datetime as dt
-
-    from django.utils import timezone
-
-    standard = LicenceType.objects.get(code="user_standard")
     organisations = []
     for label in ("prebought", "autopurchase"):
-        organisation = Organisation.objects.create(
-            name=f"Bench {label}",
-            country="FR",
-            currency="EUR",
-            timezone="Europe/Paris",
-            plan="connect",
-            billing_frequency="monthly",
-            licence_policy="auto_purchase",
-            billing_anchor=timezone.localdate() - dt.timedelta(days=10),
-            payment_method_kind="card",
-            payment_method_reference=f"pm_bench_{label}",
-            default_licence_type=standard,
-        )
-        User.objects.bulk_create(
-            User(
-                organisation=organisation,
-                email=f"member{i}@{label}.bench.example",
-                name=f"Member {i:05d} {label}",
-                role="owner" if i == 0 else "user",
-                status="active",
-                password="!",  # unusable: the bench signs in with a token
-            )
-            for i in range(members + single)
+        organisation = bench_organisation(
+            f"Bench {label}", slug=f"{label}.bench", members=members + single
         )
         organisations.append(organisation)
     return organisations

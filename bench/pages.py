@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from _django import django_on_database
+from _django import bench_organisation, django_on_database
 
 TARGET_P95_MS = 50.0
 TARGET_BYTES = 300 * 1024
@@ -92,41 +92,15 @@ def build(args: argparse.Namespace) -> None:
 
 
 def _organisation(name: str, members: int, *, purchases: int):
-    import datetime as dt
 
-    from django.utils import timezone
-
-    from accounts.models import Organisation, User
+    from accounts.models import User
     from licensing.models import LicenceType
     from licensing.services import licences_purchase
     from numbering.services import NumberRequest, numbers_assign
 
     standard = LicenceType.objects.get(code="user_standard")
     slug = name.lower().replace(" ", "-")
-    organisation = Organisation.objects.create(
-        name=name,
-        country="FR",
-        currency="EUR",
-        timezone="Europe/Paris",
-        plan="connect",
-        billing_frequency="monthly",
-        licence_policy="auto_purchase",
-        billing_anchor=timezone.localdate() - dt.timedelta(days=10),
-        payment_method_kind="card",
-        payment_method_reference=f"pm_{slug}",
-        default_licence_type=standard,
-    )
-    User.objects.bulk_create(
-        User(
-            organisation=organisation,
-            email=f"member{i}@{slug}.example",
-            name=f"Member {i:05d} of {name}",
-            role="owner" if i == 0 else "user",
-            status="active",
-            password="!",
-        )
-        for i in range(members)
-    )
+    organisation = bench_organisation(name, slug=slug, members=members)
     everyone = list(User.objects.filter(organisation=organisation).order_by("email"))
     owner = next(m for m in everyone if m.role == "owner")
     per_purchase, extra = divmod(members, purchases)
