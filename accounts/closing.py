@@ -1,5 +1,5 @@
 """Closing an organisation (rule 19): the owner asks, platform staff close it, and at the end of
-the billing period the closing finishes. `accounts.services` re-exports these names."""
+the billing period the closing finishes."""
 
 from dataclasses import dataclass
 from datetime import date, datetime

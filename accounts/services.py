@@ -1,77 +1,29 @@
-"""Organisations and members: sign-up, settings, payment method, invitations, removal. Closing an
-organisation (rule 19) is accounts/closing.py, a layer above: it ends licences and numbers."""
+"""Organisations and members: settings, payment method, invitations, roles, reactivation.
+
+What reaches licences, numbers or the renewal sits a layer above, in accounts/lifecycle.py
+(sign-up, member removal) and accounts/closing.py (closing an organisation, rule 19); the
+calling-credit cap and tax rate are billing's (billing/usage.py)."""
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.api_tokens import api_token_create
 from accounts.audit import audit_record
+from accounts.invitations import invitation_send
 from accounts.models import (
-    DEFAULT_TAX_RATES,
     ApiToken,
     MemberStatus,
     Organisation,
     User,
 )
 from accounts.roles import Role, can_assign_role
-from billing.periods import local_date
-from billing.renewal import first_renewal_at
-from licensing.models import Licence, LicenceType
 from telecom.locks import organisation_for_update
 
 
-@transaction.atomic
-def organisation_signup(
-    *,
-    organisation_name: str,
-    country: str,
-    currency: str,
-    timezone_name: str,
-    plan: str,
-    billing_frequency: str,
-    licence_policy: str,
-    owner_email: str,
-    owner_password: str,
-    owner_name: str,
-) -> tuple[Organisation, User, str]:
-    """Create an organisation and its owner. The billing period starts today (the anchor day).
-
-    A new organisation has no payment method and is therefore restricted (rule 18) until it
-    registers one.
-    """
-    country = country.upper()
-    organisation = Organisation(
-        name=organisation_name.strip(),
-        country=country,
-        currency=currency,
-        timezone=timezone_name,
-        plan=plan,
-        billing_frequency=billing_frequency,
-        licence_policy=licence_policy,
-        default_licence_type=LicenceType.objects.filter(code="user_standard").first(),
-        billing_anchor=local_date(timezone.now(), timezone_name),
-        tax_rate=DEFAULT_TAX_RATES.get(country, DEFAULT_TAX_RATES["US"]),
-    )
-    organisation.full_clean()
-    organisation.next_renewal_at = first_renewal_at(organisation)
-    organisation.save()
-    owner = _member_create(
-        organisation=organisation,
-        email=owner_email,
-        name=owner_name,
-        role=Role.OWNER,
-        password=owner_password,
-    )
-    _, key = api_token_create(user=owner)
-    audit_record(
-        organisation=organisation, actor=owner, action="organisation.created", target=organisation
-    )
-    return organisation, owner, key
-
-
-def _member_create(*, organisation, email, name, role, password=None) -> User:
+def member_create(*, organisation, email, name, role, password=None) -> User:
+    """A new member with a unique e-mail address. No permission check: the caller has made it
+    (sign-up creates the owner; `member_invite` checks the inviter's role)."""
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(
@@ -145,38 +97,7 @@ def organisation_set_payment_method(
     return org
 
 
-STAFF_EDITABLE = ("calling_credit_cap", "tax_rate")
-
-
-@transaction.atomic
-def organisation_update_limits(*, organisation: Organisation, actor, **changes) -> Organisation:
-    """Platform staff only: the calling-credit cap (rule 21) and the tax rate (section 4)."""
-    if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only platform staff may change the calling-credit cap or tax rate.")
-    unknown = set(changes) - set(STAFF_EDITABLE)
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    org = organisation_for_update(organisation.pk)
-    if "calling_credit_cap" in changes:
-        from billing.services import calling_credit_cap_validate
-
-        calling_credit_cap_validate(org, changes["calling_credit_cap"], lock=True)
-    before = {field: str(getattr(org, field)) for field in changes}
-    for field, value in changes.items():
-        setattr(org, field, value)
-    org.full_clean()
-    org.save(update_fields=list(changes))
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="organisation.limits_updated",
-        target=org,
-        changes={"before": before, "after": {k: str(v) for k, v in changes.items()}},
-    )
-    return org
-
-
-def _ensure_may_manage(actor, role: str) -> None:
+def ensure_may_manage(actor, role: str) -> None:
     if not can_assign_role(actor, role):
         raise PermissionDenied(f"Your role may not manage members with the role {role}.")
 
@@ -196,9 +117,9 @@ def member_invite(
 
     With `notify`, the member is e-mailed their invitation link once the transaction commits.
     """
-    _ensure_may_manage(actor, role)
+    ensure_may_manage(actor, role)
     org = organisation_for_update(organisation.pk)
-    member = _member_create(organisation=org, email=email, name=name, role=role)
+    member = member_create(organisation=org, email=email, name=name, role=role)
     audit_record(
         organisation=org,
         actor=actor,
@@ -207,13 +128,11 @@ def member_invite(
         changes={"role": role},
     )
     if notify:
-        from webapp.services import invitation_send
-
         invitation_send(member=member, request=request)
     return member
 
 
-def _ensure_other_owner(member: User) -> None:
+def ensure_other_owner(member: User) -> None:
     others = User.objects.filter(
         organisation_id=member.organisation_id, role=Role.OWNER, status=MemberStatus.ACTIVE
     ).exclude(pk=member.pk)
@@ -231,12 +150,12 @@ def _ensure_other_owner(member: User) -> None:
 def member_update(*, member: User, actor, name: str | None = None, role: str | None = None) -> User:
     org = organisation_for_update(member.organisation_id)
     member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
-    _ensure_may_manage(actor, member.role)
+    ensure_may_manage(actor, member.role)
     before = {"name": member.name, "role": member.role}
     if role is not None and role != member.role:
-        _ensure_may_manage(actor, role)
+        ensure_may_manage(actor, role)
         if member.role == Role.OWNER:
-            _ensure_other_owner(member)
+            ensure_other_owner(member)
         member.role = role
     if name is not None:
         member.name = name.strip()
@@ -252,35 +171,6 @@ def member_update(*, member: User, actor, name: str | None = None, role: str | N
 
 
 @transaction.atomic
-def member_remove(*, member: User, actor) -> User:
-    """Rule 9: deactivate the member; their licences become unassigned, keeping their numbers."""
-    org = organisation_for_update(member.organisation_id)
-    member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
-    _ensure_may_manage(actor, member.role)
-    if member.role == Role.OWNER:
-        _ensure_other_owner(member)
-    licences = list(Licence.objects.select_for_update().filter(member=member).order_by("pk"))
-    for licence in licences:
-        licence.member = None
-    Licence.objects.bulk_update(licences, ["member"])
-    from numbering.services import history_follow_licence
-
-    for licence in licences:
-        history_follow_licence(licence=licence)
-    member.status = MemberStatus.DEACTIVATED
-    member.save(update_fields=["status"])
-    ApiToken.objects.filter(user=member).delete()
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="member.removed",
-        target=member,
-        changes={"licences_unassigned": [str(licence.pk) for licence in licences]},
-    )
-    return member
-
-
-@transaction.atomic
 def member_invitation_resend(*, member: User, actor, request=None) -> User:
     """E-mail an invited member a new invitation link; the links sent before stop working.
 
@@ -290,7 +180,7 @@ def member_invitation_resend(*, member: User, actor, request=None) -> User:
     org = organisation_for_update(member.organisation_id)
     member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
     if actor is not None:
-        _ensure_may_manage(actor, member.role)
+        ensure_may_manage(actor, member.role)
     if member.status != MemberStatus.INVITED:
         raise ValidationError(
             f"{member.get_full_name()} is not waiting for an invitation: only invited members "
@@ -305,8 +195,6 @@ def member_invitation_resend(*, member: User, actor, request=None) -> User:
         action="member.invitation_resent",
         target=member,
     )
-    from webapp.services import invitation_send
-
     invitation_send(member=member, request=request)
     return member
 
@@ -318,7 +206,7 @@ def member_reactivate(*, member: User, actor) -> User:
     is e-mailed). Their licences were unassigned at removal and stay so."""
     org = organisation_for_update(member.organisation_id)
     member = User.objects.select_for_update().get(pk=member.pk, organisation=org)
-    _ensure_may_manage(actor, member.role)
+    ensure_may_manage(actor, member.role)
     if member.status != MemberStatus.DEACTIVATED:
         raise ValidationError(
             f"{member.get_full_name()} is not removed: only removed members can be reactivated.",
@@ -337,8 +225,6 @@ def member_reactivate(*, member: User, actor) -> User:
         changes={"status": member.status},
     )
     if invited:
-        from webapp.services import invitation_send
-
         invitation_send(member=member)
     return member
 

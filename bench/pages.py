@@ -172,7 +172,7 @@ def _usage(organisation, count: int) -> None:
 
     from django.utils import timezone
 
-    from billing.services import usage_record
+    from billing.usage import usage_record
     from numbering.models import PhoneNumber
 
     numbers = list(PhoneNumber.objects.filter(organisation=organisation, status="assigned")[:500])

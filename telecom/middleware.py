@@ -2,7 +2,7 @@
 
 from django.http import HttpResponseBadRequest, JsonResponse
 
-from telecom.views import is_api_request
+from telecom.views import is_api_request, request_too_large
 
 NUL = "\x00"
 
@@ -91,8 +91,6 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         else:
-            from telecom.views import request_too_large
-
             response = request_too_large(request, detail)
         # The body was not read: the connection cannot be reused for another request.
         response["Connection"] = "close"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import MemberStatus, User
 from billing.models import UsageDirection, UsageKind, UsageRecord
-from billing.services import usage_record
+from billing.usage import usage_record
 from numbering.phone import SMS
 from webapp import services
 from webapp.audio import wav_tone

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import invitations
 from numbering.models import PhoneNumber
 from numbering.phone import SMS
 from telecom.errors import DomainError
@@ -130,8 +131,8 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 def invitation_accept(request, token: str):
     """An invited member sets a password, becomes active and lands on their home page."""
     try:
-        member = services.invitation_member_for(token)
-    except services.InvitationInvalid as exc:
+        member = invitations.invitation_member_for(token)
+    except invitations.InvitationInvalid as exc:
         response = render(
             request, "registration/invitation_invalid.html", {"reason": str(exc)}, status=404
         )
@@ -140,12 +141,12 @@ def invitation_accept(request, token: str):
     form = InvitationAcceptForm(member, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.invitation_accept(
+            member = invitations.invitation_accept(
                 member=member,
                 password=form.cleaned_data["new_password1"],
                 name=form.cleaned_data["name"],
             )
-        except services.InvitationInvalid as exc:
+        except invitations.InvitationInvalid as exc:
             form.add_error(None, str(exc))
         else:
             login(request, member)

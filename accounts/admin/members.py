@@ -9,13 +9,13 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.lifecycle import member_remove
 from accounts.models import MemberStatus, User
 from accounts.roles import ASSIGNABLE_ROLES, Role
 from accounts.services import (
     member_invitation_resend,
     member_invite,
     member_reactivate,
-    member_remove,
     member_update,
 )
 from licensing.models import Licence, LicenceKind, LicenceStatus

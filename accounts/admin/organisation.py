@@ -15,15 +15,13 @@ from accounts.models import Organisation
 from accounts.roles import Role
 from accounts.services import (
     ORGANISATION_EDITABLE,
-    STAFF_EDITABLE,
     organisation_set_payment_method,
     organisation_update,
-    organisation_update_limits,
 )
 from billing.models import Invoice, InvoiceStatus
 from billing.restriction import organisation_restriction_reasons
 from billing.selectors import organisation_period
-from billing.services import calling_credit_cap_validate
+from billing.usage import STAFF_EDITABLE, calling_credit_cap_validate, organisation_update_limits
 from licensing.models import LicenceKind
 from telecom.admin import (
     ServiceRefused,

@@ -103,7 +103,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_number_count(self, member: User) -> int:
-        # Annotated by accounts.selectors.with_number_count on every queryset the API reads.
+        # Annotated by numbering.selectors.with_number_count on every queryset the API reads.
         return getattr(member, "number_count", 0)
 
 

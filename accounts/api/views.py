@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import lifecycle, services
 from accounts.api.serializers import (
     ApiTokenSerializer,
     MemberCreateSerializer,
@@ -25,7 +25,7 @@ from accounts.api_tokens import api_token_revoke, api_tokens_of
 from accounts.filters import MemberFilterSet
 from accounts.models import ApiToken, Organisation, User
 from accounts.roles import Cap, has_capability
-from accounts.selectors import member_list_detailed
+from numbering.selectors import member_list_detailed
 from telecom.api import TenantViewSet
 from telecom.clients import ClientRateThrottle
 
@@ -43,7 +43,7 @@ class SignupView(APIView):
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        organisation, owner, token = services.organisation_signup(
+        organisation, owner, token = lifecycle.organisation_signup(
             organisation_name=data["organisation_name"],
             country=data["country"],
             currency=data["currency"],
@@ -200,4 +200,4 @@ class MemberViewSet(
         return self._render(member)
 
     def perform_destroy(self, instance):
-        services.member_remove(member=instance, actor=self.request.user)
+        lifecycle.member_remove(member=instance, actor=self.request.user)

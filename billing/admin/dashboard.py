@@ -15,9 +15,7 @@ from billing.models import (
 )
 from billing.renewal import renewal_period, upcoming_quote
 from billing.selectors import organisation_period, organisation_today
-from billing.services import (
-    usage_used,
-)
+from billing.usage import usage_used
 from telecom.admin import (
     is_platform_staff,
 )

@@ -34,6 +34,7 @@ from billing.profile import (
 )
 from billing.renewal import upcoming_quote
 from billing.selectors import invoice_list
+from billing.usage import usage_record
 from licensing.api.serializers import QuoteSerializer
 from licensing.services import device_order
 from telecom.api import TenantViewSet
@@ -269,5 +270,5 @@ class UsageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
     def create(self, request):
         serializer = UsageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record = services.usage_record(**serializer.validated_data)
+        record = usage_record(**serializer.validated_data)
         return Response(UsageRecordSerializer(record).data, status=status.HTTP_201_CREATED)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Organisation, User
 from billing import services as billing
 from billing.models import Charge, Commitment, Invoice, Payment, UsageRecord
+from billing.usage import usage_record
 from licensing import services as licensing
 from licensing.models import Device, Licence, Line
 from numbering import porting
@@ -131,7 +132,7 @@ def build_world(mark: str, extension: str, *, number_start: int = 0) -> World:
     device_order = licensing.device_order(
         organisation=org, device=Device.objects.get(code="ip_desk_phone"), quantity=2, actor=owner
     )
-    usage = billing.usage_record(
+    usage = usage_record(
         number=number,
         kind="call",
         direction="outbound",

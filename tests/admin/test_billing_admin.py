@@ -27,6 +27,7 @@ from billing.models import (
 from billing.periods import local_midnight
 from billing.quotes import Quote, QuoteLine
 from billing.restriction import organisation_restriction_reasons
+from billing.usage import usage_record
 from licensing import services as licensing
 from licensing.models import Device
 from numbering import services as numbering
@@ -940,7 +941,7 @@ def test_dashboard_shows_upcoming_invoice_overdue_and_calling_credits(client, ju
             member=owner,
             licence=bought.purchased[0],
         ).number
-        billing.usage_record(
+        usage_record(
             number=number,
             kind="call",
             direction="outbound",

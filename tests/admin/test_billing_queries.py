@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.models import Organisation
 from billing import services as billing
 from billing.models import Invoice
+from billing.usage import usage_record
 from licensing import services as licensing
 from licensing.models import Device
 from numbering import services as numbering
@@ -37,7 +38,7 @@ def populate(organisation: Organisation, owner, rows: int) -> None:
         organisation=organisation, actor=owner, country="FR", number_type="mobile", member=owner
     ).number
     for _ in range(rows):
-        billing.usage_record(
+        usage_record(
             number=number,
             kind="call",
             direction="outbound",

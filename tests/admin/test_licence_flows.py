@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from accounts import lifecycle
 from accounts.models import AuditEvent
 from billing.models import Invoice
 from licensing import services as licensing
@@ -395,9 +396,8 @@ def test_the_assign_action_opens_the_page_of_the_one_selected_licence(client, wo
 def test_member_autocomplete_for_assignment_lists_active_members_of_the_organisation(
     client, world_a
 ):
-    from accounts import services as accounts
 
-    accounts.member_remove(member=world_a.finance, actor=world_a.owner)
+    lifecycle.member_remove(member=world_a.finance, actor=world_a.owner)
     client.force_login(world_a.owner)
     results = client.get(
         reverse("admin:autocomplete"),

@@ -9,11 +9,11 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from accounts import invitations, lifecycle
 from accounts import services as accounts_services
 from accounts.models import AuditEvent, MemberStatus, User
 from licensing.models import Licence
 from tests.admin.conftest import db_state, messages_of, page_text
-from webapp import services as webapp_services
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def invited(world_a):
 def test_resend_sends_a_new_link_and_the_old_one_stops_working(
     client, world_a, invited, django_capture_on_commit_callbacks
 ):
-    old = webapp_services.invitation_token_for(invited)
+    old = invitations.invitation_token_for(invited)
     client.force_login(world_a.owner)
     page = client.get(reverse("admin:accounts_user_change", args=[invited.pk]))
     url = reverse("admin:accounts_user_resend", args=[invited.pk])
@@ -53,10 +53,10 @@ def test_resend_sends_a_new_link_and_the_old_one_stops_working(
         "A new invitation was sent to nina@zorblax.example. The earlier link no longer works."
     ]
     assert [m.to for m in mail.outbox] == [["nina@zorblax.example"]]
-    with pytest.raises(webapp_services.InvitationInvalid):
-        webapp_services.invitation_member_for(old)
+    with pytest.raises(invitations.InvitationInvalid):
+        invitations.invitation_member_for(old)
     invited.refresh_from_db()
-    assert webapp_services.invitation_member_for(webapp_services.invitation_token_for(invited))
+    assert invitations.invitation_member_for(invitations.invitation_token_for(invited))
     assert AuditEvent.objects.filter(action="member.invitation_resent", actor=world_a.owner)
 
 
@@ -73,7 +73,7 @@ def test_resend_is_refused_in_a_sentence_for_an_active_member(client, world_a):
 
 
 def test_reactivate_a_removed_member(client, world_a, django_capture_on_commit_callbacks):
-    accounts_services.member_remove(member=world_a.user, actor=world_a.owner)
+    lifecycle.member_remove(member=world_a.user, actor=world_a.owner)
     client.force_login(world_a.owner)
     page = client.get(reverse("admin:accounts_user_change", args=[world_a.user.pk]))
     url = reverse("admin:accounts_user_reactivate", args=[world_a.user.pk])
@@ -92,7 +92,7 @@ def test_reactivate_a_removed_member(client, world_a, django_capture_on_commit_c
 def test_reactivating_a_member_who_never_joined_invites_them_again(
     world_a, invited, django_capture_on_commit_callbacks
 ):
-    accounts_services.member_remove(member=invited, actor=world_a.owner)
+    lifecycle.member_remove(member=invited, actor=world_a.owner)
     with django_capture_on_commit_callbacks(execute=True):
         member = accounts_services.member_reactivate(member=invited, actor=world_a.owner)
     assert member.status == MemberStatus.INVITED
@@ -100,7 +100,7 @@ def test_reactivating_a_member_who_never_joined_invites_them_again(
 
 
 def test_another_organisations_member_cannot_be_resent_or_reactivated(client, world_a, world_b):
-    accounts_services.member_remove(member=world_b.user, actor=world_b.owner)
+    lifecycle.member_remove(member=world_b.user, actor=world_b.owner)
     client.force_login(world_a.owner)
     before = db_state()
     for name in ("resend", "reactivate", "give_licence"):

@@ -97,7 +97,7 @@ def small_world(db):
 
 
 def test_member_number_counts_are_those_of_the_former_query(small_world):
-    from accounts.selectors import member_list_detailed
+    from numbering.selectors import member_list_detailed
 
     for organisation, *_ in small_world:
         new = member_list_detailed(organisation=organisation)

@@ -19,7 +19,7 @@ from drf_spectacular.views import (
 )
 
 from accounts.api.views import ApiTokenViewSet, SignupView, TokenView
-from billing import services as billing_services
+from billing import usage
 from licensing import services as licensing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
 from licensing.models import Device
@@ -89,7 +89,7 @@ def org_a(org_a, settings, tmp_path):
         porting_date=timezone.localdate() + dt.timedelta(days=30),
         document=SimpleUploadedFile("bill.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"),
     )
-    org_a["usage"] = billing_services.usage_record(
+    org_a["usage"] = usage.usage_record(
         number=org_a["number"],
         kind="call",
         direction="outbound",

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.service_tokens import service_token_create
 from billing.models import Charge, UsageCounter, UsageRecord
 from billing.renewal import renewals_run
-from billing.services import usage_used
+from billing.usage import usage_used
 from licensing import services as licensing_services
 from licensing.models import DevicePrice
 from numbering import services as numbering_services

@@ -30,6 +30,7 @@ from hypothesis.stateful import (
 )
 
 from billing import services as billing_services
+from billing import usage
 from billing.models import Charge, Invoice, InvoiceKind, UsageRecord
 from billing.periods import local_date, local_midnight, next_period, period_containing
 from billing.renewal import first_renewal_at, renewals_run, upcoming_quote
@@ -301,7 +302,7 @@ class OrganisationLife(RuleBasedStateMachine):
     @rule(index=st.integers(0, 20), cost=st.decimals("0.01", "3.00", places=2))
     def use_calling_credit(self, index, cost):
         number = self.numbers[index % len(self.numbers)]
-        record = billing_services.usage_record(
+        record = usage.usage_record(
             number=number, kind="call", direction="outbound", started_at=self.now, cost=cost
         )
         assert record.period_start == self.period_on(self.today()).start

@@ -11,10 +11,10 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.services import organisation_update_limits
 from billing.models import Invoice, UsageCounter, UsageRecord
 from billing.quotes import Quote, QuoteLine
-from billing.services import invoice_issue, usage_record, usage_used
+from billing.services import invoice_issue
+from billing.usage import organisation_update_limits, usage_record, usage_used
 from licensing.models import DevicePrice, LicencePrice
 from tests.billing.test_api import service_client, usage_body
 from tests.factories import (

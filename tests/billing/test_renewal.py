@@ -9,6 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from billing import services as billing_services
+from billing import usage
 from billing.models import Charge, Commitment, Invoice, InvoiceKind, UsageRecord
 from billing.renewal import renewals_run, upcoming_quote
 from billing.restriction import organisation_is_restricted
@@ -225,20 +226,20 @@ def test_usage_up_to_the_cap_then_refused_and_billed_next_period():
     during = dt.datetime(2026, 11, 15, 9, tzinfo=PARIS)
 
     for cost in ("100.00", "149.99", "0.01"):
-        billing_services.usage_record(
+        usage.usage_record(
             number=number, kind="call", direction="outbound", started_at=during, cost=Decimal(cost)
         )
     with pytest.raises(errors.CallingCreditCapReached):
-        billing_services.usage_record(
+        usage.usage_record(
             number=number, kind="sms", direction="outbound", started_at=during, cost=Decimal("0.01")
         )
 
     assert UsageRecord.objects.filter(organisation=org).count() == 3
-    assert billing_services.usage_used(org, at=during) == Decimal("250.00")
+    assert usage.usage_used(org, at=during) == Decimal("250.00")
     renewals_run(at=dt.datetime(2026, 12, 1, tzinfo=PARIS))
     [invoice] = renewal_invoices(org)
-    usage = invoice.lines.get(kind="usage")
-    assert usage.amount == Decimal("250.00")
+    usage_line = invoice.lines.get(kind="usage")
+    assert usage_line.amount == Decimal("250.00")
     assert not UsageRecord.objects.filter(organisation=org, invoice__isnull=True).exists()
 
 

@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import AuditEvent, Organisation
-from billing import services as billing_services
+from billing import usage
 from billing.models import Charge, Invoice, UsageRecord
 from billing.renewal import renewals_run, upcoming_quote
 from licensing import services as licensing_services
@@ -73,7 +73,7 @@ def busy_org():
             actor=owner,
         )
     number = give_number(owner, at=NOV_10)
-    billing_services.usage_record(
+    usage.usage_record(
         number=number, kind="call", direction="outbound", started_at=NOV_10, cost=Decimal("1.25")
     )
     return org

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from accounts import lifecycle
 from accounts import services as accounts_services
 from accounts.models import MemberStatus
 from tests.admin.conftest import build_world
@@ -58,7 +59,7 @@ def test_resend_an_invitation(new_page, world):
 def test_reactivate_a_removed_member(new_page, world):
     from playwright.sync_api import expect
 
-    accounts_services.member_remove(member=world.user, actor=world.owner)
+    lifecycle.member_remove(member=world.user, actor=world.owner)
     page = new_page(WIDE)
     _sign_in(page, world)
     page.goto(f"/admin/accounts/user/{world.user.pk}/change/")

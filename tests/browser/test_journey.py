@@ -5,11 +5,11 @@ import re
 
 import pytest
 
+from accounts import invitations
 from accounts import services as accounts_services
 from numbering.phone import format_for_people
 from tests.factories import OrganisationFactory, UserFactory, stock
 from tests.webapp.conftest import give_number, voicemail
-from webapp import services
 from webapp.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +42,7 @@ def test_an_invited_member_joins_texts_plays_a_voicemail_and_signs_out(new_page,
     page = new_page()
 
     # Accept the invitation: set a name and a password, land on the home page, signed in.
-    page.goto(f"/invitation/{services.invitation_token_for(member)}/")
+    page.goto(f"/invitation/{invitations.invitation_token_for(member)}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome to Browser Org")
     page.get_by_label("Your name").fill("Nina Nouvelle")
     page.get_by_label("New password", exact=True).fill(PASSWORD)

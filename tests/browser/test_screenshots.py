@@ -4,13 +4,13 @@ page renders, nothing overflows sideways on a phone, and every form control has 
 
 import pytest
 
+from accounts import invitations
 from accounts import services as accounts_services
 from licensing import services as licensing_services
 from numbering.services import number_assign
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.factories import OrganisationFactory, UserFactory, licence_type, stock
 from tests.webapp.conftest import give_number
-from webapp import services
 from webapp.demo import demo_activity_seed
 from webapp.models import Message
 
@@ -73,7 +73,7 @@ def test_main_pages(new_page, demo, width, viewport):
     message = Message.objects.filter(member=demo["user"]).order_by("sent_at").first()
     pages = {
         "sign-in": "/sign-in/",
-        "invitation": f"/invitation/{services.invitation_token_for(demo['invited'])}/",
+        "invitation": f"/invitation/{invitations.invitation_token_for(demo['invited'])}/",
         "password-reset": "/password/reset/",
     }
     for name, path in pages.items():

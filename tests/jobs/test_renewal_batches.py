@@ -15,6 +15,7 @@ from billing import services as billing_services
 from billing.models import Commitment, Invoice, UsageRecord
 from billing.quotes import Quote
 from billing.renewal import renewals_run
+from billing.usage import usage_record
 from licensing import services as licensing_services
 from licensing.models import Device
 from tests.factories import (
@@ -76,7 +77,7 @@ def mixed():
     caller = UserFactory(organisation=usage, role="owner")
     number = give_number(caller, at=nov_10)
     for cost in ("1.25", "2.50"):
-        billing_services.usage_record(
+        usage_record(
             number=number, kind="call", direction="outbound", started_at=nov_10, cost=Decimal(cost)
         )
     return [
@@ -193,7 +194,7 @@ def test_usage_reported_after_the_renewal_waits_for_the_next_one():
     number = give_number(owner, at=nov_20)
     renewals_run(at=DEC_1)
 
-    late = billing_services.usage_record(
+    late = usage_record(
         number=number, kind="call", direction="outbound", started_at=nov_20, cost=Decimal("3.00")
     )
     renewals_run(at=dt.datetime(2027, 1, 1, 12, tzinfo=dt.UTC))

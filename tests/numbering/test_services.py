@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts import services as accounts_services
+from accounts import lifecycle
 from billing.models import Invoice
 from licensing import services as licensing_services
 from licensing.models import Licence, LicenceStatus
@@ -341,7 +341,7 @@ def test_rule_9_removing_a_member_keeps_licence_and_numbers_together(org, owner)
     member = UserFactory(organisation=org)
     result = assign(org, owner, member)
 
-    accounts_services.member_remove(member=member, actor=owner)
+    lifecycle.member_remove(member=member, actor=owner)
 
     licence = Licence.objects.get(pk=result.licence.pk)
     number = PhoneNumber.objects.get(pk=result.number.pk)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
-from accounts import services as accounts_services
+from accounts import lifecycle
 from accounts.models import ApiToken
 from accounts.service_tokens import digest
 from tests.factories import UserFactory, token_for
@@ -86,7 +86,7 @@ def test_a_completed_password_reset_voids_the_token(client, owner):
 def test_a_deactivated_member_token_is_refused(owner, admin_member):
     key = token_for(admin_member)
 
-    accounts_services.member_remove(member=admin_member, actor=owner)
+    lifecycle.member_remove(member=admin_member, actor=owner)
 
     assert client_with(key).get("/api/v1/organisation/").status_code == 401
 

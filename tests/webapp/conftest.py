@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.service_tokens import service_token_create
 from billing.models import UsageDirection, UsageKind
-from billing.services import usage_record
+from billing.usage import usage_record
 from numbering.services import number_assign
 from tests.factories import UserFactory, stock
 from webapp import services

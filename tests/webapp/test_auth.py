@@ -9,11 +9,11 @@ from django.core import mail
 from django.test import RequestFactory
 from django.urls import reverse
 
+from accounts import invitations, lifecycle
 from accounts import services as accounts_services
 from accounts.models import AuditEvent, MemberStatus, User
 from tests.factories import UserFactory
 from tests.webapp.conftest import give_number
-from webapp import services
 
 pytestmark = pytest.mark.django_db
 
@@ -187,16 +187,16 @@ def test_password_reset_mails_nobody_but_active_members(client, organisation, st
 def test_an_invited_member_who_asks_for_a_reset_gets_the_invitation_again(
     client, invited, django_capture_on_commit_callbacks
 ):
-    old = services.invitation_token_for(invited)
+    old = invitations.invitation_token_for(invited)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("webapp:password_reset"), {"email": "New@org-a.example"})
 
     assert response["Location"] == reverse("webapp:password_reset_sent")  # same answer as others
     assert [m.to for m in mail.outbox] == [["new@org-a.example"]]
     token = _link(mail.outbox[0].body).split("/")[2]
-    assert services.invitation_member_for(token) == invited
-    with pytest.raises(services.InvitationInvalid):
-        services.invitation_member_for(old)
+    assert invitations.invitation_member_for(token) == invited
+    with pytest.raises(invitations.InvitationInvalid):
+        invitations.invitation_member_for(old)
     assert AuditEvent.objects.filter(
         action="member.invitation_resent", target_id=str(invited.pk)
     ).exists()
@@ -222,7 +222,7 @@ def test_invitation_send_mails_the_link_after_the_invite_commits(
     invited, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.invitation_send(member=invited)
+        invitations.invitation_send(member=invited)
     assert mail.outbox == []  # nothing leaves before the transaction commits
 
     for callback in callbacks:
@@ -233,27 +233,27 @@ def test_invitation_send_mails_the_link_after_the_invite_commits(
     assert message.to == ["new@org-a.example"]
     assert invited.organisation.name in message.subject
     assert "/invitation/" in message.body
-    assert services.invitation_member_for(_link(message.body).split("/")[2]) == invited
+    assert invitations.invitation_member_for(_link(message.body).split("/")[2]) == invited
 
 
 def test_invitation_link_uses_the_request_host_when_given(invited, settings):
     settings.ALLOWED_HOSTS = ["phones.example.com"]
     request = RequestFactory().get("/", HTTP_HOST="phones.example.com", secure=True)
 
-    link = services.invitation_link_for(invited, request)
+    link = invitations.invitation_link_for(invited, request)
 
     assert link.startswith("https://phones.example.com/invitation/")
 
 
 def test_invitation_send_mails_nobody_already_active(member, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.invitation_send(member=member)
+        invitations.invitation_send(member=member)
 
     assert mail.outbox == []
 
 
 def test_accepting_an_invitation_activates_signs_in_and_shows_what_was_assigned(client, invited):
-    link = reverse("webapp:invitation_accept", args=[services.invitation_token_for(invited)])
+    link = reverse("webapp:invitation_accept", args=[invitations.invitation_token_for(invited)])
 
     page = client.get(link)
     assert page.status_code == 200
@@ -283,7 +283,7 @@ def test_accepting_an_invitation_activates_signs_in_and_shows_what_was_assigned(
 
 
 def test_an_invitation_link_works_once(client, invited):
-    link = reverse("webapp:invitation_accept", args=[services.invitation_token_for(invited)])
+    link = reverse("webapp:invitation_accept", args=[invitations.invitation_token_for(invited)])
     data = {
         "name": "N",
         "new_password1": "long-enough-pass-7",
@@ -299,7 +299,7 @@ def test_an_invitation_link_works_once(client, invited):
 
 
 def test_an_invitation_link_expires_after_seven_days(client, invited):
-    token = services.invitation_token_for(invited)
+    token = invitations.invitation_token_for(invited)
 
     with time_machine.travel(dt.timedelta(days=7, minutes=1)):
         response = client.get(reverse("webapp:invitation_accept", args=[token]))
@@ -309,9 +309,9 @@ def test_an_invitation_link_expires_after_seven_days(client, invited):
 
 
 def test_a_tampered_or_withdrawn_invitation_link_is_refused(client, invited, owner):
-    token = services.invitation_token_for(invited)
+    token = invitations.invitation_token_for(invited)
     tampered = client.get(reverse("webapp:invitation_accept", args=[token[:-2] + "xx"]))
-    accounts_services.member_remove(member=invited, actor=owner)
+    lifecycle.member_remove(member=invited, actor=owner)
     withdrawn = client.get(reverse("webapp:invitation_accept", args=[token]))
 
     assert tampered.status_code == withdrawn.status_code == 404
@@ -319,7 +319,7 @@ def test_a_tampered_or_withdrawn_invitation_link_is_refused(client, invited, own
 
 
 def test_a_weak_password_keeps_the_invitation_open(client, invited):
-    link = reverse("webapp:invitation_accept", args=[services.invitation_token_for(invited)])
+    link = reverse("webapp:invitation_accept", args=[invitations.invitation_token_for(invited)])
 
     response = client.post(link, {"name": "N", "new_password1": "123", "new_password2": "123"})
 

@@ -8,7 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from billing.models import UsageKind, UsageRecord
-from billing.services import usage_record
+from billing.usage import usage_record
 from tests.webapp.conftest import call, received
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import lifecycle
 from accounts import services as accounts_services
 from accounts.models import Organisation, User
 from accounts.roles import Role
@@ -76,7 +77,7 @@ class Command(BaseCommand):
     def _create(self, spec):
         spec = dict(spec)  # ORGANISATIONS stays as written: a second call in one process works
         members = spec.pop("members")
-        org, owner, _ = accounts_services.organisation_signup(owner_password=DEMO_PASSWORD, **spec)
+        org, owner, _ = lifecycle.organisation_signup(owner_password=DEMO_PASSWORD, **spec)
         # Start the period some days ago so that purchases show a real pro rata.
         org.billing_anchor = timezone.localdate() - dt.timedelta(days=12)
         org.next_renewal_at = first_renewal_at(org)
