@@ -29,13 +29,15 @@ def organisation_signup(
     billing_frequency: str,
     licence_policy: str,
     owner_email: str,
-    owner_password: str,
     owner_name: str,
+    owner_password: str | None = None,
+    owner_password_hash: str | None = None,
 ) -> tuple[Organisation, User, str]:
     """Create an organisation and its owner. The billing period starts today (the anchor day).
 
-    A new organisation has no payment method and is therefore restricted (rule 18) until it
-    registers one.
+    The owner's password comes as typed (the demo) or already hashed (a confirmed sign-up
+    request, accounts/signup.py). A new organisation has no payment method and is therefore
+    restricted (rule 18) until it registers one.
     """
     country = country.upper()
     organisation = Organisation(
@@ -60,6 +62,10 @@ def organisation_signup(
         role=Role.OWNER,
         password=owner_password,
     )
+    if owner_password_hash:
+        owner.password = owner_password_hash
+        owner.status = MemberStatus.ACTIVE
+        owner.save(update_fields=["password", "status"])
     _, key = api_token_create(user=owner)
     audit_record(
         organisation=organisation, actor=owner, action="organisation.created", target=organisation

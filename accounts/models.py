@@ -327,3 +327,26 @@ class ApiToken(models.Model):
         from datetime import timedelta
 
         return self.last_used_at + timedelta(days=settings.API_TOKEN_IDLE_DAYS)
+
+
+class SignupRequest(models.Model):
+    """A sign-up waiting for its owner to confirm their e-mail address (docs/security.md
+    "Enumeration"): the organisation and its owner are created only from the link e-mailed to
+    that address, so the sign-up form answers the same whether the address is known or not.
+
+    The owner's password is kept hashed, never in the link; a request is confirmed once.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField()
+    details = models.JSONField(help_text="The organisation's details and the owner's name.")
+    password_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="signup_request_created")]
+
+    def __str__(self) -> str:
+        return f"Sign-up of {self.email}"

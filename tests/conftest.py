@@ -1,12 +1,18 @@
 import datetime as dt
 from pathlib import Path
 
+import hypothesis
 import pytest
 import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory, token_for
+
+# Property tests check results, not speed: Hypothesis's 200 ms deadline per example failed a
+# correct proration test on a loaded machine. No test depends on the machine's load.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 
 def pytest_addoption(parser):

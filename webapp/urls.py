@@ -25,6 +25,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("sign-up/confirm/<str:token>/", views.signup_confirm, name="signup_confirm"),
     # The member's own pages.
     path("messages/", views.messages_index, name="messages"),
     path("messages/<uuid:pk>/", views.message_detail, name="message"),

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import invitations
+from accounts import invitations, signup
 from numbering.models import PhoneNumber
 from numbering.phone import SMS
 from telecom.errors import DomainError
@@ -153,6 +153,38 @@ def invitation_accept(request, token: str):
             flash.success(request, f"Welcome, {member.get_short_name()}. Your account is ready.")
             return redirect("webapp:home")
     response = render(request, "registration/invitation.html", {"form": form, "invited": member})
+    add_never_cache_headers(response)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request, token: str):
+    """The link e-mailed on sign-up: confirming creates the organisation and its owner, who is
+    signed in and lands on the console (docs/security.md "Enumeration")."""
+    try:
+        pending = signup.signup_request_for(token)
+    except signup.SignupLinkInvalid as exc:
+        return _never_cached(
+            render(request, "registration/signup_confirm.html", {"reason": exc.message}, status=404)
+        )
+    error = None
+    if request.method == "POST":
+        try:
+            _organisation, owner, _key = signup.signup_confirm(token=token)
+        except signup.SignupLinkInvalid as exc:
+            error = exc.message
+        except ValidationError as exc:  # the address was taken since the request
+            error = " ".join(exc.messages)
+        else:
+            login(request, owner)
+            flash.success(request, f"Welcome, {owner.get_short_name()}. Your account is ready.")
+            return redirect("admin:index")
+    return _never_cached(
+        render(request, "registration/signup_confirm.html", {"signup": pending, "error": error})
+    )
+
+
+def _never_cached(response):
     add_never_cache_headers(response)
     return response
 

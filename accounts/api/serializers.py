@@ -148,12 +148,8 @@ class SignupSerializer(serializers.Serializer):
         return value
 
     def validate_owner_email(self, value: str) -> str:
-        value = value.strip().lower()
-        if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError(
-                "A user with this e-mail address already exists.", code="unique"
-            )
-        return value
+        # Whether the address has an account is never said here (accounts/signup.py).
+        return value.strip().lower()
 
     def validate(self, attrs: dict) -> dict:
         candidate = User(email=attrs["owner_email"], name=attrs["owner_name"])
@@ -170,6 +166,14 @@ class SignupSerializer(serializers.Serializer):
                 }
             ) from exc
         return attrs
+
+
+class SignupAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class SignupConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500, help_text="From the link e-mailed on sign-up.")
 
 
 class SignupResponseSerializer(serializers.Serializer):

@@ -4,10 +4,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lifecycle, services
+from accounts import lifecycle, services, signup
 from accounts.api.serializers import (
     ApiTokenSerializer,
     MemberCreateSerializer,
@@ -16,6 +17,8 @@ from accounts.api.serializers import (
     OrganisationSerializer,
     OrganisationUpdateSerializer,
     PaymentMethodSerializer,
+    SignupAcceptedSerializer,
+    SignupConfirmSerializer,
     SignupResponseSerializer,
     SignupSerializer,
     TokenRequestSerializer,
@@ -31,19 +34,21 @@ from telecom.clients import ClientRateThrottle
 
 
 class SignupView(APIView):
-    """Public: create an organisation and its owner (API.md "Sign-up and organisation")."""
+    """Public: ask for an organisation; its owner confirms by e-mail (API.md "Sign-up and
+    organisation", docs/security.md "Enumeration"). The answer is the same whether the address
+    has an account or not."""
 
     authentication_classes: list = []  # no session, hence no CSRF: the caller has no account yet
     permission_classes = [permissions.AllowAny]
     throttle_classes = [ClientRateThrottle]
     throttle_scope = "signup"
 
-    @extend_schema(request=SignupSerializer, responses={201: SignupResponseSerializer}, auth=[])
+    @extend_schema(request=SignupSerializer, responses={202: SignupAcceptedSerializer}, auth=[])
     def post(self, request):
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        organisation, owner, token = lifecycle.organisation_signup(
+        signup.signup_request(
             organisation_name=data["organisation_name"],
             country=data["country"],
             currency=data["currency"],
@@ -55,6 +60,34 @@ class SignupView(APIView):
             owner_password=data["owner_password"],
             owner_name=data["owner_name"],
         )
+        detail = (
+            f"We sent a link to {data['owner_email']}. Open it within "
+            f"{signup.SIGNUP_CONFIRMATION_MAX_AGE.days} days to create the account."
+        )
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class SignupConfirmView(APIView):
+    """Public: `{"token"}` from the e-mailed link → the organisation, its owner and an API
+    token, once."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ClientRateThrottle]
+    throttle_scope = "signup"
+
+    @extend_schema(
+        request=SignupConfirmSerializer, responses={201: SignupResponseSerializer}, auth=[]
+    )
+    def post(self, request):
+        serializer = SignupConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            organisation, owner, token = signup.signup_confirm(
+                token=serializer.validated_data["token"]
+            )
+        except signup.SignupLinkInvalid as exc:
+            raise ValidationError({"token": [ErrorDetail(exc.message, code=exc.code)]}) from exc
         owner = member_list_detailed(organisation=organisation).get(pk=owner.pk)
         body = {
             "organisation": OrganisationSerializer(organisation).data,

@@ -278,6 +278,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "licensing.discard_unconfirmed_uploads",
         "schedule": crontab(minute=55, hour=0),
     },
+    "accounts.discard-expired-signups": {
+        "task": "accounts.discard_expired_signups",
+        "schedule": crontab(minute=50, hour=0),
+    },
 }
 # How many `billing.renewals_work` tasks each hourly dispatch sends: the workers that share the
 # due organisations (SKIP LOCKED), so at most this many worker processes renew at once.

@@ -18,6 +18,7 @@ def test_schema_generates_without_warnings(tmp_path):
     text = (tmp_path / "schema.yml").read_text()
     for path in (
         "/api/v1/signup/",
+        "/api/v1/signup/confirm/",
         "/api/v1/auth/token/",
         "/api/v1/organisation/",
         "/api/v1/organisation/payment-method/",

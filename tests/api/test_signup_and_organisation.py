@@ -1,9 +1,12 @@
 """API.md "Sign-up and organisation": sign-up, token login, organisation read/update, payment."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
+from django.core import mail
+from django.test import TestCase
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import Organisation, User
@@ -43,10 +46,24 @@ SIGNUP = {
 }
 
 
+def signup_link_token(message) -> str:
+    return re.search(r"/sign-up/confirm/([^/\s]+)/", message.body).group(1)
+
+
+def sign_up(client, data=SIGNUP, **headers):
+    """Sign up and confirm through the e-mailed link, as the owner would; the confirmation's
+    response (201: organisation, owner, token)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        requested = client.post("/api/v1/signup/", data, format="json", **headers)
+    assert requested.status_code == 202, requested.content
+    token = signup_link_token(mail.outbox[-1])
+    return client.post("/api/v1/signup/confirm/", {"token": token}, format="json", **headers)
+
+
 @pytest.mark.django_db
 @time_machine.travel(dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC), tick=False)
 def test_signup_creates_a_restricted_organisation_anchored_on_the_local_day(anon_client):
-    response = anon_client.post("/api/v1/signup/", SIGNUP, format="json")
+    response = sign_up(anon_client)
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -74,7 +91,7 @@ def test_signup_creates_a_restricted_organisation_anchored_on_the_local_day(anon
 
 
 def test_signup_token_authenticates(anon_client, db):
-    token = anon_client.post("/api/v1/signup/", SIGNUP, format="json").json()["token"]
+    token = sign_up(anon_client).json()["token"]
 
     anon_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = anon_client.get("/api/v1/organisation/")
@@ -108,15 +125,70 @@ def test_signup_rejects_bad_input_field_by_field(anon_client, db, field, value, 
     assert not Organisation.objects.exists()
 
 
-def test_signup_refuses_a_taken_email(anon_client, owner):
-    before = Organisation.objects.count()
-    response = anon_client.post(
-        "/api/v1/signup/", {**SIGNUP, "owner_email": "OWNER@org-a.example"}, format="json"
-    )
+def test_signup_answers_the_same_for_a_taken_email_and_creates_nothing(anon_client, owner):
+    before = Organisation.objects.count(), User.objects.count()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        taken = anon_client.post(
+            "/api/v1/signup/", {**SIGNUP, "owner_email": "OWNER@org-a.example"}, format="json"
+        )
+        fresh = anon_client.post(
+            "/api/v1/signup/", {**SIGNUP, "owner_email": "new@acme.example"}, format="json"
+        )
+
+    assert taken.status_code == fresh.status_code == 202
+    assert taken.json()["detail"].replace("owner@org-a.example", "X") == fresh.json()[
+        "detail"
+    ].replace("new@acme.example", "X")
+    assert (Organisation.objects.count(), User.objects.count()) == before
+    # The address's owner learns someone tried, with no link that creates anything.
+    known, confirm = mail.outbox
+    assert known.to == ["owner@org-a.example"]
+    assert "already has an account" in known.body and "/sign-up/confirm/" not in known.body
+    assert confirm.to == ["new@acme.example"] and "/sign-up/confirm/" in confirm.body
+    assert "a-long-and-unusual-passphrase" not in confirm.body
+
+
+def test_a_confirmation_link_works_once(anon_client, db):
+    assert sign_up(anon_client).status_code == 201
+    token = signup_link_token(mail.outbox[-1])
+
+    again = anon_client.post("/api/v1/signup/confirm/", {"token": token}, format="json")
+
+    assert again.status_code == 400
+    assert again.json()["fields"]["token"][0]["code"] == "signup_link_invalid"
+    assert Organisation.objects.count() == 1
+
+
+@pytest.mark.parametrize("tamper", ["", "x", "expired"])
+def test_a_bad_or_expired_confirmation_link_creates_nothing(anon_client, db, tamper):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        anon_client.post("/api/v1/signup/", SIGNUP, format="json")
+    token = signup_link_token(mail.outbox[-1])
+    if tamper == "expired":
+        with time_machine.travel(dt.timedelta(days=2, minutes=1)):
+            response = anon_client.post("/api/v1/signup/confirm/", {"token": token}, format="json")
+    else:
+        response = anon_client.post(
+            "/api/v1/signup/confirm/", {"token": token[:-2] + tamper * 2}, format="json"
+        )
 
     assert response.status_code == 400
-    assert response.json()["fields"]["owner_email"][0]["code"] == "unique"
-    assert Organisation.objects.count() == before
+    assert not Organisation.objects.exists()
+
+
+def test_two_signups_of_one_address_create_one_account(anon_client, db):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for _ in range(2):
+            anon_client.post("/api/v1/signup/", SIGNUP, format="json")
+    first, second = (signup_link_token(message) for message in mail.outbox)
+
+    created = anon_client.post("/api/v1/signup/confirm/", {"token": first}, format="json")
+    refused = anon_client.post("/api/v1/signup/confirm/", {"token": second}, format="json")
+
+    assert created.status_code == 201
+    assert refused.status_code == 400  # the address has an account now: its mailbox's owner knows
+    assert refused.json()["fields"]["email"][0]["code"] == "unique"
+    assert Organisation.objects.count() == 1
 
 
 def test_signup_is_throttled(anon_client, db, monkeypatch):
@@ -130,8 +202,8 @@ def test_signup_is_throttled(anon_client, db, monkeypatch):
         for i in range(3)
     ]
 
-    assert statuses == [201, 201, 429]
-    assert Organisation.objects.count() == 2
+    assert statuses == [202, 202, 429]
+    assert Organisation.objects.count() == 0  # nothing until a link is confirmed
 
 
 def test_token_login_with_email_and_password(anon_client, owner):
@@ -359,7 +431,7 @@ def test_staff_without_organisation_has_no_organisation_route(api_client_for, st
 
 
 def test_signup_owner_can_sign_in_with_the_token_endpoint(anon_client, db):
-    anon_client.post("/api/v1/signup/", SIGNUP, format="json")
+    sign_up(anon_client)
 
     response = anon_client.post(
         "/api/v1/auth/token/",

@@ -18,7 +18,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from accounts.api.views import ApiTokenViewSet, SignupView, TokenView
+from accounts.api.views import ApiTokenViewSet, SignupConfirmView, SignupView, TokenView
 from billing import usage
 from licensing import services as licensing_services
 from licensing.api.views import DeviceViewSet, LicenceTypeViewSet
@@ -33,6 +33,7 @@ from webapp.audio import wav_tone
 # Routes that are deliberately not organisation data: no tenancy base.
 PUBLIC_VIEWS = {
     SignupView: "sign-up: the caller has no organisation yet",
+    SignupConfirmView: "sign-up's e-mailed link: the caller has no organisation yet",
     TokenView: "token login",
     ApiTokenViewSet: "the caller's own tokens, scoped to the caller (tests/security)",
     SpectacularAPIView: "OpenAPI schema",

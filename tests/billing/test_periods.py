@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.periods import (
@@ -319,7 +319,6 @@ def brute_force_period(anchor: date, frequency: str, on: date) -> Period:
 
 
 @given(anchor=anchors, frequency=frequencies, count=st.integers(min_value=1, max_value=40))
-@settings(deadline=None)
 def test_consecutive_periods_tile_without_gap_or_overlap(anchor, frequency, count):
     period = period_containing(anchor=anchor, frequency=frequency, on=anchor)
     assert period.start == anchor
@@ -335,7 +334,6 @@ def test_consecutive_periods_tile_without_gap_or_overlap(anchor, frequency, coun
 
 
 @given(anchor=anchors, frequency=frequencies, offset=st.integers(min_value=0, max_value=3_000))
-@settings(deadline=None)
 def test_every_date_from_the_anchor_lies_in_exactly_one_period(anchor, frequency, offset):
     on = anchor + timedelta(days=offset)
 

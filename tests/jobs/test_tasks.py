@@ -187,6 +187,7 @@ def test_beat_schedules_each_job_and_the_tasks_exist():
         ("billing.overdue-invoices", "billing.flag_overdue_invoices"),
         ("numbering.quarantine-release", "numbering.release_quarantined_numbers"),
         ("licensing.discard-unconfirmed-uploads", "licensing.discard_unconfirmed_uploads"),
+        ("accounts.discard-expired-signups", "accounts.discard_expired_signups"),
     ]:
         assert schedule[name]["task"] == task
         assert len(schedule[name]["schedule"].hour) == 1  # daily

@@ -113,15 +113,11 @@ def test_the_sign_in_limit_is_not_reset_by_a_forged_header(client, organisation)
 
 @pytest.mark.django_db
 def test_the_audit_trail_records_the_client_address_behind_the_proxy(anon_client, settings):
-    from tests.api.test_signup_and_organisation import SIGNUP
+    from tests.api.test_signup_and_organisation import sign_up
 
     settings.NUM_PROXIES = 1
-    response = anon_client.post(
-        "/api/v1/signup/",
-        SIGNUP,
-        format="json",
-        REMOTE_ADDR="10.0.0.1",
-        HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7",
+    response = sign_up(
+        anon_client, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7"
     )
 
     assert response.status_code == 201
