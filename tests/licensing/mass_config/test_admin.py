@@ -144,7 +144,8 @@ def test_errors_are_listed_with_row_column_and_sentence(console, people, invento
     page = response.content.decode()
     assert 'id="mass-config-errors"' in page and 'id="mass-config-confirm"' not in page
     for code in ("duplicate_extension", "unknown_user", "unknown_addon"):
-        assert f"<code>{code}</code>" in page
+        assert f'<tr data-code="{code}">' in page
+        assert f">{code}<" not in page  # people read sentences, not codes
     assert "<td>3</td><td>User</td>" in page
     assert snapshot.unchanged()
 
@@ -160,7 +161,7 @@ def test_a_file_that_stopped_validating_is_not_applied(console, org, people, inv
     response = console.post(reverse(PAGE), {**fields, "_confirm": "1"})
 
     assert response.status_code == 200
-    assert "<code>number_unavailable</code>" in response.content.decode()
+    assert '<tr data-code="number_unavailable">' in response.content.decode()
     assert snapshot.unchanged()
 
 
