@@ -330,3 +330,50 @@ class Licence(models.Model):
     def is_assigned(self) -> bool:
         """`LicenceQuerySet.assigned` for one licence in memory."""
         return bool(self.member_id or self.line_id or self.base_licence_id)
+
+
+class MassConfigurationCheckStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to be checked"
+    CHECKING = "checking", "Being checked"
+    DONE = "done", "Checked"
+    FAILED = "failed", "Could not be checked"
+
+
+class MassConfigurationCheck(models.Model):
+    """A large mass-configuration file checked in the background (docs/rules.md rule 23): the
+    upload returns at once and the review page follows `checked_rows` of `rows` until the
+    report is ready. The file waits in storage under this check's id (reviewed_path)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=8,
+        choices=MassConfigurationCheckStatus.choices,
+        default=MassConfigurationCheckStatus.QUEUED,
+    )
+    rows = models.PositiveIntegerField(default=0)
+    checked_rows = models.PositiveIntegerField(default=0)
+    ok = models.BooleanField(null=True)
+    report_html = models.TextField(blank=True, help_text="The review, rendered once checked.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(checked_rows__lte=models.F("rows")),
+                name="mass_config_check_progress_within_rows",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check of {self.filename}"
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.checked_rows // self.rows if self.rows else 0

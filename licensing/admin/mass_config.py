@@ -16,7 +16,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import HttpResponse, HttpResponseRedirect
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -29,9 +31,14 @@ from licensing.mass_config import (
     sample_csv,
     sample_csv_for,
 )
+from licensing.mass_config.checks import checked_in_background, mass_config_check_start
 from licensing.mass_config.reading import max_bytes
 from licensing.mass_config.reviewed import reviewed_path
+from licensing.models import MassConfigurationCheck, MassConfigurationCheckStatus
 from telecom.admin import organisation_of
+from telecom.celery import app as celery_app
+
+CHECK_TASK = "licensing.mass_config_check"  # licensing/tasks.py, which renders with this module
 
 
 class MassConfigurationUploadForm(_OrganisationScopedForm):
@@ -53,10 +60,19 @@ def _session_key(token: str) -> str:
     return f"mass_config:{token}"
 
 
-def _keep_for_confirm(request, organisation: Organisation, data: bytes, filename: str) -> str:
-    """Store the reviewed bytes; only this session may confirm them, once."""
-    token = uuid.uuid4().hex
-    default_storage.save(reviewed_path(token), ContentFile(data))
+def _keep_for_confirm(
+    request,
+    organisation: Organisation,
+    data: bytes | None,
+    filename: str,
+    *,
+    token: str | None = None,
+) -> str:
+    """Store the reviewed bytes (a background check has stored them under its own id, the
+    token); only this session may confirm them, once."""
+    if token is None:
+        token = uuid.uuid4().hex
+        default_storage.save(reviewed_path(token), ContentFile(data))
     request.session[_session_key(token)] = {
         "organisation": str(organisation.pk),
         "filename": filename,
@@ -113,8 +129,72 @@ def mass_configuration_view(model_admin, request):
     upload = form.cleaned_data["file"]
     data = upload.read(max_bytes() + 1) if upload.size <= max_bytes() else upload
     target = form.target_organisation
+    if isinstance(data, bytes) and checked_in_background(data):
+        return _check_in_background(request, target, data, upload.name)
     report = mass_config_validate(organisation=target, file_bytes=data)
     return _review(model_admin, request, target, report, data, upload.name)
+
+
+def _check_in_background(request, organisation: Organisation, data: bytes, filename: str):
+    """A large file: stored and checked by a job; the check's page follows it."""
+    with transaction.atomic():
+        check = mass_config_check_start(
+            organisation=organisation, actor=request.user, data=data, filename=filename
+        )
+        _keep_for_confirm(request, organisation, None, filename, token=check.pk.hex)
+        transaction.on_commit(
+            lambda: celery_app.send_task(CHECK_TASK, args=[str(check.pk)], ignore_result=True)
+        )
+    return HttpResponseRedirect(
+        reverse("admin:licensing_licence_mass_configuration_check", args=[check.pk])
+    )
+
+
+def mass_configuration_check_view(model_admin, request, check_id):
+    """A background check's page: its progress, then the review and the confirmation. Only the
+    session that uploaded the file sees it (another organisation's check is a 404 too)."""
+    _require_manage(model_admin, request)
+    reviewed = request.session.get(_session_key(check_id.hex))
+    own = organisation_of(request)
+    check = MassConfigurationCheck.objects.select_related("organisation").filter(pk=check_id)
+    check = check.filter(organisation=own).first() if own is not None else check.first()
+    if reviewed is None or check is None:
+        raise Http404
+    confirm = None
+    if check.status == MassConfigurationCheckStatus.DONE and check.ok:
+        confirm = MassConfigurationConfirmForm(initial={"token": check.pk.hex})
+    title = {
+        MassConfigurationCheckStatus.DONE: (
+            "Review the mass configuration" if check.ok else "The file has errors"
+        ),
+        MassConfigurationCheckStatus.FAILED: "The file could not be checked",
+    }.get(check.status, "Checking the file")
+    return _page(
+        model_admin,
+        request,
+        title,
+        form=MassConfigurationUploadForm(organisation=own),
+        check=check,
+        confirm_form=confirm,
+        filename=check.filename,
+        organisation=check.organisation,
+    )
+
+
+def render_review(check: MassConfigurationCheck, report) -> str:
+    """The review of a background check, rendered once for its page (licensing.tasks)."""
+    return render_to_string(
+        "admin/mass_config/review.html",
+        {
+            "report": report,
+            "summary": report.summary if report.ok else None,
+            "filename": check.filename,
+            "organisation": check.organisation,
+            "console_is_platform_staff": bool(
+                check.requested_by_id and check.requested_by.is_superuser
+            ),
+        },
+    )
 
 
 def _review(model_admin, request, organisation: Organisation, report, data, filename: str):
@@ -193,6 +273,15 @@ def mass_config_urls(model_admin) -> list:
             "mass-configuration/",
             wrap(lambda request: mass_configuration_view(model_admin, request)),
             name="licensing_licence_mass_configuration",
+        ),
+        path(
+            "mass-configuration/checks/<uuid:check_id>/",
+            wrap(
+                lambda request, check_id: mass_configuration_check_view(
+                    model_admin, request, check_id
+                )
+            ),
+            name="licensing_licence_mass_configuration_check",
         ),
         path(
             "mass-configuration/sample/",

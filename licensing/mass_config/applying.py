@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 from accounts.models import AuditEvent, Organisation
 from billing.models import Invoice, InvoiceKind
 from billing.services import invoice_issue
-from licensing.mass_config.planning import _sorted, build_report
+from licensing.mass_config.planning import Progress, _sorted, build_report
 from licensing.mass_config.reading import PHONE_SYSTEM, InputRow, RowError, parse_csv, read_upload
 from licensing.mass_config.results import MassConfigurationInvalid, PlannedRow, Report, Summary
 from licensing.models import Licence, LicenceStatus, LicenceType
@@ -40,13 +40,18 @@ def _read_and_parse(file_bytes) -> tuple[list[InputRow], list[RowError]]:
 
 
 def mass_config_validate(
-    *, organisation: Organisation, file_bytes: bytes | IO[bytes], at: datetime | None = None
+    *,
+    organisation: Organisation,
+    file_bytes: bytes | IO[bytes],
+    at: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """The dry run (rule 23): every error, or every change and its cost. Writes nothing."""
+    """The dry run (rule 23): every error, or every change and its cost. Writes nothing.
+    `progress(done, total)` follows the rows being checked."""
     rows, found = _read_and_parse(file_bytes)
     if found:
         return Report(errors=_sorted(found), currency=organisation.currency)
-    return build_report(organisation, rows, at=at or timezone.now())
+    return build_report(organisation, rows, at=at or timezone.now(), progress=progress)
 
 
 # --- applying (bulk writes) -----------------------------------------------------------------

@@ -3,6 +3,7 @@ in a fixed number of queries, and what each row will do. Writes nothing."""
 
 import uuid
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,6 +34,9 @@ from numbering.models import NumberStatus, PhoneNumber
 from telecom.errors import NoLicenceAvailable
 
 MAX_REPORTED_ERRORS = 1000
+# A background check reports its progress every so many rows (licensing/mass_config/checks.py).
+PROGRESS_EVERY = 500
+Progress = Callable[[int, int], None]
 
 
 # --- planning (batched reads) ---------------------------------------------------------------
@@ -249,13 +253,15 @@ class _Planner(_CellChecks):
             max_changes=self.max_changes,
         )
 
-    def plan(self) -> list[PlannedRow]:
+    def plan(self, progress: Progress | None = None) -> list[PlannedRow]:
         ready = self._cells()
         self._load(ready)
         planned: list[PlannedRow] = []
         claimed: set[uuid.UUID] = set()
         new_by_member: Counter = Counter()
-        for row in ready:
+        for index, row in enumerate(ready):
+            if progress is not None and index % PROGRESS_EVERY == 0:
+                progress(index, len(ready))
             number = self._number(row, new_by_member) if row.e164 else None
             if row.e164 and number is None:
                 continue
@@ -392,9 +398,16 @@ def _sorted(found: list[RowError]) -> list[RowError]:
     ]
 
 
-def build_report(organisation: Organisation, rows: list[InputRow], *, at: datetime) -> Report:
+def build_report(
+    organisation: Organisation,
+    rows: list[InputRow],
+    *,
+    at: datetime,
+    progress: Progress | None = None,
+) -> Report:
+    """`progress(done, total)` is called as rows are checked (a background check shows it)."""
     planner = _Planner(organisation, rows, at=at)
-    planned = planner.plan()
+    planned = planner.plan(progress)
     planner.addons(planned)
     supply = planner.supply
     purchases = Counter(licence.licence_type for licence in supply.bought)

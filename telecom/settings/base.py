@@ -339,3 +339,6 @@ MIDDLEWARE.insert(
 )
 # Mass configuration: at most this many extension rows in one file (licensing/mass_config).
 MASS_CONFIG_MAX_ROWS = int(os.environ.get("MASS_CONFIG_MAX_ROWS", "20000"))
+# A console upload longer than this many lines is checked by a job, and the review page follows
+# its progress (licensing/mass_config/checks.py); shorter files are checked within the request.
+MASS_CONFIG_BACKGROUND_ROWS = int(os.environ.get("MASS_CONFIG_BACKGROUND_ROWS", "2000"))
