@@ -122,7 +122,12 @@ def licence_summary(*, organisation: Organisation) -> list[dict]:
     rows = (
         Licence.objects.filter(organisation=organisation)
         .exclude(status=LicenceStatus.TERMINATED)
-        .values("licence_type__code", "licence_type__kind", "licence_type__sort_order")
+        .values(
+            "licence_type__code",
+            "licence_type__name",
+            "licence_type__kind",
+            "licence_type__sort_order",
+        )
         .annotate(
             total=Count("pk"),
             assigned=Count("pk", filter=active & assigned),
@@ -134,6 +139,7 @@ def licence_summary(*, organisation: Organisation) -> list[dict]:
     return [
         {
             "type": row["licence_type__code"],
+            "name": row["licence_type__name"],
             "kind": row["licence_type__kind"],
             "total": row["total"],
             "assigned": row["assigned"],
@@ -144,15 +150,20 @@ def licence_summary(*, organisation: Organisation) -> list[dict]:
     ]
 
 
-def money_on_unassigned_licences(organisation: Organisation, *, at=None) -> Decimal:
-    """What the active unassigned licences cost for the current period (dashboard figure)."""
+def money_on_unassigned_licences(
+    organisation: Organisation, *, at=None, summary: list[dict] | None = None
+) -> Decimal:
+    """What the active unassigned licences cost for the current period (dashboard figure);
+    `summary`, when the caller has read `licence_summary` already, spares reading it again."""
     prices = licence_type_prices(
         currency=organisation.currency, frequency=organisation.billing_frequency
     )
     return sum(
         (
             prices.get(row["type"], Decimal("0")) * row["available"]
-            for row in licence_summary(organisation=organisation)
+            for row in (
+                summary if summary is not None else licence_summary(organisation=organisation)
+            )
         ),
         Decimal("0.00"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import admin
+from django.db.models import Count, Window
 from django.urls import reverse
 
 from accounts.models import Organisation
@@ -52,16 +53,19 @@ def billing_dashboard(organisation: Organisation, request) -> dict:
         due_on__lt=organisation_today(organisation),
     ).order_by("due_on", "sequence")
     quote = upcoming_quote(organisation)
+    # The five shown and how many there are, in one query (the count is a window over all).
+    counted = overdue.annotate(overdue_total=Window(Count("pk")))
+    shown = list(counted.values_list("pk", "number", "overdue_total")[:5])
+    overdue_count = shown[0][2] if shown else 0
     changelist = reverse("admin:billing_invoice_changelist")
     return {
         "upcoming_quote": quote,
         "upcoming_on": renewal_period(organisation).start,
         "upcoming_url": reverse("admin:billing_invoice_upcoming")
         + (_query({"organisation": organisation.pk}) if staff_filter else ""),
-        "overdue_count": overdue.count(),
+        "overdue_count": overdue_count,
         "overdue_invoices": [
-            (reverse("admin:billing_invoice_change", args=[pk]), number)
-            for pk, number in overdue.values_list("pk", "number")[:5]
+            (reverse("admin:billing_invoice_change", args=[pk]), number) for pk, number, _ in shown
         ],
         "overdue_url": changelist + _query({"overdue": "yes", **staff_filter}),
         "calling_credits": calling_credits(organisation),

@@ -17,7 +17,7 @@ from accounts.models import AuditEvent, MemberStatus, Organisation, User
 from accounts.selectors import member_counts_by_status
 from billing.restriction import organisation_restriction_reasons
 from billing.selectors import invoice_list, organisation_period
-from licensing.models import Licence, LicenceStatus, LicenceType
+from licensing.models import Licence, LicenceStatus
 from licensing.selectors import licence_list, licence_summary, money_on_unassigned_licences
 from telecom.admin.tenancy import organisation_of
 
@@ -183,11 +183,7 @@ def organisation_dashboard(
 ) -> dict:
     """The dashboard figures of one organisation (rules 12 and 18, the current period)."""
     site = site or admin.site
-    names = dict(LicenceType.objects.values_list("code", "name"))
-    summary = [
-        {**row, "name": names.get(row["type"], row["type"])}
-        for row in licence_summary(organisation=organisation)
-    ]
+    summary = licence_summary(organisation=organisation)
     counts = member_counts_by_status(organisation=organisation)
     events = (
         AuditEvent.objects.filter(organisation=organisation).order_by("-created_at", "-id")[:10]
@@ -197,7 +193,7 @@ def organisation_dashboard(
     figures = {
         "dashboard_organisation": organisation,
         "licence_summary": summary,
-        "unassigned_money": money_on_unassigned_licences(organisation),
+        "unassigned_money": money_on_unassigned_licences(organisation, summary=summary),
         "member_counts": [(label, counts.get(value, 0)) for value, label in MemberStatus.choices],
         "member_total": sum(counts.values()),
         "period": organisation_period(organisation),

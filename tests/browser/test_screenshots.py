@@ -2,10 +2,13 @@
 artifacts/screenshots/ for a person to look at; the test checks what a machine can see — every
 page renders, nothing overflows sideways on a phone, and every form control has a label."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
-from accounts import invitations
+from accounts import invitations, signup
 from accounts import services as accounts_services
+from accounts.models import SignupRequest
 from licensing import services as licensing_services
 from numbering.services import number_assign
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
@@ -59,6 +62,16 @@ def demo(live_server, django_capture_on_commit_callbacks):
     return {"user": user, "invited": invited}
 
 
+def signup_path() -> str:
+    """The link a sign-up e-mails its owner (accounts/signup.py), as a path."""
+    pending = SignupRequest.objects.create(
+        email="founder@newco.example",
+        details={"organisation_name": "Newco Télécom", "owner_name": "Ada"},
+        password_hash="!",
+    )
+    return urlsplit(signup.signup_link_for(pending)).path
+
+
 def sign_in(page, email: str) -> None:
     page.goto("/sign-in/")
     page.get_by_label("E-mail address").fill(email)
@@ -75,6 +88,7 @@ def test_main_pages(new_page, demo, width, viewport):
         "sign-in": "/sign-in/",
         "invitation": f"/invitation/{invitations.invitation_token_for(demo['invited'])}/",
         "password-reset": "/password/reset/",
+        "signup-confirm": signup_path(),
     }
     for name, path in pages.items():
         page.goto(path)

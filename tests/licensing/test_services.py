@@ -405,6 +405,7 @@ def test_summary_counts_per_type(org, actor):
 
     assert row == {
         "type": "user_standard",
+        "name": "User licence",
         "kind": "base",
         "total": 4,
         "assigned": 1,
