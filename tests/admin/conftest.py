@@ -175,12 +175,12 @@ def porting_media(settings, tmp_path):
 
 @pytest.fixture
 def world_a(request, db) -> World:
-    return _world(request, "a")
+    return world_of(request, "a")
 
 
 @pytest.fixture
 def world_b(request, db) -> World:
-    return _world(request, "b")
+    return world_of(request, "b")
 
 
 def _build(key: str) -> World:
@@ -189,7 +189,7 @@ def _build(key: str) -> World:
     return build_world(B_MARK, extension="101", number_start=50)
 
 
-def _world(request, key: str) -> World:
+def world_of(request, key: str) -> World:
     """The module's shared world (a copy: a test may change its objects, never the next test's),
     or one built for this test alone in a module that does not share them."""
     if "shared_worlds" in request.fixturenames:
@@ -203,19 +203,21 @@ def shared_worlds(request, django_db_setup, django_db_blocker, tmp_path_factory)
     """Worlds A and B built once for the module (tests/worlds.py); see SHARE_WORLDS."""
     clock = getattr(request.module, "WORLDS_BUILT_AT", None)
     media = tmp_path_factory.mktemp("media")
+    build = getattr(request.module, "build_worlds", lambda: {key: _build(key) for key in "ab"})
     with (
         override_settings(MEDIA_ROOT=media),
         time_machine.travel(clock) if clock else nullcontext(),
         built_once(django_db_blocker),
     ):
-        yield {key: _build(key) for key in ("a", "b")}
+        yield build()
 
 
 # `pytestmark = [..., SHARE_WORLDS]`: every test of the module runs on worlds A and B built once
 # for the module, each test in a savepoint rolled back after it (`db`), so no test sees another's
 # changes. A module that sets `WORLDS_BUILT_AT` (an aware datetime) has them built at that
 # instant, and the clock runs on from there for the module's tests (as it would from a real
-# "now"); a test that needs an exact instant pins it itself.
+# "now"); a test that needs an exact instant pins it itself. A module may build its own
+# worlds (`build_worlds()` → {"a": World, "b": World}).
 SHARE_WORLDS = pytest.mark.usefixtures("shared_worlds", "db")
 
 
