@@ -15,12 +15,6 @@ from tests.factories import LicenceFactory, LineFactory, licence_type, stock
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Factories set a password on every member; the production hasher would dominate the run."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttles():
     """Throttle counters live in the cache; each test starts with none."""
     cache.clear()
