@@ -25,6 +25,11 @@ def _fresh_throttles():
 @pytest.fixture
 def org_a(organisation, owner, admin_member, finance_member, user_member):
     """Organisation A with a member of every role, a line, licences, add-ons and an invoice."""
+    return build_org_a(organisation, owner, admin_member, finance_member, user_member)
+
+
+def build_org_a(organisation, owner, admin_member, finance_member, user_member) -> dict:
+    """`org_a`'s rows around its organisation and members (also built once for a module)."""
     line = LineFactory(organisation=organisation, name="Reception A-secret")
     assigned = LicenceFactory(organisation=organisation, member=user_member)
     free = LicenceFactory(organisation=organisation)
