@@ -10,3 +10,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # are cleared before every test (tests/conftest.py), so one test's requests never throttle
 # another's.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Test data need not outlive a crash of the database server: a commit returns without waiting
+# for its WAL to reach the disk (races and worker tests commit thousands of times). Only this
+# suite's connections: the server's own settings (fsync, and `make run`'s data on the embedded
+# server) are left as they are.
+DATABASES["default"]["OPTIONS"] = {  # noqa: F405
+    **DATABASES["default"].get("OPTIONS", {}),  # noqa: F405
+    "options": "-c synchronous_commit=off",
+}

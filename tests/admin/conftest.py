@@ -4,14 +4,18 @@ A's rows all carry the word "zorblax" (names, e-mails, line names) so that a tes
 none of A's text reaches a page served to B; UUIDs and invoice numbers are checked too.
 """
 
+import copy
 import datetime as dt
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Organisation, User
@@ -24,6 +28,7 @@ from numbering import porting
 from numbering import services as numbering
 from numbering.models import PortingRequest
 from tests.factories import LineFactory, OrganisationFactory, UserFactory, licence_type, stock
+from tests.worlds import built_once
 
 A_MARK = "zorblax"
 B_MARK = "quimby"
@@ -170,13 +175,51 @@ def porting_media(settings, tmp_path):
 
 
 @pytest.fixture
-def world_a(db, porting_media) -> World:
-    return build_world(A_MARK, extension="101")
+def world_a(request, db) -> World:
+    return world_of(request, "a")
 
 
 @pytest.fixture
-def world_b(db, porting_media) -> World:
+def world_b(request, db) -> World:
+    return world_of(request, "b")
+
+
+def _build(key: str) -> World:
+    if key == "a":
+        return build_world(A_MARK, extension="101")
     return build_world(B_MARK, extension="101", number_start=50)
+
+
+def world_of(request, key: str) -> World:
+    """The module's shared world (a copy: a test may change its objects, never the next test's),
+    or one built for this test alone in a module that does not share them."""
+    if "shared_worlds" in request.fixturenames:
+        return copy.deepcopy(request.getfixturevalue("shared_worlds")[key])
+    request.getfixturevalue("porting_media")
+    return _build(key)
+
+
+@pytest.fixture(scope="module")
+def shared_worlds(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """Worlds A and B built once for the module (tests/worlds.py); see SHARE_WORLDS."""
+    clock = getattr(request.module, "WORLDS_BUILT_AT", None)
+    media = tmp_path_factory.mktemp("media")
+    build = getattr(request.module, "build_worlds", lambda: {key: _build(key) for key in "ab"})
+    with (
+        override_settings(MEDIA_ROOT=media),
+        time_machine.travel(clock) if clock else nullcontext(),
+        built_once(django_db_blocker),
+    ):
+        yield build()
+
+
+# `pytestmark = [..., SHARE_WORLDS]`: every test of the module runs on worlds A and B built once
+# for the module, each test in a savepoint rolled back after it (`db`), so no test sees another's
+# changes. A module that sets `WORLDS_BUILT_AT` (an aware datetime) has them built at that
+# instant, and the clock runs on from there for the module's tests (as it would from a real
+# "now"); a test that needs an exact instant pins it itself. A module may build its own
+# worlds (`build_worlds()` → {"a": World, "b": World}).
+SHARE_WORLDS = pytest.mark.usefixtures("shared_worlds", "db")
 
 
 def db_state() -> dict:
@@ -211,9 +254,6 @@ def small_and_large_owners(django_db_blocker, populate):
     """For a module-scoped fixture (`yield from`): organisations "Small" and "Large" filled by
     `populate(organisation, owner, rows)` with 5 and 50 rows, built once for the module
     (tests/worlds.py); yields their owners."""
-    from tests.factories import OrganisationFactory, UserFactory
-    from tests.worlds import built_once
-
     with built_once(django_db_blocker):
         owners = []
         for name, rows in (("Small", 5), ("Large", 50)):

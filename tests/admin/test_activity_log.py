@@ -13,17 +13,19 @@ from accounts import services as accounts_services
 from accounts.admin.audit import sentence
 from accounts.models import AuditEvent
 from licensing import services as licensing
-from tests.admin.conftest import page_text
+from tests.admin.conftest import SHARE_WORLDS, page_text
 from tests.factories import licence_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 URL = "admin:accounts_auditevent_changelist"
+# The worlds are built at this instant (tests/admin/conftest.py), and every test runs at it.
+WORLDS_BUILT_AT = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(WORLDS_BUILT_AT, tick=False):
         yield
 
 

@@ -6,9 +6,9 @@ from django.urls import reverse
 
 from accounts.models import MemberStatus
 from numbering.models import PortingStatus
-from tests.admin.conftest import messages_of, page_text
+from tests.admin.conftest import SHARE_WORLDS, messages_of, page_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 
 def url(view, org):

@@ -10,9 +10,9 @@ from accounts.models import AuditEvent, MemberStatus
 from billing.models import Invoice
 from billing.selectors import organisation_period
 from licensing.models import Licence, LicenceStatus, Line
-from tests.admin.conftest import db_state, messages_of, page_text
+from tests.admin.conftest import SHARE_WORLDS, db_state, messages_of, page_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 NO_INLINE_ROWS = {"licences-TOTAL_FORMS": "0", "licences-INITIAL_FORMS": "0"}
 

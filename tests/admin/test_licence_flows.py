@@ -14,10 +14,10 @@ from accounts.models import AuditEvent
 from billing.models import Invoice
 from licensing import services as licensing
 from licensing.models import Licence, LicenceStatus
-from tests.admin.conftest import db_state, messages_of, page_text
+from tests.admin.conftest import SHARE_WORLDS, db_state, messages_of, page_text
 from tests.factories import LicenceFactory, OrganisationFactory, UserFactory, licence_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 PARIS = ZoneInfo("Europe/Paris")
 # June 2025 is a 30-day period for an organisation anchored on the 1st; the 10th leaves 21 days.

@@ -6,9 +6,10 @@ from django.contrib import admin
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.urls import reverse
 
+from tests.admin.conftest import SHARE_WORLDS
 from tests.admin.test_tenancy import _foreign_key_sources, tenant_models, url_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 CONTROL = "".join(chr(c) for c in [*range(1, 32), 127])
 

@@ -15,10 +15,10 @@ from django.urls import reverse
 from numbering import services as numbering
 from numbering.models import PhoneNumber
 from telecom import errors
-from tests.admin.conftest import db_state, messages_of, page_text
+from tests.admin.conftest import SHARE_WORLDS, db_state, messages_of, page_text
 from tests.factories import licence_type, stock
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 CODES = sorted(
     cls.code
@@ -28,9 +28,13 @@ CODES = sorted(
 RULE = re.compile(r"\(rules? \d+", re.IGNORECASE)
 
 
+# The worlds are built at this instant (tests/admin/conftest.py), and every test runs at it.
+WORLDS_BUILT_AT = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(WORLDS_BUILT_AT, tick=False):
         yield
 
 

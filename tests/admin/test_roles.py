@@ -8,9 +8,11 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, MemberStatus, User
 from licensing.models import LicenceStatus
-from tests.admin.conftest import db_state, messages_of, page_text
+from tests.admin.conftest import SHARE_WORLDS, db_state, messages_of, page_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
+# The worlds are built at this instant; the clock runs on from it (tests/admin/conftest.py).
+WORLDS_BUILT_AT = dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC)
 
 # The member page's read-only "licences held" inline posts its (empty) management form.
 NO_INLINE_ROWS = {"licences-TOTAL_FORMS": "0", "licences-INITIAL_FORMS": "0"}
@@ -324,7 +326,7 @@ def _route_url(world, route: str) -> str:
 
 @pytest.fixture
 def pinned():
-    with time_machine.travel(dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(WORLDS_BUILT_AT, tick=False):
         yield
 
 

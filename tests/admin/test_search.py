@@ -9,14 +9,18 @@ from django.urls import reverse
 
 from numbering.models import PhoneNumber
 from numbering.selectors import number_digit_variants
-from tests.admin.conftest import page_text
+from tests.admin.conftest import SHARE_WORLDS, page_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
+
+
+# The worlds are built at this instant (tests/admin/conftest.py), and every test runs at it.
+WORLDS_BUILT_AT = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(WORLDS_BUILT_AT, tick=False):
         yield
 
 

@@ -13,9 +13,9 @@ from billing.models import Charge, Commitment, Invoice, UsageRecord
 from licensing.models import Licence, LicenceStatus, Line
 from numbering.models import PhoneNumber, PortingRequest
 from telecom.admin import CatalogueAdmin, StaffOnlyAdmin, TenantAdmin, tenant_path
-from tests.admin.conftest import assert_none_of, db_state, messages_of, page_text
+from tests.admin.conftest import SHARE_WORLDS, assert_none_of, db_state, messages_of, page_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
 
 def a_object_of(model, world):

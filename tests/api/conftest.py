@@ -15,12 +15,6 @@ from tests.factories import LicenceFactory, LineFactory, licence_type, stock
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Factories set a password on every member; the production hasher would dominate the run."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttles():
     """Throttle counters live in the cache; each test starts with none."""
     cache.clear()
@@ -31,6 +25,11 @@ def _fresh_throttles():
 @pytest.fixture
 def org_a(organisation, owner, admin_member, finance_member, user_member):
     """Organisation A with a member of every role, a line, licences, add-ons and an invoice."""
+    return build_org_a(organisation, owner, admin_member, finance_member, user_member)
+
+
+def build_org_a(organisation, owner, admin_member, finance_member, user_member) -> dict:
+    """`org_a`'s rows around its organisation and members (also built once for a module)."""
     line = LineFactory(organisation=organisation, name="Reception A-secret")
     assigned = LicenceFactory(organisation=organisation, member=user_member)
     free = LicenceFactory(organisation=organisation)

@@ -1,20 +1,28 @@
-"""A list's query count does not grow with its rows (STYLE.md "Reading state")."""
+"""A list's query count does not grow with its rows (STYLE.md "Reading state").
+
+Organisations "Small" (5 rows) and "Large" (50) are built once for the module (tests/worlds.py);
+each test runs in a savepoint rolled back after it.
+"""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from numbering.services import number_assign
+from tests.admin.conftest import small_and_large_owners
 from tests.factories import LicenceFactory, LineFactory, UserFactory, licence_type, stock
+
+# Every test of the module sees Small and Large (built below), whatever the order.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_and_large")]
 
 MAX_QUERIES = 8  # auth token, page count, page, prefetches; never one per row
 
 
-def populate(organisation, rows: int) -> None:
+def populate(organisation, owner, rows: int) -> None:
     """`rows` members, each with a seat holding a number and carrying two add-ons, plus line
     licences."""
     line = LineFactory(organisation=organisation)
-    stock("FR", "mobile", rows, start=1000 * organisation.numbers.count())
+    stock("FR", "mobile", rows, start=1000 * rows)
     for _ in range(rows):
         member = UserFactory(organisation=organisation)
         base = LicenceFactory(organisation=organisation, member=member)
@@ -41,6 +49,11 @@ def count_queries(client, path) -> int:
     return len(queries)
 
 
+@pytest.fixture(scope="module")
+def small_and_large(django_db_setup, django_db_blocker):
+    yield from small_and_large_owners(django_db_blocker, populate)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -54,22 +67,20 @@ def count_queries(client, path) -> int:
     ],
 )
 def test_list_query_count_is_the_same_for_5_and_50_rows(
-    api_client_for, owner, django_assert_max_num_queries, path
+    api_client_for, small_and_large, django_assert_max_num_queries, path
 ):
-    client = api_client_for(owner)
-    populate(owner.organisation, 5)
+    small, large = (api_client_for(owner) for owner in small_and_large)
     with django_assert_max_num_queries(MAX_QUERIES):
-        few = count_queries(client, path)
+        few = count_queries(small, path)
 
-    populate(owner.organisation, 45)
     with django_assert_max_num_queries(MAX_QUERIES):
-        many = count_queries(client, path)
+        many = count_queries(large, path)
 
     assert few == many
 
 
-def test_the_licence_list_really_holds_the_rows(api_client_for, owner):
-    populate(owner.organisation, 50)
+def test_the_licence_list_really_holds_the_rows(api_client_for, small_and_large):
+    _small_owner, owner = small_and_large
 
     body = api_client_for(owner).get("/api/v1/licences/?page_size=500").json()
 

@@ -3,6 +3,7 @@
 An allowed role gets the endpoint's success status; a denied one gets 403 and nothing changes.
 """
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -12,7 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.service_tokens import service_token_create
-from tests.factories import StaffFactory, UserFactory
+from tests.api.conftest import build_org_a
+from tests.factories import OrganisationFactory, StaffFactory, UserFactory
+from tests.worlds import built_once
 
 ROLES = ("owner", "admin", "finance", "user")
 # Every kind of caller: the four roles, nobody, the telephony platform, platform staff.
@@ -22,10 +25,34 @@ MANAGERS = {"owner", "admin"}
 MONDAY = dt.datetime(2026, 11, 9, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
 
+# Every test runs on organisation A built once for the module, in a savepoint rolled back after
+# it (tests/worlds.py), whatever the order.
+pytestmark = pytest.mark.usefixtures("shared_org_a", "db")
+
+
 @pytest.fixture(autouse=True)
 def _pinned_clock():
     with time_machine.travel(MONDAY, tick=False):
         yield
+
+
+@pytest.fixture(scope="module")
+def shared_org_a(django_db_setup, django_db_blocker):
+    """tests/api/conftest.py's `org_a`, built once, at the clock its tests run at."""
+    with time_machine.travel(MONDAY, tick=False), built_once(django_db_blocker):
+        organisation = OrganisationFactory()
+        owner = UserFactory(organisation=organisation, role="owner", email="owner@org-a.example")
+        yield build_org_a(
+            organisation,
+            owner,
+            *(UserFactory(organisation=organisation, role=role) for role in ROLES[1:]),
+        )
+
+
+@pytest.fixture
+def org_a(shared_org_a):
+    """A copy: a test may change its objects, never the next test's."""
+    return copy.deepcopy(shared_org_a)
 
 
 @dataclass(frozen=True)

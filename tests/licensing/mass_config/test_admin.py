@@ -35,7 +35,6 @@ PAGE = "admin:licensing_licence_mass_configuration"
 @pytest.fixture(autouse=True)
 def nov_1(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with time_machine.travel(NOV_1, tick=False):
         yield
 

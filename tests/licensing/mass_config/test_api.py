@@ -35,8 +35,7 @@ SUMMARY = {
 
 
 @pytest.fixture(autouse=True)
-def nov_1(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def nov_1():
     with time_machine.travel(NOV_1, tick=False):
         yield
 

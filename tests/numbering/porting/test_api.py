@@ -34,7 +34,6 @@ FIELDS = {
 @pytest.fixture(autouse=True)
 def monday(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with time_machine.travel(MONDAY, tick=False):
         yield
 
