@@ -12,7 +12,8 @@ from pypdf import PdfReader
 
 from billing.pdf import invoice_pdf
 from billing.quotes import Quote, QuoteLine
-from billing.services import invoice_issue, invoice_record_payment, invoice_reissue
+from billing.credit_notes import invoice_reissue
+from billing.services import invoice_issue, invoice_record_payment
 from tests.factories import OrganisationFactory, licence_type
 
 pytestmark = pytest.mark.django_db
