@@ -231,9 +231,7 @@ def _validate_request(*, reason: str, whole: bool, lines, amount) -> None:
             "Credit either the whole invoice, some of its lines, or an amount.", code="invalid"
         )
     elif amount is not None and amount <= 0:
-        errors["amount"] = ValidationError(
-            "A credit is an amount above zero.", code="min_value"
-        )
+        errors["amount"] = ValidationError("A credit is an amount above zero.", code="min_value")
     elif lines is not None and not lines:
         errors["lines"] = ValidationError("Choose at least one line to credit.", code="required")
     if errors:
@@ -257,7 +255,9 @@ def _from_invoice_line(line: InvoiceLine, amount: Decimal | None = None) -> Cred
 def _whole(invoice: Invoice, left: Decimal, *, untouched: bool) -> list[CreditLine]:
     """Never credited before: the invoice's own lines; else one line for the balance left."""
     if untouched:
-        return [_from_invoice_line(line) for line in invoice.lines.order_by("position") if line.amount]
+        return [
+            _from_invoice_line(line) for line in invoice.lines.order_by("position") if line.amount
+        ]
     return [
         CreditLine(
             description=f"Balance of invoice {invoice.number}",
@@ -272,9 +272,7 @@ def _whole(invoice: Invoice, left: Decimal, *, untouched: bool) -> list[CreditLi
 def _of_lines(invoice: Invoice, requested: list[dict]) -> list[CreditLine]:
     by_position = {
         line.position: line
-        for line in invoice.lines.annotate(credited=Sum("credited_by__amount")).order_by(
-            "position"
-        )
+        for line in invoice.lines.annotate(credited=Sum("credited_by__amount")).order_by("position")
     }
     seen, result = set(), []
     for item in requested:

@@ -179,8 +179,7 @@ def _payments(invoice: Invoice) -> list[str]:
         how = ", ".join(part for part in (method, payment.reference) if part)
         sentences.append(
             f"Payment: {format_money(payment.amount, invoice.currency)} received on "
-            f"{format_date(paid_on)}"
-            + (f" ({how})" if how else "")
+            f"{format_date(paid_on)}" + (f" ({how})" if how else "")
         )
     if sentences and invoice.status == InvoiceStatus.ISSUED:
         due = format_money(invoice_amount_due(invoice), invoice.currency)

@@ -217,7 +217,9 @@ def invoice_lines_csv(
 
 
 def _issued_on(line: InvoiceLine | CreditNoteLine) -> date:
-    return line.credit_note.issued_on if isinstance(line, CreditNoteLine) else line.invoice.issued_on
+    return (
+        line.credit_note.issued_on if isinstance(line, CreditNoteLine) else line.invoice.issued_on
+    )
 
 
 def export_filename(*, issued_from: date, issued_to: date) -> str:

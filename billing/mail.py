@@ -47,7 +47,9 @@ def documents_mail_after_commit(*documents) -> int:
         details = document.billing_details
         kind = document_kind(document)
         rows += [
-            DocumentSend(organisation_id=document.organisation_id, contact=contact, **{kind: document})
+            DocumentSend(
+                organisation_id=document.organisation_id, contact=contact, **{kind: document}
+            )
             for contact in dict.fromkeys(details.contacts if details else [])
         ]
     if not rows:
@@ -114,7 +116,7 @@ def document_mail_send(*, kind: str, document_id: str) -> int:
                 continue
             try:
                 document_message(send).send()
-            except Exception as exc:  # noqa: BLE001 - recorded, then raised again below
+            except Exception as exc:
                 failure = exc
                 DocumentSend.objects.filter(pk=send.pk).update(
                     status=DocumentSendStatus.FAILED,

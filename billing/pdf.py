@@ -1,4 +1,4 @@
-"""Invoice and credit-note PDF: one printable A4 document per invoice or credit note (API.md "Billing", issue 4 "Finance exports").
+"""Invoice and credit-note PDF: one printable A4 document each (API.md "Billing", issue 4 and 16).
 
 Rendered with ReportLab's Platypus: pure Python from PyPI, no system libraries or fonts. Its
 tables break across pages and repeat their header row, and paragraphs wrap long descriptions.
@@ -369,10 +369,7 @@ def _pdf(doc: InvoiceDocument, xml: bytes, source: Invoice | CreditNote) -> byte
                     else []
                 ),
                 Spacer(1, 6 * mm),
-                *(
-                    Paragraph(_markup(payment), _styles().body)
-                    for payment in doc.payments
-                ),
+                *(Paragraph(_markup(payment), _styles().body) for payment in doc.payments),
                 Paragraph(_markup(doc.closing), _styles().muted),
                 *([Paragraph(_markup(doc.terms), _styles().muted)] if doc.terms else []),
             ]

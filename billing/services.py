@@ -21,7 +21,6 @@ from billing.mail import documents_mail_after_commit
 from billing.models import (
     BillingDetails,
     Invoice,
-    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     Payment,

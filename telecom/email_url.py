@@ -3,7 +3,7 @@
 
     smtp://user:password@mail.example.com:587?tls=1   SMTP with STARTTLS
     smtps://user:password@mail.example.com:465         SMTP over TLS
-    smtp://127.0.0.1:1025                              `make run`'s local server (telecom/devstack.py)
+    smtp://127.0.0.1:1025                              `make run`'s local server (devstack)
     console://                                         printed (the default without EMAIL_URL)
     locmem://                                          kept in memory (tests)
 """
@@ -22,7 +22,9 @@ def email_settings(url: str) -> dict:
     """The Django settings (EMAIL_BACKEND, EMAIL_HOST, ...) that `url` names."""
     parts = urlsplit(url)
     if parts.scheme not in BACKENDS:
-        raise ValueError(f"EMAIL_URL: unknown scheme {parts.scheme!r}; use one of {sorted(BACKENDS)}")
+        raise ValueError(
+            f"EMAIL_URL: unknown scheme {parts.scheme!r}; use one of {sorted(BACKENDS)}"
+        )
     config = {"EMAIL_BACKEND": BACKENDS[parts.scheme]}
     if parts.scheme in ("smtp", "smtps"):
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}

@@ -27,7 +27,7 @@ class MailKeeper:
         self.quiet = quiet
         self._count = itertools.count(1)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope):
         content = envelope.original_content or envelope.content
         path = self.directory / f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._count):04d}.eml"
         path.write_bytes(content)

@@ -1,6 +1,7 @@
-"""Console pages for billing: invoices, commitments, charges (device orders), usage and the
-dashboard's billing figures, credit notes and the e-mails of documents. Every page reads through the tenancy base and writes through one
-service. Importing the package registers every admin (Django's autodiscovery)."""
+"""Console pages for billing: invoices, credit notes, commitments, charges (device orders), usage,
+the e-mails of documents and the dashboard's billing figures. Every page reads through the
+tenancy base and writes through one service. Importing the package registers every admin
+(Django's autodiscovery)."""
 
 from billing.admin import (
     billing_details,

@@ -16,8 +16,13 @@ from billing.exports import credit_note_export_lines, csv_chunks
 from billing.forms import CreditNoteForm
 from billing.models import CreditNote, CreditNoteLine, DocumentSend
 from billing.pdf import credit_note_pdf, credit_note_pdf_filename
-from telecom.admin import ActionPages, ReadOnlyInline, ReviewThenConfirm, TenantAdmin
-from telecom.admin import is_platform_staff
+from telecom.admin import (
+    ActionPages,
+    ReadOnlyInline,
+    ReviewThenConfirm,
+    TenantAdmin,
+    is_platform_staff,
+)
 
 CREDIT = ReviewThenConfirm(
     form=CreditNoteForm,

@@ -20,12 +20,14 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.roles import Cap, has_capability
 from billing.admin.common import _picked_organisation, overdue_q
+from billing.admin.credit_notes import CREDIT
+from billing.credit_notes import CREDITABLE, invoice_reissue
 from billing.documents import invoice_document
 from billing.exports import csv_chunks, export_filename, export_lines, invoice_lines_csv
 from billing.forms import (
     CorrectedLinesFormSet,
-    DateRangeForm,
     CreditReasonForm,
+    DateRangeForm,
     PaymentForm,
     corrected_lines_initial,
     corrected_quote,
@@ -39,8 +41,6 @@ from billing.models import (
 from billing.pdf import invoice_pdf, invoice_pdf_filename
 from billing.renewal import renewal_period, upcoming_quote
 from billing.selectors import invoice_amount_due, organisation_today
-from billing.admin.credit_notes import CREDIT
-from billing.credit_notes import CREDITABLE, invoice_reissue
 from billing.services import invoice_record_payment
 from telecom.admin import (
     ActionPages,
@@ -236,7 +236,12 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
             ", ",
             '<a href="{}">{}</a> ({} {})',
             (
-                (reverse("admin:billing_creditnote_change", args=[n.pk]), n.number, n.total, n.currency)
+                (
+                    reverse("admin:billing_creditnote_change", args=[n.pk]),
+                    n.number,
+                    n.total,
+                    n.currency,
+                )
                 for n in notes
             ),
         )
@@ -267,9 +272,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
                 wrap(self.payment_view),
                 name="billing_invoice_payment",
             ),
-            path(
-                "<path:object_id>/credit/", wrap(self.credit_view), name="billing_invoice_credit"
-            ),
+            path("<path:object_id>/credit/", wrap(self.credit_view), name="billing_invoice_credit"),
             path(
                 "<path:object_id>/reissue/",
                 wrap(self.reissue_view),

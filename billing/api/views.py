@@ -12,6 +12,12 @@ from rest_framework.response import Response
 
 from accounts.roles import Cap, has_capability
 from billing import services
+from billing.api.credit_notes import (
+    CreditDraftSerializer,
+    CreditNoteRequestSerializer,
+    CreditNoteSerializer,
+    credit_request,
+)
 from billing.api.serializers import (
     BillingDetailsSerializer,
     BillingDetailsUpdateSerializer,
@@ -22,12 +28,6 @@ from billing.api.serializers import (
     PaymentRecordSerializer,
     UsageCreateSerializer,
     UsageRecordSerializer,
-)
-from billing.api.credit_notes import (
-    CreditDraftSerializer,
-    CreditNoteRequestSerializer,
-    CreditNoteSerializer,
-    credit_request,
 )
 from billing.exports import export_filename, invoice_lines_csv
 from billing.filters import InvoiceFilterSet, UsageFilterSet
@@ -121,9 +121,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CreditNoteRequestSerializer, responses=CreditDraftSerializer)
-    @action(
-        detail=True, methods=["post"], url_path="credit-notes/preview", filter_backends=[]
-    )
+    @action(detail=True, methods=["post"], url_path="credit-notes/preview", filter_backends=[])
     def credit_notes_preview(self, request, pk=None):
         """The credit note `credit-notes/` would issue now, to the cent; nothing changes."""
         return Response(credit_request(self, request, self.get_object(), preview=True))

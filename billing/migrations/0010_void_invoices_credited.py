@@ -1,4 +1,4 @@
-""""Void" becomes "credited" (docs/rules.md, "Credit notes"): each invoice voided before credit
+""" "Void" becomes "credited" (docs/rules.md, "Credit notes"): each invoice voided before credit
 notes existed gets the credit note of its whole amount, numbered in its organisation's new
 series in the order they were voided, dated the day it was voided; then the void status and its
 date go."""
@@ -14,7 +14,9 @@ def credit_void_invoices(apps, schema_editor):
     Organisation = apps.get_model("accounts", "Organisation")
     CreditNote = apps.get_model("billing", "CreditNote")
     CreditNoteLine = apps.get_model("billing", "CreditNoteLine")
-    voided = Invoice.objects.filter(status="void").order_by("organisation_id", "voided_at", "sequence")
+    voided = Invoice.objects.filter(status="void").order_by(
+        "organisation_id", "voided_at", "sequence"
+    )
     for invoice in voided.filter(subtotal__gt=0):
         org = Organisation.objects.select_for_update().get(pk=invoice.organisation_id)
         org.last_credit_note_sequence += 1

@@ -464,7 +464,7 @@ def test_the_payment_service_refuses_every_customer_role(pinned, world_a, role):
     assert not Payment.objects.filter(invoice=world_a.invoice).exists()
 
 
-# --- credit notes, credit and reissue (docs/rules.md) -----------------------------------------------------------
+# --- credit notes, credit and reissue (docs/rules.md) ------------------------------------------
 
 
 def test_staff_credit_a_whole_issued_invoice_after_a_review(client, staff, world_a):

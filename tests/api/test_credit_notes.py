@@ -82,12 +82,16 @@ def test_another_organisations_invoice_is_a_404_for_every_role(
 ):
     from tests.factories import UserFactory
 
-    attacker = other_owner if role == "owner" else UserFactory(
-        organisation=other_owner.organisation, role=role
+    attacker = (
+        other_owner
+        if role == "owner"
+        else UserFactory(organisation=other_owner.organisation, role=role)
     )
     before = state()
     for preview in (False, True):
-        response = post(api_client_for(attacker), org_a["invoice"], {"whole": True, "reason": "x"}, preview)
+        response = post(
+            api_client_for(attacker), org_a["invoice"], {"whole": True, "reason": "x"}, preview
+        )
         assert response.status_code == 404
     assert state() == before
 
@@ -96,7 +100,9 @@ def test_another_organisations_invoice_is_a_404_for_every_role(
 def test_customer_roles_are_refused_on_their_own_invoice(api_client_for, org_a, role, state):
     before = state()
     for preview in (False, True):
-        response = post(api_client_for(org_a[role]), org_a["invoice"], {"whole": True, "reason": "x"}, preview)
+        response = post(
+            api_client_for(org_a[role]), org_a["invoice"], {"whole": True, "reason": "x"}, preview
+        )
         assert response.status_code == 403
     assert state() == before
 

@@ -46,7 +46,10 @@ def issue(organisation) -> Invoice:
     quote = Quote(
         currency="EUR",
         tax_rate=Decimal("0.2000"),
-        lines=[quote_line("Phone system licence", 3, "25.00"), quote_line("Wrong line", 1, "99.00")],
+        lines=[
+            quote_line("Phone system licence", 3, "25.00"),
+            quote_line("Wrong line", 1, "99.00"),
+        ],
     )
     return invoice_issue(organisation=organisation, kind="purchase", quote=quote, actor=None, at=AT)
 
@@ -104,14 +107,18 @@ def test_a_partial_then_a_full_credit_note_and_the_amount_due(org, invoice):
         Decimal("15.00"),
         Decimal("90.00"),
     )
-    assert [line.description for line in rest.lines.all()] == [f"Balance of invoice {invoice.number}"]
+    assert [line.description for line in rest.lines.all()] == [
+        f"Balance of invoice {invoice.number}"
+    ]
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.CREDITED
     assert invoice_amount_due(invoice) == Decimal("0.00")
 
 
 def test_an_amount_credit_rounds_its_tax_and_the_last_one_takes_exactly_what_is_left(invoice):
-    first = credit_note_issue(invoice=invoice, actor=None, reason="goodwill", amount=Decimal("0.05"))
+    first = credit_note_issue(
+        invoice=invoice, actor=None, reason="goodwill", amount=Decimal("0.05")
+    )
     assert (first.subtotal, first.tax, first.total) == (
         Decimal("0.05"),
         Decimal("0.01"),
@@ -133,7 +140,10 @@ def test_the_preview_equals_the_credit_note(invoice):
         invoice=invoice, reason="two licences", lines=[{"position": 1, "amount": Decimal("25.00")}]
     )
     note = credit_note_issue(
-        invoice=invoice, actor=None, reason="two licences", lines=[{"position": 1, "amount": Decimal("25.00")}]
+        invoice=invoice,
+        actor=None,
+        reason="two licences",
+        lines=[{"position": 1, "amount": Decimal("25.00")}],
     )
     assert (preview.subtotal, preview.tax, preview.total) == (note.subtotal, note.tax, note.total)
     assert (preview.due_before, preview.due_after) == (Decimal("208.80"), Decimal("178.80"))
@@ -152,7 +162,9 @@ def test_credit_and_reissue_keeps_both_links(org, invoice):
         invoice=invoice,
         actor=None,
         reason="two licences, not three",
-        quote=Quote(currency="EUR", tax_rate=Decimal("0.2000"), lines=[quote_line("Licence", 2, "25.00")]),
+        quote=Quote(
+            currency="EUR", tax_rate=Decimal("0.2000"), lines=[quote_line("Licence", 2, "25.00")]
+        ),
     )
     invoice.refresh_from_db()
     note = invoice.credit_notes.get()
@@ -197,7 +209,9 @@ def test_nothing_is_left_to_credit_on_a_credited_invoice(invoice):
 
 
 def test_customer_roles_never_issue_a_credit_note(org, invoice):
-    members = [UserFactory(organisation=org, role=role) for role in ("owner", "admin", "finance", "user")]
+    members = [
+        UserFactory(organisation=org, role=role) for role in ("owner", "admin", "finance", "user")
+    ]
     before = state()
     for member in members:
         with pytest.raises(PermissionDenied, match="Only platform staff"):
@@ -247,7 +261,9 @@ def test_credit_notes_in_the_csv_are_negative_and_sum_to_what_was_credited(org, 
 
 
 def test_the_credit_note_pdf_is_factur_x_381_naming_the_invoice(invoice):
-    note = credit_note_issue(invoice=invoice, actor=None, reason="wrong line", lines=[{"position": 2}])
+    note = credit_note_issue(
+        invoice=invoice, actor=None, reason="wrong line", lines=[{"position": 2}]
+    )
     _name, xml = get_facturx_xml_from_pdf(credit_note_pdf(note), check_xsd=False)
     assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
     tree = etree.fromstring(xml)

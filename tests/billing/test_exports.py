@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
+from billing.credit_notes import credit_note_issue, invoice_reissue
 from billing.documents import format_money, format_rate, invoice_seller
 from billing.exports import EXPORT_COLUMNS, neutralise
 from billing.models import Invoice
 from billing.pdf import invoice_pdf, printable
 from billing.quotes import Quote, QuoteLine
-from billing.credit_notes import credit_note_issue, invoice_reissue
 from billing.services import invoice_issue, invoice_record_payment
 from tests.factories import OrganisationFactory, UserFactory, licence_type
 

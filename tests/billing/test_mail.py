@@ -59,11 +59,15 @@ def test_an_issued_invoice_is_queued_after_commit_once_per_contact(
     org, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr("telecom.celery.app.send_task", lambda name, kwargs: queued.append((name, kwargs)))
+    monkeypatch.setattr(
+        "telecom.celery.app.send_task", lambda name, kwargs: queued.append((name, kwargs))
+    )
     with django_capture_on_commit_callbacks(execute=True):
         invoice = issue(org)
         assert queued == []  # nothing leaves before the commit
-    assert queued == [("billing.send_document_mail", {"kind": "invoice", "document_id": str(invoice.pk)})]
+    assert queued == [
+        ("billing.send_document_mail", {"kind": "invoice", "document_id": str(invoice.pk)})
+    ]
     sends = DocumentSend.objects.filter(invoice=invoice)
     assert sorted(sends.values_list("contact", "status")) == [
         (contact, DocumentSendStatus.PENDING) for contact in CONTACTS
@@ -97,7 +101,9 @@ def test_a_credit_note_is_mailed_in_french(org):
     org.language = "fr"
     org.save(update_fields=["language"])
     invoice = issue(org)
-    note = credit_note_issue(invoice=invoice, actor=None, reason="Erreur de quantité", amount=Decimal("25.00"))
+    note = credit_note_issue(
+        invoice=invoice, actor=None, reason="Erreur de quantité", amount=Decimal("25.00")
+    )
 
     assert document_mail_send(kind="credit_note", document_id=str(note.pk)) == 2
 
@@ -119,9 +125,9 @@ class RefusingBackend(BaseEmailBackend):
 
 def test_a_failure_is_recorded_raised_for_a_retry_and_sent_later(org):
     invoice = issue(org)
-    with override_settings(EMAIL_BACKEND="tests.billing.test_mail.RefusingBackend"):
-        with pytest.raises(ConnectionRefusedError):
-            document_mail_send(kind="invoice", document_id=str(invoice.pk))
+    refusing = override_settings(EMAIL_BACKEND="tests.billing.test_mail.RefusingBackend")
+    with refusing, pytest.raises(ConnectionRefusedError):
+        document_mail_send(kind="invoice", document_id=str(invoice.pk))
     failed = DocumentSend.objects.filter(invoice=invoice)
     assert {(s.status, s.attempts) for s in failed} == {(DocumentSendStatus.FAILED, 1)}
     assert "the mail server is down" in failed.first().last_error
