@@ -1,7 +1,7 @@
 """Credit notes in the console (docs/rules.md, "Credit notes"): everyone who reads invoices
 reads them, with their PDF and CSV; platform staff issue one from an invoice's page through
-`CREDIT` (what to credit -> review with the amounts and the amount due after -> issue). Staff
-also see every e-mailed document and whether it went (`DocumentSendAdmin`)."""
+`CREDIT` (what to credit -> review with the amounts and the amount due after -> issue). The
+e-mails of documents are listed with whether they went (`DocumentSendAdmin`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from telecom.admin import (
     ReadOnlyInline,
     ReviewThenConfirm,
     TenantAdmin,
-    is_platform_staff,
 )
 
 CREDIT = ReviewThenConfirm(
@@ -128,8 +127,9 @@ class CreditNoteAdmin(ActionPages, TenantAdmin):
 
 @admin.register(DocumentSend)
 class DocumentSendAdmin(TenantAdmin):
-    """Platform staff: every invoice and credit note e-mailed, to whom, and whether it went
-    (billing/mail.py); a failed one is retried by its task."""
+    """Every invoice and credit note e-mailed, to whom, and whether it went (billing/mail.py);
+    a failed one is retried by its task. Platform staff see all organisations' and filter by
+    status; those who read invoices see their own organisation's."""
 
     list_display = ("document", "organisation", "contact", "status", "attempts", "sent_at")
     list_filter = ("status", "created_at", "organisation")
@@ -148,13 +148,7 @@ class DocumentSendAdmin(TenantAdmin):
     )
     readonly_fields = fields
 
-    def has_view_permission(self, request, obj=None):
-        return is_platform_staff(request)
-
-    def has_module_permission(self, request):
-        return is_platform_staff(request)
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
