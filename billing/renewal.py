@@ -37,6 +37,7 @@ from billing.commitments import termination_fee
 from billing.mail import invoices_mail_after_commit
 from billing.models import Commitment, InvoiceLineKind
 from billing.periods import Period, local_date, local_midnight, next_period, period_containing
+from billing.profile import vat_preview
 from billing.quotes import Quote, QuoteLine
 from billing.renewal_sql import (
     _RENEW,
@@ -338,6 +339,7 @@ def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) ->
         rows = cursor.fetchall()
     licence_types = LicenceType.objects.in_bulk({row[3] for row in rows if row[3]})
     return Quote(
+        **vat_preview(organisation),
         currency=due.currency,
         tax_rate=due.tax_rate,
         lines=[
