@@ -493,6 +493,34 @@ def test_staff_credit_a_whole_issued_invoice_after_a_review(client, staff, world
     assert note.number == f"{world_a.organisation.invoice_prefix}-CN-000001"
     event = AuditEvent.objects.get(action="credit_note.issued", target_id=str(note.pk))
     assert (event.actor, event.changes["reason"]) == (staff, "duplicate")
+    page = page_text(client.get(url("billing_creditnote_change", note.pk)))
+    assert "duplicate" in page and invoice.number in page
+    pdf = client.get(url("billing_creditnote_pdf", note.pk))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    sends = client.get(reverse("admin:billing_documentsend_changelist") + "?status=pending")
+    assert sends.status_code == 200
+
+
+def test_staff_credit_chosen_lines(client, staff, world_a):
+    invoice = world_a.invoice
+    [first] = invoice.lines.order_by("position")  # its only line: all of it is credited
+    client.force_login(staff)
+    data = {"what": "lines", "lines": [str(first.position)], "reason": "not delivered"}
+    review = client.post(url("billing_invoice_credit", invoice.pk), {**data, "_review": "1"})
+    assert review.status_code == 200
+    draft = review.context["review"]
+    assert (draft.subtotal, draft.total, draft.full) == (first.amount, invoice.total, True)
+    assert f'name="lines" value="{first.position}"' in review.content.decode()
+
+    client.post(url("billing_invoice_credit", invoice.pk), {**data, "_confirm": "1"})
+
+    note = CreditNote.objects.get(invoice=invoice)
+    assert (note.subtotal, note.total) == (draft.subtotal, draft.total)
+    assert note.lines.get().invoice_line == first
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.CREDITED
+    page = page_text(client.get(url("billing_invoice_change", invoice.pk)))
+    assert note.number in page
 
 
 def test_a_credit_of_more_than_is_left_is_refused_in_words(client, staff, world_a):
