@@ -47,6 +47,13 @@ class Currency(models.TextChoices):
     GBP = "GBP", "Pound sterling"
 
 
+class Language(models.TextChoices):
+    """The languages documents are written and e-mailed in (billing/mail.py)."""
+
+    ENGLISH = "en", "English"
+    FRENCH = "fr", "Français"
+
+
 class BillingFrequency(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
     YEARLY = "yearly", "Yearly"
@@ -95,6 +102,14 @@ class Organisation(models.Model):
     )
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.0000"))
     last_invoice_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Credit notes are a series of their own, gapless like the invoices' (docs/rules.md).
+    last_credit_note_sequence = models.PositiveIntegerField(default=0, editable=False)
+    language = models.CharField(
+        max_length=8,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="The language of the invoices and credit notes e-mailed to its billing contacts.",
+    )
     next_renewal_at = models.DateTimeField(
         null=True,
         blank=True,

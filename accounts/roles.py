@@ -88,6 +88,10 @@ MODEL_PERMISSIONS: dict[str, dict[str, Cap]] = {
     "licensing.licencetype": {"view": Cap.ORGANISATION_READ},
     "licensing.device": {"view": Cap.ORGANISATION_READ},
     "billing.invoice": {"view": Cap.INVOICES_READ},
+    # Credit notes are issued by platform staff (billing.credit_notes); members read them.
+    "billing.creditnote": {"view": Cap.INVOICES_READ},
+    # Who each invoice and credit note was e-mailed to, and whether it went (billing.mail).
+    "billing.documentsend": {"view": Cap.INVOICES_READ},
     "billing.billingdetails": {"view": Cap.INVOICES_READ, "add": Cap.BILLING_DETAILS_CHANGE},
     # Commitments (rule 16) are set by platform staff; members read their own.
     "billing.commitment": {"view": Cap.INVOICES_READ},

@@ -16,8 +16,9 @@ from functools import cache
 import phonenumbers
 from django.conf import settings
 
-from billing.models import Invoice, InvoiceStatus, RecordedPaymentMethod
+from billing.models import CreditNote, Invoice, InvoiceStatus, RecordedPaymentMethod
 from billing.periods import local_date
+from billing.selectors import invoice_amount_due
 
 DEFAULT_SELLER: dict[str, object] = {
     "name": "Telecom Cloud SAS",
@@ -26,6 +27,9 @@ DEFAULT_SELLER: dict[str, object] = {
     "registration": "RCS Lyon 123 456 789",
     "email": "billing@telecom.example",
     "tax_label": "VAT",
+    # French law (Code de commerce L441-9, L441-10) asks every invoice to state these.
+    "payment_terms": "No discount for early payment. Late payment: penalties at three times the "
+    "French legal interest rate and a fixed recovery charge of €40 (Code de commerce, L441-10).",
 }
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
@@ -90,7 +94,7 @@ class DocumentLine:
 @dataclass(frozen=True)
 class InvoiceDocument:
     number: str
-    badge: str  # "PAID" or "VOID" stamped on the document; "" for an invoice still due
+    badge: str  # "PAID" or "CREDITED" stamped on the document; "" for an invoice still due
     seller: dict[str, object]
     bill_to: list[str]  # the customer's legal name, then its address, country and numbers
     facts: list[tuple[str, str]]  # (label, value): number, dates, period, currency, status, ...
@@ -101,8 +105,11 @@ class InvoiceDocument:
     vat_note: str  # "Reverse charge — VAT due by the recipient (...)", or ""
     total_label: str  # "Total (EUR)"
     total: str
-    payments: list[str]  # one sentence a payment received
-    closing: str  # the sentence at the bottom: when it is due, or that it is paid or void
+    payments: list[str]  # one sentence a payment received or a credit note
+    closing: str  # the sentence at the bottom: when it is due, or that it is paid or credited
+    title: str = "Invoice"  # or "Credit note"
+    issued: str = ""  # the date of issue, for the running header
+    terms: str = ""  # the payment terms the law asks an invoice to state
 
 
 def status_text(invoice: Invoice) -> str:
@@ -111,13 +118,13 @@ def status_text(invoice: Invoice) -> str:
     if invoice.status == InvoiceStatus.PAID:
         paid = local_date(invoice.paid_at, zone) if invoice.paid_at else None
         return f"Paid {format_date(paid)}".strip()
-    if invoice.status == InvoiceStatus.VOID:
-        voided = local_date(invoice.voided_at, zone) if invoice.voided_at else None
-        return f"Void {format_date(voided)}".strip()
+    if invoice.status == InvoiceStatus.CREDITED:
+        last = invoice.credit_notes.order_by("-sequence").first()
+        return f"Credited {format_date(last.issued_on if last else None)}".strip()
     return "Issued, payment due"
 
 
-def _bill_to(invoice: Invoice) -> list[str]:
+def _bill_to(invoice: Invoice | CreditNote) -> list[str]:
     """From the billing details in force when the invoice was issued; the organisation's name
     and country for one that never gave any."""
     details = invoice.billing_details
@@ -145,9 +152,10 @@ def _facts(invoice: Invoice) -> list[tuple[str, str]]:
         ("Currency", f"{currency} ({symbol})" if symbol else currency),
         ("Status", status_text(invoice)),
     ]
-    replaced_by = (
-        getattr(invoice, "replaced_by", None) if invoice.status == InvoiceStatus.VOID else None
-    )
+    credit_notes = list(invoice.credit_notes.order_by("sequence"))
+    if credit_notes:
+        facts.append(("Credit notes", ", ".join(note.number for note in credit_notes)))
+    replaced_by = getattr(invoice, "replaced_by", None)
     if replaced_by is not None:
         facts.append(("Replaced by", replaced_by.number))
     if invoice.replaces_id:
@@ -158,21 +166,30 @@ def _facts(invoice: Invoice) -> list[tuple[str, str]]:
 
 
 def _payments(invoice: Invoice) -> list[str]:
-    payment = getattr(invoice, "payment", None)
-    if payment is None:
-        return []
-    paid_on = local_date(payment.paid_at, invoice.organisation.timezone)
-    method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
-    how = ", ".join(part for part in (method, payment.reference) if part)
-    return [
-        f"{format_money(payment.amount, invoice.currency)} received on {format_date(paid_on)}"
-        + (f" ({how})" if how else "")
+    """Credit notes, then payments received, each a sentence; then what is still due."""
+    sentences = [
+        f"Credit note {note.number} of {format_date(note.issued_on)}: "
+        f"{format_money(-note.total, invoice.currency)}"
+        for note in invoice.credit_notes.order_by("sequence")
     ]
+    payment = getattr(invoice, "payment", None)
+    if payment is not None:
+        paid_on = local_date(payment.paid_at, invoice.organisation.timezone)
+        method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
+        how = ", ".join(part for part in (method, payment.reference) if part)
+        sentences.append(
+            f"Payment: {format_money(payment.amount, invoice.currency)} received on "
+            f"{format_date(paid_on)}" + (f" ({how})" if how else "")
+        )
+    if sentences and invoice.status == InvoiceStatus.ISSUED:
+        due = format_money(invoice_amount_due(invoice), invoice.currency)
+        sentences.append(f"Amount due: {due}")
+    return sentences
 
 
 def _closing(invoice: Invoice, seller: dict[str, object]) -> str:
-    if invoice.status == InvoiceStatus.VOID:
-        text = "This invoice is void and is not payable."
+    if invoice.status == InvoiceStatus.CREDITED:
+        text = "This invoice is credited in full and is not payable."
         replaced_by = getattr(invoice, "replaced_by", None)
         if replaced_by is not None:
             text += f" It is replaced by invoice {replaced_by.number}."
@@ -180,20 +197,18 @@ def _closing(invoice: Invoice, seller: dict[str, object]) -> str:
     if invoice.status == InvoiceStatus.PAID:
         return "This invoice has been paid in full. Thank you."
     text = (
-        f"Payment is due by {format_date(invoice.due_on)}. Please quote invoice "
-        f"number {invoice.number} with your payment."
+        f"Payment of {format_money(invoice_amount_due(invoice), invoice.currency)} is due by "
+        f"{format_date(invoice.due_on)}. Please quote invoice number {invoice.number} with your "
+        "payment."
     )
     if seller.get("email"):
         text += f" Questions: {seller['email']}."
     return text
 
 
-def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
-    """The invoice's content: seller, customer, dates, lines, tax, total, payments, closing."""
-    seller = invoice_seller()
-    currency = invoice.currency
+def _rows(lines, currency: str) -> list[DocumentLine]:
     rows = []
-    for line in invoice.lines.all() if lines is None else lines:
+    for line in lines:
         period = format_period(line.period_start, line.period_end)
         if period and format_date(line.period_start) in line.description:
             period = ""
@@ -206,7 +221,15 @@ def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
                 amount=format_money(line.amount, currency),
             )
         )
-    badges = {InvoiceStatus.PAID: "PAID", InvoiceStatus.VOID: "VOID"}
+    return rows
+
+
+def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
+    """The invoice's content: seller, customer, dates, lines, tax, total, payments, closing."""
+    seller = invoice_seller()
+    currency = invoice.currency
+    rows = _rows(invoice.lines.all() if lines is None else lines, currency)
+    badges = {InvoiceStatus.PAID: "PAID", InvoiceStatus.CREDITED: "CREDITED"}
     return InvoiceDocument(
         number=invoice.number,
         badge=badges.get(invoice.status, ""),
@@ -222,4 +245,43 @@ def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
         total=format_money(invoice.total, currency),
         payments=_payments(invoice),
         closing=_closing(invoice, seller),
+        issued=format_date(invoice.issued_on),
+        terms=str(seller.get("payment_terms") or ""),
+    )
+
+
+def credit_note_document(note: CreditNote, lines=None) -> InvoiceDocument:
+    """The credit note's content, laid out like an invoice: the invoice it corrects, the reason,
+    the lines it takes back, its tax at the invoice's rate and VAT treatment."""
+    seller = invoice_seller()
+    currency, invoice = note.currency, note.invoice
+    facts = [
+        ("Credit note number", note.number),
+        ("Issued", format_date(note.issued_on)),
+        ("Credits invoice", f"{invoice.number} of {format_date(invoice.issued_on)}"),
+        ("Reason", note.reason),
+        ("Currency", currency),
+    ]
+    if note.billing_details and note.billing_details.purchase_order:
+        facts.append(("Purchase order", note.billing_details.purchase_order))
+    return InvoiceDocument(
+        number=note.number,
+        badge="",
+        seller=seller,
+        bill_to=_bill_to(note),
+        facts=facts,
+        lines=_rows(note.lines.all() if lines is None else lines, currency),
+        subtotal=format_money(note.subtotal, currency),
+        tax_label=f"{seller.get('tax_label') or 'Tax'} ({format_rate(note.tax_rate)})",
+        tax=format_money(note.tax, currency),
+        vat_note=note.billing_details.vat_note if note.billing_details else "",
+        total_label=f"Total credited ({currency})",
+        total=format_money(note.total, currency),
+        payments=[],
+        closing=(
+            f"This credit note reduces invoice {invoice.number}: "
+            f"{format_money(invoice_amount_due(invoice), currency)} is left to pay on it."
+        ),
+        title="Credit note",
+        issued=format_date(note.issued_on),
     )

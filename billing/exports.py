@@ -1,22 +1,28 @@
 """CSV export of invoice lines for accounting (API.md "Billing", issue 4 "Finance exports").
 
-One row per invoice line, invoices chosen by their local issue date, inclusive at both ends.
-The rows are produced from one server-side cursor and written out as they come, so a year of
-invoices is never held in memory and the number of queries does not grow with the rows.
+One row per invoice line, invoices chosen by their local issue date, inclusive at both ends,
+then, in the same date order, one row per credit-note line (`document_kind` "credit_note") with
+negative amounts, so that a column sums to what was billed less what was credited
+(docs/rules.md, "Credit notes"). The rows come from two server-side cursors merged by date and
+are written out as they come, so a year of invoices is never held in memory and the number of
+queries does not grow with the rows.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
 from accounts.models import Organisation
-from billing.models import InvoiceLine
+from billing.models import CreditNoteLine, InvoiceLine
 
 EXPORT_COLUMNS = (
+    "document_kind",
     "invoice_number",
+    "credit_note_number",
     "issued_on",
     "due_on",
     "status",
@@ -93,10 +99,36 @@ def export_lines(*, organisation: Organisation | None, issued_from: date, issued
     return lines
 
 
-def export_row(line: InvoiceLine) -> list[str]:
+def credit_note_export_lines(
+    *, organisation: Organisation | None, issued_from: date | None = None, issued_to=None
+):
+    """Credit-note lines of credit notes issued in the range (inclusive), in order."""
+    lines = CreditNoteLine.objects.select_related(
+        "credit_note__invoice", "credit_note__organisation", "invoice_line__licence_type"
+    ).order_by(
+        "credit_note__issued_on",
+        "credit_note__organisation__name",
+        "credit_note__organisation_id",
+        "credit_note__sequence",
+        "position",
+    )
+    if issued_from is not None:
+        lines = lines.filter(credit_note__issued_on__gte=issued_from)
+    if issued_to is not None:
+        lines = lines.filter(credit_note__issued_on__lte=issued_to)
+    if organisation is not None:
+        lines = lines.filter(credit_note__organisation=organisation)
+    return lines
+
+
+def export_row(line: InvoiceLine | CreditNoteLine) -> list[str]:
+    if isinstance(line, CreditNoteLine):
+        return _credit_row(line)
     invoice = line.invoice
     return [
+        "invoice",
         neutralise(invoice.number),
+        "",
         invoice.issued_on.isoformat(),
         invoice.due_on.isoformat(),
         invoice.status,
@@ -115,6 +147,32 @@ def export_row(line: InvoiceLine) -> list[str]:
     ]
 
 
+def _credit_row(line: CreditNoteLine) -> list[str]:
+    """A credit-note line: what it takes back, negative, at the credit note's own totals."""
+    note = line.credit_note
+    licence_type = line.invoice_line.licence_type if line.invoice_line_id else None
+    return [
+        "credit_note",
+        neutralise(note.invoice.number),
+        neutralise(note.number),
+        note.issued_on.isoformat(),
+        "",
+        "issued",
+        neutralise(note.organisation.name),
+        note.currency,
+        str(line.position),
+        neutralise(line.description),
+        line.kind,
+        neutralise(licence_type.code) if licence_type else "",
+        str(line.quantity),
+        _amount(-line.unit_price),
+        _amount(-line.amount),
+        _amount(-note.subtotal),
+        _amount(-note.tax),
+        _amount(-note.total),
+    ]
+
+
 class _Echo:
     """A file-like object whose `write` hands the formatted line back instead of storing it."""
 
@@ -122,7 +180,7 @@ class _Echo:
         return value
 
 
-def csv_chunks(lines: Iterable[InvoiceLine], *, bom: bool = True) -> Iterator[str]:
+def csv_chunks(lines: Iterable[InvoiceLine | CreditNoteLine], *, bom: bool = True) -> Iterator[str]:
     """The CSV document in chunks: the BOM and header, then up to `CHUNK_ROWS` rows each.
 
     RFC 4180: comma separated, CRLF line ends, a field quoted when it holds a comma, a quote,
@@ -143,9 +201,25 @@ def csv_chunks(lines: Iterable[InvoiceLine], *, bom: bool = True) -> Iterator[st
 def invoice_lines_csv(
     *, organisation: Organisation | None, issued_from: date, issued_to: date
 ) -> Iterator[str]:
-    """The export as a stream of text chunks: one query, read through a server-side cursor."""
-    lines = export_lines(organisation=organisation, issued_from=issued_from, issued_to=issued_to)
-    return csv_chunks(lines.iterator(chunk_size=2000))
+    """The export as a stream of text chunks: invoice lines and credit-note lines, each one
+    query read through a server-side cursor, merged by issue date (invoices first on a day)."""
+    invoices = export_lines(organisation=organisation, issued_from=issued_from, issued_to=issued_to)
+    credits = credit_note_export_lines(
+        organisation=organisation, issued_from=issued_from, issued_to=issued_to
+    )
+    return csv_chunks(
+        heapq.merge(
+            invoices.iterator(chunk_size=2000),
+            credits.iterator(chunk_size=2000),
+            key=_issued_on,
+        )
+    )
+
+
+def _issued_on(line: InvoiceLine | CreditNoteLine) -> date:
+    return (
+        line.credit_note.issued_on if isinstance(line, CreditNoteLine) else line.invoice.issued_on
+    )
 
 
 def export_filename(*, issued_from: date, issued_to: date) -> str:

@@ -13,7 +13,10 @@ How amounts map to EN 16931:
 - one VAT breakdown (BG-23) at the invoice's rate, its category from the VAT treatment of the
   billing details it was issued with: AE (reverse charge) or G (outside the EU) with the
   reason printed on the invoice, else S when the rate is above zero and Z when it is zero;
-- the amount due (BT-115) is the total less what was paid (BT-113).
+- the amount due (BT-115) is the total less its credit notes and payments (BT-113,
+  billing.selectors.invoice_amount_due);
+- a credit note is type 381 with positive amounts, names the invoice it corrects (BG-3) and
+  keeps that invoice's rate and VAT category.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from facturx import generate_cii_xml, generate_from_binary
 
 from billing.documents import invoice_seller
-from billing.models import Invoice, InvoiceKind
+from billing.models import CreditNote, Invoice, InvoiceKind
+from billing.selectors import invoice_amount_due
 from billing.vat import VatTreatment, seller_country
 
 LEVEL = "en16931"
 FOUR_PLACES = Decimal("0.0001")
 INVOICE = "380"  # UNTDID 1001: commercial invoice
 CORRECTED_INVOICE = "384"
+CREDIT_NOTE = "381"
 ONE = "C62"  # UN/ECE Recommendation 20: one (unit)
 
 
@@ -127,46 +132,64 @@ def _breakdown(invoice: Invoice) -> dict:
     return breakdown
 
 
-def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
-    """The invoice as CII XML at the EN 16931 profile, checked against the profile's XSD."""
-    lines = list(invoice.lines.all()) if lines is None else lines
-    payment = getattr(invoice, "payment", None)
-    paid = payment.amount if payment is not None else Decimal("0.00")
+def _document(document: Invoice | CreditNote, lines, *, type_code: str, due: Decimal) -> dict:
+    """What an invoice and a credit note share: parties, lines, VAT breakdown and totals."""
+    credited = sum((line.amount for line in lines), Decimal("0.00"))
     data = {
-        "BT-1": invoice.number,
-        "BT-2": invoice.issued_on,
-        "BT-3": CORRECTED_INVOICE if invoice.kind == InvoiceKind.CORRECTION else INVOICE,
-        "BT-5": invoice.currency,
-        "BT-9": invoice.due_on,
-        "BT-72": invoice.issued_on,  # the delivery block may not be empty
-        "BT-20": f"Payment due by {invoice.due_on:%d %b %Y}.",
+        "BT-1": document.number,
+        "BT-2": document.issued_on,
+        "BT-3": type_code,
+        "BT-5": document.currency,
+        "BT-72": document.issued_on,  # the delivery block may not be empty
         "BG-4": _seller(),
-        "BG-7": _buyer(invoice),
-        "BG-25": [_line(invoice, line) for line in lines],
-        "BG-23": [_breakdown(invoice)],
-        "BT-106": _money(sum((line.amount for line in lines), Decimal("0.00"))),
-        "BT-109": _money(invoice.subtotal),
-        "BT-110": _money(invoice.tax),
-        "BT-112": _money(invoice.total),
-        "BT-113": _money(paid),
-        "BT-115": _money(invoice.total - paid),
+        "BG-7": _buyer(document),
+        "BG-25": [_line(document, line) for line in lines],
+        "BG-23": [_breakdown(document)],
+        "BT-106": _money(credited),
+        "BT-109": _money(document.subtotal),
+        "BT-110": _money(document.tax),
+        "BT-112": _money(document.total),
+        "BT-113": _money(document.total - due),
+        "BT-115": _money(due),
     }
+    if document.billing_details and document.billing_details.purchase_order:
+        data["BT-13"] = document.billing_details.purchase_order
+    return data
+
+
+def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
+    """The invoice as CII XML at the EN 16931 profile, checked against the profile's XSD. What
+    it still asks (BT-115) is its total less its credit notes and payments; what those took
+    off is BT-113."""
+    lines = list(invoice.lines.all()) if lines is None else lines
+    type_code = CORRECTED_INVOICE if invoice.kind == InvoiceKind.CORRECTION else INVOICE
+    data = _document(invoice, lines, type_code=type_code, due=invoice_amount_due(invoice))
+    data["BT-9"] = invoice.due_on
+    data["BT-20"] = f"Payment due by {invoice.due_on:%d %b %Y}."
     if invoice.period_start:
         data["BT-73"] = invoice.period_start
         data["BT-74"] = invoice.period_end or invoice.period_start
-    if invoice.billing_details and invoice.billing_details.purchase_order:
-        data["BT-13"] = invoice.billing_details.purchase_order
     if invoice.replaces_id:
         data["BG-3"] = [{"BT-25": invoice.replaces.number, "BT-26": invoice.replaces.issued_on}]
     return generate_cii_xml(data, level=LEVEL, check_xsd=True, check_schematron=False)
 
 
-def facturx_pdf(pdf: bytes, invoice: Invoice, lines=None) -> bytes:
-    """`pdf` made a Factur-X document: PDF/A-3 with the invoice's CII XML attached."""
+def credit_note_cii_xml(note: CreditNote, lines=None) -> bytes:
+    """The credit note as CII XML (type 381) naming the invoice it corrects (BG-3), its
+    amounts positive, at the invoice's rate and VAT category."""
+    lines = list(note.lines.all()) if lines is None else lines
+    data = _document(note, lines, type_code=CREDIT_NOTE, due=note.total)
+    data["BG-3"] = [{"BT-25": note.invoice.number, "BT-26": note.invoice.issued_on}]
+    data["BT-20"] = f"Credits invoice {note.invoice.number}: {note.reason}"[:300]
+    return generate_cii_xml(data, level=LEVEL, check_xsd=True, check_schematron=False)
+
+
+def facturx_pdf(pdf: bytes, xml: bytes, *, title: str, document: Invoice | CreditNote) -> bytes:
+    """`pdf` made a Factur-X document: PDF/A-3 with the document's CII XML attached."""
     seller = invoice_seller()
     return generate_from_binary(
         pdf,
-        invoice_cii_xml(invoice, lines),
+        xml,
         flavor="factur-x",
         level=LEVEL,
         check_xsd=False,  # checked when built
@@ -174,8 +197,8 @@ def facturx_pdf(pdf: bytes, invoice: Invoice, lines=None) -> bytes:
         pdf_metadata={
             "author": str(seller.get("name", "")),
             "keywords": "Factur-X, invoice",
-            "title": f"Invoice {invoice.number}",
-            "subject": f"Invoice {invoice.number} for {invoice.organisation.name}",
+            "title": title,
+            "subject": f"{title} for {document.organisation.name}",
         },
         lang="en-GB",
     )

@@ -56,10 +56,57 @@ class PaymentForm(forms.Form):
     )
 
 
-class VoidForm(forms.Form):
+class CreditReasonForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text="Kept in the audit trail with the voided invoice."
+        max_length=300, help_text="Printed on the credit note and kept in the audit trail."
     )
+
+
+class CreditNoteForm(CreditReasonForm):
+    """What a credit note takes back (billing.credit_notes.credit_note_preview decides)."""
+
+    what = forms.ChoiceField(
+        label="Credit",
+        choices=[
+            ("whole", "The whole invoice (what is left to credit)"),
+            ("lines", "Some lines"),
+            ("amount", "An amount"),
+        ],
+        initial="whole",
+        widget=forms.RadioSelect,
+    )
+    lines = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    amount = AsciiDecimalFormField(
+        required=False, max_digits=12, decimal_places=2, label="Amount excluding tax"
+    )
+    field_order = ["what", "lines", "amount", "reason"]
+
+    def __init__(self, *args, invoice: Invoice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+        self.fields["lines"].choices = [
+            (line.position, f"{line.description}: {line.amount} {invoice.currency}")
+            for line in invoice.lines.order_by("position")
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("what") == "lines" and not data.get("lines"):
+            self.add_error("lines", ValidationError("Choose the lines to credit.", code="required"))
+        if data.get("what") == "amount" and data.get("amount") is None:
+            self.add_error("amount", ValidationError("Give the amount to credit.", code="required"))
+        return data
+
+    def arguments(self) -> dict:
+        data = self.cleaned_data
+        what = {
+            "whole": {"whole": True},
+            "lines": {"lines": [{"position": position} for position in data.get("lines") or []]},
+            "amount": {"amount": data.get("amount")},
+        }[data["what"]]
+        return {"invoice": self.invoice, "reason": data["reason"], **what}
 
 
 class CorrectedLineForm(forms.Form):
@@ -152,7 +199,7 @@ def corrected_lines_initial(invoice: Invoice) -> list[dict]:
 
 
 def corrected_quote(invoice: Invoice, formset: CorrectedLinesFormSet) -> Quote:
-    """The corrected invoice, in the voided one's currency and tax rate."""
+    """The corrected invoice, in the credited one's currency and tax rate."""
     return Quote(
         currency=invoice.currency,
         tax_rate=invoice.tax_rate,

@@ -7,6 +7,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Currency, Organisation
+from billing.credit_note_models import CreditNote, CreditNoteLine  # noqa: F401 (its models)
+from billing.mail_models import DocumentSend, DocumentSendStatus  # noqa: F401 (its models)
 from billing.vat import VatNumberStatus, VatTreatment
 from telecom.money import AMOUNT_MAX_DIGITS
 
@@ -99,11 +101,13 @@ class InvoiceKind(models.TextChoices):
 class InvoiceStatus(models.TextChoices):
     ISSUED = "issued", "Issued"
     PAID = "paid", "Paid"
-    VOID = "void", "Void"
+    # Fully credited by credit notes (docs/rules.md, "Credit notes"): nothing is due.
+    CREDITED = "credited", "Credited"
 
 
 class Invoice(models.Model):
-    """An issued invoice, never edited once issued: void it and issue another (docs/rules.md)."""
+    """An issued invoice, never edited once issued: a credit note corrects it, and a new invoice
+    may replace it (docs/rules.md, "Credit notes")."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by the (organisation, sequence) and (organisation, -issued_on) indexes below, which
@@ -129,7 +133,6 @@ class Invoice(models.Model):
     tax = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     total = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     paid_at = models.DateTimeField(null=True, blank=True)
-    voided_at = models.DateTimeField(null=True, blank=True)
     # Set once, by the overdue job's conditional update, when it records the invoice as overdue:
     # the state change is audited once whatever the concurrency (docs/rules.md#rule-18).
     overdue_flagged_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -1,4 +1,4 @@
-"""Invoice PDF: one printable A4 document per invoice (API.md "Billing", issue 4 "Finance exports").
+"""Invoice and credit-note PDF: one printable A4 document each (API.md "Billing", issue 4 and 16).
 
 Rendered with ReportLab's Platypus: pure Python from PyPI, no system libraries or fonts. Its
 tables break across pages and repeat their header row, and paragraphs wrap long descriptions.
@@ -31,9 +31,9 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import TableStyle as Style
 
-from billing.documents import InvoiceDocument, format_date, invoice_document
-from billing.facturx import facturx_pdf
-from billing.models import Invoice, InvoiceStatus
+from billing.documents import InvoiceDocument, credit_note_document, invoice_document
+from billing.facturx import credit_note_cii_xml, facturx_pdf, invoice_cii_xml
+from billing.models import CreditNote, Invoice
 from billing.pdf_style import (
     CONTENT_WIDTH,
     FONT,
@@ -60,6 +60,10 @@ def invoice_pdf_filename(invoice: Invoice) -> str:
     return f"invoice-{invoice.number}.pdf"
 
 
+def credit_note_pdf_filename(note: CreditNote) -> str:
+    return f"credit-note-{note.number}.pdf"
+
+
 # --- page furniture: running header, footer with "page x of y", status watermark ---------------
 
 
@@ -83,24 +87,24 @@ class _NumberedCanvas(pdf_canvas.Canvas):
         super().save()
 
 
-def _watermark(canvas: pdf_canvas.Canvas, invoice: Invoice) -> None:
-    """A void invoice says so across every page: on top of the content (table fills would hide
-    it underneath), translucent so that the content stays legible."""
-    if invoice.status != InvoiceStatus.VOID:
+def _watermark(canvas: pdf_canvas.Canvas, doc: InvoiceDocument) -> None:
+    """A credited invoice says so across every page: on top of the content (table fills would
+    hide it underneath), translucent so that the content stays legible."""
+    if doc.badge != "CREDITED":
         return
     canvas.saveState()
     canvas.setFillColor(VOID_RED)
     canvas.setFillAlpha(0.14)
-    canvas.setFont(FONT_BOLD, 130)
+    canvas.setFont(FONT_BOLD, 90)
     canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
     canvas.rotate(35)
-    canvas.drawCentredString(0, -45, "VOID")
+    canvas.drawCentredString(0, -30, doc.badge)
     canvas.restoreState()
 
 
-def _furniture(invoice: Invoice, seller: dict[str, object]):
+def _furniture(doc: InvoiceDocument, seller: dict[str, object]):
     """Drawn once the page count is known: footer on every page, running header after the
-    first, the void watermark."""
+    first, the credited watermark."""
     legal = " · ".join(
         printable(part)
         for part in (
@@ -116,7 +120,7 @@ def _furniture(invoice: Invoice, seller: dict[str, object]):
 
     def draw(canvas: pdf_canvas.Canvas, page_count: int) -> None:
         page = canvas.getPageNumber()
-        _watermark(canvas, invoice)
+        _watermark(canvas, doc)
         canvas.saveState()
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
@@ -125,7 +129,7 @@ def _furniture(invoice: Invoice, seller: dict[str, object]):
         canvas.setFont(FONT, 7)
         canvas.setFillColor(MUTED)
         canvas.drawString(MARGIN_X, rule_y - 4 * mm, legal)
-        canvas.drawString(MARGIN_X, rule_y - 8 * mm, f"Invoice {invoice.number}")
+        canvas.drawString(MARGIN_X, rule_y - 8 * mm, f"{doc.title} {doc.number}")
         canvas.drawRightString(
             PAGE_WIDTH - MARGIN_X, rule_y - 8 * mm, f"Page {page} of {page_count}"
         )
@@ -138,7 +142,7 @@ def _furniture(invoice: Invoice, seller: dict[str, object]):
             canvas.drawRightString(
                 PAGE_WIDTH - MARGIN_X,
                 top,
-                f"Invoice {invoice.number} · {format_date(invoice.issued_on)} (continued)",
+                f"{doc.title} {doc.number} · {doc.issued} (continued)",
             )
             canvas.line(MARGIN_X, top - 2 * mm, PAGE_WIDTH - MARGIN_X, top - 2 * mm)
         canvas.restoreState()
@@ -150,7 +154,7 @@ def _furniture(invoice: Invoice, seller: dict[str, object]):
 
 
 def _status_badge(doc: InvoiceDocument) -> Table | None:
-    colours = {"PAID": PAID_GREEN, "VOID": VOID_RED}
+    colours = {"PAID": PAID_GREEN, "CREDITED": VOID_RED}
     if not doc.badge:
         return None
     colour = colours[doc.badge]
@@ -183,7 +187,7 @@ def _heading(doc: InvoiceDocument) -> Table:
         seller_lines.append(Paragraph(_markup(seller["email"]), s.muted))
 
     right: list = [
-        Paragraph("INVOICE", s.title),
+        Paragraph(doc.title.upper(), s.title),
         Paragraph(f"<b>{_markup(doc.number)}</b>", s.right),
     ]
     badge = _status_badge(doc)
@@ -312,8 +316,18 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice as a PDF document (A4): seller, customer, dates, lines, tax and total; a
     Factur-X (PDF/A-3) with the invoice's CII XML attached (billing.facturx)."""
     lines = list(invoice.lines.all())
-    doc = invoice_document(invoice, lines)
+    return _pdf(invoice_document(invoice, lines), invoice_cii_xml(invoice, lines), invoice)
+
+
+def credit_note_pdf(note: CreditNote) -> bytes:
+    """The credit note as a PDF laid out like an invoice, and a Factur-X (type 381) too."""
+    lines = list(note.lines.all())
+    return _pdf(credit_note_document(note, lines), credit_note_cii_xml(note, lines), note)
+
+
+def _pdf(doc: InvoiceDocument, xml: bytes, source: Invoice | CreditNote) -> bytes:
     seller = doc.seller
+    name = f"{doc.title} {doc.number}"
     buffer = io.BytesIO()
     document = BaseDocTemplate(
         buffer,
@@ -322,9 +336,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=f"Invoice {invoice.number}",
+        title=name,
         author=printable(seller.get("name", "")),
-        subject=f"Invoice {invoice.number} for {printable(invoice.organisation.name)}",
+        subject=f"{name} for {printable(source.organisation.name)}",
         creator="telecom",
     )
     # No frame padding: tables span exactly the margins, and text aligns with them.
@@ -355,17 +369,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                     else []
                 ),
                 Spacer(1, 6 * mm),
-                *(
-                    Paragraph(_markup(f"Payment: {payment}"), _styles().body)
-                    for payment in doc.payments
-                ),
+                *(Paragraph(_markup(payment), _styles().body) for payment in doc.payments),
                 Paragraph(_markup(doc.closing), _styles().muted),
+                *([Paragraph(_markup(doc.terms), _styles().muted)] if doc.terms else []),
             ]
         ),
     ]
-    furniture = _furniture(invoice, seller)
+    furniture = _furniture(doc, seller)
     document.build(
         story,
         canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, furniture=furniture, **kwargs),
     )
-    return facturx_pdf(buffer.getvalue(), invoice, lines)
+    return facturx_pdf(buffer.getvalue(), xml, title=name, document=source)

@@ -44,6 +44,16 @@ def billing_details_current(organisation: Organisation) -> BillingDetails | None
     return BillingDetails.objects.filter(organisation=organisation).order_by("-version").first()
 
 
+def vat_preview(organisation: Organisation) -> dict[str, str]:
+    """The VAT treatment and sentence an invoice issued now will carry: those of the billing
+    details in force, which `invoice_issue` stamps on it (docs/rules.md, "VAT by customer").
+    Every preview shows them (purchase, upcoming renewal, removal); empty without details."""
+    details = billing_details_current(organisation)
+    if details is None:
+        return {"vat_treatment": "", "vat_note": ""}
+    return {"vat_treatment": details.vat_treatment, "vat_note": details.vat_note}
+
+
 def billing_details_initial(organisation: Organisation) -> BillingDetails:
     """What a form starts from before the details are first set (unsaved): the organisation's
     name, country and current rate."""

@@ -26,6 +26,9 @@ class Quote:
     lines: list[QuoteLine] = field(default_factory=list)
     restored: int = 0
     purchased: int = 0
+    # The VAT treatment the invoice will carry and its sentence (billing.profile.vat_preview).
+    vat_treatment: str = ""
+    vat_note: str = ""
 
     @property
     def restore_note(self) -> str:

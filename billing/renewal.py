@@ -34,8 +34,10 @@ from django.utils import timezone
 from accounts.audit import audit_record_many
 from accounts.models import Organisation
 from billing.commitments import termination_fee
+from billing.mail import invoices_mail_after_commit
 from billing.models import Commitment, InvoiceLineKind
 from billing.periods import Period, local_date, local_midnight, next_period, period_containing
+from billing.profile import vat_preview
 from billing.quotes import Quote, QuoteLine
 from billing.renewal_sql import (
     _RENEW,
@@ -312,8 +314,11 @@ def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.
 
 def renewals_apply_locked(organisations, *, at: datetime | None = None) -> int:
     """Renew one period of each organisation, which the caller holds locked (`Organisation`s
-    or `DueOrganisation`s), as of `at`; return how many invoices were issued."""
-    return len(_renew([_Renewal.of(o) for o in organisations], at=at))
+    or `DueOrganisation`s), as of `at`; return how many invoices were issued. Each is e-mailed
+    to its billing contacts after commit (billing.mail)."""
+    issued = _renew([_Renewal.of(o) for o in organisations], at=at)
+    invoices_mail_after_commit(issued)
+    return len(issued)
 
 
 def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) -> Quote:
@@ -334,6 +339,7 @@ def upcoming_quote(organisation: Organisation, *, at: datetime | None = None) ->
         rows = cursor.fetchall()
     licence_types = LicenceType.objects.in_bulk({row[3] for row in rows if row[3]})
     return Quote(
+        **vat_preview(organisation),
         currency=due.currency,
         tax_rate=due.tax_rate,
         lines=[

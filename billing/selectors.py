@@ -1,9 +1,12 @@
 from datetime import date, datetime
+from decimal import Decimal
 
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organisation
-from billing.models import Invoice, InvoiceStatus
+from billing.models import CreditNote, Invoice, InvoiceStatus, Payment
 from billing.periods import Period, local_date, period_containing
 
 
@@ -27,5 +30,42 @@ def organisation_has_overdue_invoice(organisation: Organisation, *, today: date)
 
 
 def invoice_list(*, organisation: Organisation | None):
-    qs = Invoice.objects.select_related("organisation").prefetch_related("lines__licence_type")
+    """Invoices with what was credited and paid on each read in the same query, for
+    `invoice_amount_due`."""
+    qs = (
+        Invoice.objects.select_related("organisation")
+        .prefetch_related("lines__licence_type")
+        .annotate(credited_sum=_sum_of(CreditNote, "total"), paid_sum=_sum_of(Payment, "amount"))
+    )
+    return qs if organisation is None else qs.filter(organisation=organisation)
+
+
+def _sum_of(model, field: str):
+    rows = model.objects.filter(invoice=OuterRef("pk")).order_by().values("invoice")
+    return Coalesce(
+        Subquery(rows.annotate(sum=Sum(field)).values("sum")[:1]), Value(Decimal("0.00"))
+    )
+
+
+def invoice_amount_due(invoice: Invoice) -> Decimal:
+    """What the invoice still asks: its total less its credit notes and the payments received
+    (docs/rules.md, "Credit notes"). The one place this is computed: pages, the API, the PDF,
+    Factur-X, e-mails and payments read it here."""
+    credited = getattr(invoice, "credited_sum", None)
+    if credited is None:  # not read with `invoice_list`
+        credited = invoice.credit_notes.aggregate(sum=Sum("total"))["sum"] or Decimal("0.00")
+    paid = getattr(invoice, "paid_sum", None)
+    if paid is None:
+        paid = Payment.objects.filter(invoice=invoice).aggregate(sum=Sum("amount"))["sum"]
+    return invoice.total - credited - (paid or Decimal("0.00"))
+
+
+def invoice_credited(invoice: Invoice) -> tuple[Decimal, Decimal]:
+    """(subtotal, tax) already credited on the invoice by its credit notes."""
+    sums = invoice.credit_notes.aggregate(subtotal=Sum("subtotal"), tax=Sum("tax"))
+    return sums["subtotal"] or Decimal("0.00"), sums["tax"] or Decimal("0.00")
+
+
+def credit_note_list(*, organisation: Organisation | None):
+    qs = CreditNote.objects.select_related("organisation", "invoice").prefetch_related("lines")
     return qs if organisation is None else qs.filter(organisation=organisation)

@@ -15,10 +15,10 @@ from accounts.roles import ensure_platform_staff as _ensure_platform_staff
 from billing.commitment_services import commitment_create as commitment_create
 from billing.commitment_services import commitment_delete as commitment_delete
 from billing.commitment_services import commitment_update as commitment_update
+from billing.mail import documents_mail_after_commit
 from billing.models import (
     BillingDetails,
     Invoice,
-    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     Payment,
@@ -26,7 +26,7 @@ from billing.models import (
 )
 from billing.periods import Period
 from billing.quotes import Quote
-from billing.selectors import organisation_today
+from billing.selectors import invoice_amount_due, organisation_today
 from telecom.errors import InvoiceNotPayable
 from telecom.locks import organisation_for_update
 
@@ -47,28 +47,32 @@ def invoice_issue(
     actor,
     period: Period | None = None,
     at: datetime | None = None,
+    replaces: Invoice | None = None,
 ) -> Invoice:
     """Issue an invoice with the quote's lines and a gapless sequential number (docs/rules.md).
 
     The number is taken under the organisation's row lock, so concurrent issues for one
     organisation queue here and get consecutive numbers; a rollback gives its number back.
     (Renewals issue theirs in SQL, `billing.renewal`, with the same numbers and audit rows.)
+    A corrected invoice names the one it `replaces` and bills its period
+    (billing.credit_notes.invoice_reissue).
     """
     org = organisation_for_update(organisation.pk, billing_details_id=_CURRENT_DETAILS)
     at = at or timezone.now()
-    org.last_invoice_sequence += 1
+    sequence = sequence_take(org, "last_invoice_sequence")
     issued_on = organisation_today(org, at=at)
     subtotal, tax = quote.subtotal, quote.tax  # each a sum over the lines
     invoice = Invoice.objects.create(
         organisation=org,
-        sequence=org.last_invoice_sequence,
-        number=invoice_number(org.pk, org.last_invoice_sequence),
+        sequence=sequence,
+        number=invoice_number(org.pk, sequence),
         kind=kind,
         issued_at=at,
         issued_on=issued_on,
         due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
-        period_start=period.start if period else None,
-        period_end=period.last_day if period else None,
+        period_start=period.start if period else getattr(replaces, "period_start", None),
+        period_end=period.last_day if period else getattr(replaces, "period_end", None),
+        replaces=replaces,
         currency=quote.currency,
         tax_rate=quote.tax_rate,
         subtotal=subtotal,
@@ -92,7 +96,6 @@ def invoice_issue(
         )
         for position, line in enumerate(quote.lines, start=1)
     )
-    org.save(update_fields=["last_invoice_sequence"])
     audit_record(
         organisation=org,
         actor=actor,
@@ -100,15 +103,28 @@ def invoice_issue(
         target=invoice,
         changes={"kind": str(kind), "total": str(invoice.total), "currency": invoice.currency},
     )
+    documents_mail_after_commit(invoice)
     return invoice
 
 
-def invoice_number(organisation_id: uuid.UUID, sequence: int) -> str:
-    """The number of an organisation's invoice `sequence` (gapless per organisation)."""
-    return f"{invoice_prefix(organisation_id)}-{sequence:06d}"
+def sequence_take(organisation: Organisation, series: str) -> int:
+    """The next number of one of the organisation's gapless series (`last_invoice_sequence`,
+    `last_credit_note_sequence`), taken on its row locked by `organisation_for_update`: concurrent
+    issues queue on the lock and get consecutive numbers, and a rollback gives the number back.
+    A unique (organisation, sequence) constraint on each document catches a path without it."""
+    value = getattr(organisation, series) + 1
+    setattr(organisation, series, value)
+    organisation.save(update_fields=[series])
+    return value
 
 
-# --- payments, void and reissue (rule 18, docs/rules.md) ---------------------------------------
+def invoice_number(organisation_id: uuid.UUID, sequence: int, series: str = "") -> str:
+    """The number of an organisation's invoice `sequence` (gapless per organisation); with
+    `series="CN"`, of its credit note (…-CN-000001)."""
+    return f"{invoice_prefix(organisation_id)}-{series + '-' if series else ''}{sequence:06d}"
+
+
+# --- payments (rule 18, docs/rules.md); credit notes are billing/credit_notes.py -------------
 
 
 @transaction.atomic
@@ -135,9 +151,10 @@ def invoice_record_payment(
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceNotPayable(f"Invoice {invoice.number} is {invoice.status}.")
     at = at or timezone.now()
+    amount = invoice_amount_due(invoice)  # the total less its credit notes
     Payment.objects.create(
         invoice=invoice,
-        amount=invoice.total,
+        amount=amount,
         paid_at=at,
         method=method,
         reference=reference,
@@ -151,49 +168,9 @@ def invoice_record_payment(
         actor=actor,
         action="invoice.paid",
         target=invoice,
-        changes={"amount": str(invoice.total), "method": method},
+        changes={"amount": str(amount), "method": method},
     )
     return invoice
-
-
-@transaction.atomic
-def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
-    """Void an issued invoice (never edit it); a corrected one is issued with `replaces`."""
-    _ensure_platform_staff(actor, "void or reissue an invoice")
-    organisation_for_update(invoice.organisation_id)
-    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status != InvoiceStatus.ISSUED:
-        raise InvoiceNotPayable(
-            f"Only an issued invoice can be voided; {invoice.number} is {invoice.status}."
-        )
-    invoice.status = InvoiceStatus.VOID
-    invoice.voided_at = timezone.now()
-    invoice.save(update_fields=["status", "voided_at"])
-    audit_record(
-        organisation=invoice.organisation,
-        actor=actor,
-        action="invoice.voided",
-        target=invoice,
-        changes={"reason": reason},
-    )
-    return invoice
-
-
-@transaction.atomic
-def invoice_reissue(*, invoice: Invoice, quote: Quote, actor, reason: str) -> Invoice:
-    """Void `invoice` and issue a corrected one that replaces it, with a new number."""
-    voided = invoice_void(invoice=invoice, actor=actor, reason=reason)
-    corrected = invoice_issue(
-        organisation=voided.organisation,
-        kind=InvoiceKind.CORRECTION,
-        quote=quote,
-        actor=actor,
-        period=None,
-    )
-    corrected.period_start, corrected.period_end = voided.period_start, voided.period_end
-    corrected.replaces = voided
-    corrected.save(update_fields=["period_start", "period_end", "replaces"])
-    return corrected
 
 
 @transaction.atomic

@@ -4,12 +4,15 @@ Each takes its "as of" time as an ISO string (default: now) so a run can be repl
 is idempotent, because tasks are acknowledged late and delivered again when a worker dies.
 """
 
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
 
+from billing.mail import SEND_TASK, document_mail_send
 from billing.renewal import organisation_renew, renewals_due, renewals_run
 from billing.services import invoices_flag_overdue
-from telecom.celery import JOB_OPTIONS, as_of_from_iso
+from telecom.celery import JOB_OPTIONS, TRANSIENT_ERRORS, as_of_from_iso
 
 
 @shared_task(name="billing.renewals_dispatch", **JOB_OPTIONS)
@@ -42,3 +45,21 @@ def renew_organisation(organisation_id: str, as_of: str | None = None) -> int:
 def flag_overdue_invoices(as_of: str | None = None) -> int:
     """Daily: record invoices that became overdue, which restricts their organisation."""
     return invoices_flag_overdue(at=as_of_from_iso(as_of))
+
+
+# Sending mail fails for reasons that pass (the server is down, refuses for a while, a
+# connection drops): retried with exponential backoff, for about a day at most.
+MAIL_OPTIONS = {
+    **JOB_OPTIONS,
+    "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPException, OSError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "max_retries": 30,
+}
+
+
+@shared_task(name=SEND_TASK, **MAIL_OPTIONS)
+def send_document_mail(kind: str, document_id: str) -> int:
+    """E-mail one invoice or credit note to its billing contacts; each contact once, ever
+    (billing.mail): a retry or a duplicate of this task sends only what was not sent."""
+    return document_mail_send(kind=kind, document_id=document_id)

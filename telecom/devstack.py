@@ -6,7 +6,9 @@ Reads `.env` (or the file named by TELECOM_ENV_FILE) without overriding the envi
 DATABASE_URL it starts the embedded PostgreSQL once, under `$TELECOM_VAR_DIR/pgdata` (default
 `var/`), and hands its URL to every child; with no REDIS_URL the settings pick kombu's filesystem
 broker under `var/broker`. Then it migrates, collects static files, loads the demo data and runs
-gunicorn, a Celery worker and Celery beat until Ctrl-C or SIGTERM, when it stops them (SIGTERM,
+gunicorn, a Celery worker, Celery beat and, unless EMAIL_URL names a mail server, a local SMTP
+server (telecom/mailsink.py: every message kept under `var/mail/`, a line printed for each) until
+Ctrl-C or SIGTERM, when it stops them (SIGTERM,
 then SIGKILL after STOP_TIMEOUT seconds) and the embedded PostgreSQL, and exits 0. If a child dies
 on its own, the others are stopped and the exit status is 1.
 """
@@ -64,6 +66,14 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
 
+    mail_port = None
+    if not os.environ.get("EMAIL_URL"):
+        mail_port = int(os.environ.get("MAIL_PORT", "1025"))
+        if not _port_is_free(mail_port):
+            _say(f"port {mail_port} is already in use; set MAIL_PORT to another one")
+            return 1
+        os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{mail_port}"
+
     pg_data = None
     children: list[Child] = []
     try:
@@ -75,7 +85,7 @@ def main() -> int:
         _manage("collectstatic", "--noinput", "--verbosity", "0")
         _manage("seed_demo")
 
-        children = _start_children(port)
+        children = _start_children(port, mail_port)
         if _wait_until_listening(port, children):
             _print_banner(port, embedded_db=pg_data is not None)
         dead = _wait_for_first_exit(children)
@@ -108,7 +118,7 @@ def load_env_file(path: Path) -> None:
         os.environ.setdefault(key, value)
 
 
-def _start_children(port: int) -> list[Child]:
+def _start_children(port: int, mail_port: int | None) -> list[Child]:
     python = sys.executable
     commands = {
         "web": [
@@ -121,6 +131,10 @@ def _start_children(port: int) -> list[Child]:
         "beat": [python, "-m", "celery", "-A", "telecom", "beat", "-l", "info",
                  "--pidfile", str(Path(os.environ["TELECOM_VAR_DIR"]) / "celerybeat.pid")],
     }  # fmt: skip
+    if mail_port is not None:
+        mail_dir = Path(os.environ["TELECOM_VAR_DIR"]) / "mail"
+        commands["mail"] = [python, "-m", "telecom.mailsink", "--port", str(mail_port),
+                            "--dir", str(mail_dir)]  # fmt: skip
     children = []
     for name, command in commands.items():
         # Own process group: Ctrl-C reaches only us, and we stop the children in order; the group
@@ -195,6 +209,7 @@ def _print_banner(port: int, *, embedded_db: bool) -> None:
         f"  Admin      {base}/admin/",
         f"  API docs   {base}/api/v1/docs/",
         f"  Health     {base}/healthz/",
+        f"  Mail       {var_dir}/mail/ (the local SMTP server keeps every message)",
         "",
         f"Demo logins, all with the password {DEMO_PASSWORD}:",
         *(f"  {role:<15} {email}" for role, email in DEMO_LOGINS),

@@ -119,7 +119,12 @@ class LicenceNotActive(DomainError):
 
 class InvoiceNotPayable(DomainError):
     code = "invoice_not_payable"
-    default_detail = "This invoice is not open for payment or voiding."
+    default_detail = "This invoice is not open for payment."
+
+
+class CreditExceedsInvoice(DomainError):
+    code = "credit_exceeds_invoice"
+    default_detail = "This credit note is for more than is left to credit on the invoice."
 
 
 class OrganisationClosed(DomainError):

@@ -76,7 +76,8 @@ VERBS = {
     "organisation.closed": "closed the organisation",
     "invoice.issued": "issued invoice {target}",
     "invoice.paid": "recorded a payment of invoice {target}",
-    "invoice.voided": "voided invoice {target}",
+    "invoice.voided": "voided invoice {target}",  # before credit notes (billing migration 0010)
+    "credit_note.issued": "issued credit note {target}",
     "invoice.overdue": "marked invoice {target} overdue",
     "line.created": "created the line {target}",
     "line.updated": "changed the line {target}",

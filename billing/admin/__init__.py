@@ -1,8 +1,17 @@
-"""Console pages for billing: invoices, commitments, charges (device orders), usage and the
-dashboard's billing figures. Every page reads through the tenancy base and writes through one
-service. Importing the package registers every admin (Django's autodiscovery)."""
+"""Console pages for billing: invoices, credit notes, commitments, charges (device orders), usage,
+the e-mails of documents and the dashboard's billing figures. Every page reads through the
+tenancy base and writes through one service. Importing the package registers every admin
+(Django's autodiscovery)."""
 
-from billing.admin import billing_details, charges, commitments, dashboard, invoices, usage
+from billing.admin import (
+    billing_details,
+    charges,
+    commitments,
+    credit_notes,
+    dashboard,
+    invoices,
+    usage,
+)
 from billing.admin.dashboard import billing_dashboard, calling_credits
 
 __all__ = [
@@ -11,6 +20,7 @@ __all__ = [
     "calling_credits",
     "charges",
     "commitments",
+    "credit_notes",
     "dashboard",
     "invoices",
     "usage",

@@ -1,10 +1,12 @@
 """Invoices. An issued invoice is never edited (docs/rules.md, billing): its page offers the PDF to
 everyone who reads invoices, and to platform staff alone a payment record (rule 18: no customer
-role ever marks an invoice paid), a void or a void-and-reissue with corrected lines. Finance
+role ever marks an invoice paid), a credit note (billing/admin/credit_notes.py) or "credit and
+reissue" with corrected lines (docs/rules.md, "Credit notes"). Finance
 exports invoice lines as CSV, for selected invoices or a date range (billing.exports)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -14,17 +16,19 @@ from django.db.models import Max, Min, Q
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.roles import Cap, has_capability
 from billing.admin.common import _picked_organisation, overdue_q
+from billing.admin.credit_notes import CREDIT
+from billing.credit_notes import CREDITABLE, invoice_reissue
 from billing.documents import invoice_document
 from billing.exports import csv_chunks, export_filename, export_lines, invoice_lines_csv
 from billing.forms import (
     CorrectedLinesFormSet,
+    CreditReasonForm,
     DateRangeForm,
     PaymentForm,
-    VoidForm,
     corrected_lines_initial,
     corrected_quote,
     parse_date,
@@ -36,12 +40,8 @@ from billing.models import (
 )
 from billing.pdf import invoice_pdf, invoice_pdf_filename
 from billing.renewal import renewal_period, upcoming_quote
-from billing.selectors import organisation_today
-from billing.services import (
-    invoice_record_payment,
-    invoice_reissue,
-    invoice_void,
-)
+from billing.selectors import invoice_amount_due, organisation_today
+from billing.services import invoice_record_payment
 from telecom.admin import (
     ActionPages,
     ReadOnlyInline,
@@ -172,7 +172,8 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
         "total",
         "payment",
         "paid_at",
-        "voided_at",
+        "amount_due",
+        "credit_notes_links",
         "replaces",
         "replaced_by_link",
         "created_by",
@@ -222,6 +223,29 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
             f" recorded by {recorded_by}"
         )
 
+    @admin.display(description="amount due")
+    def amount_due(self, obj):
+        return f"{invoice_amount_due(obj)} {obj.currency}"
+
+    @admin.display(description="credit notes")
+    def credit_notes_links(self, obj):
+        notes = list(obj.credit_notes.order_by("sequence"))
+        if not notes:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({} {})',
+            (
+                (
+                    reverse("admin:billing_creditnote_change", args=[n.pk]),
+                    n.number,
+                    n.total,
+                    n.currency,
+                )
+                for n in notes
+            ),
+        )
+
     @admin.display(description="replaced by")
     def replaced_by_link(self, obj):
         corrected = getattr(obj, "replaced_by", None)
@@ -248,7 +272,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
                 wrap(self.payment_view),
                 name="billing_invoice_payment",
             ),
-            path("<path:object_id>/void/", wrap(self.void_view), name="billing_invoice_void"),
+            path("<path:object_id>/credit/", wrap(self.credit_view), name="billing_invoice_credit"),
             path(
                 "<path:object_id>/reissue/",
                 wrap(self.reissue_view),
@@ -290,12 +314,11 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
             (self._url("pdf", invoice), "Download PDF"),
             (self._url("csv", invoice), "Download CSV"),
         ]
-        if invoice.status == InvoiceStatus.ISSUED:
-            if self.can_record_payment(request):
-                tools.append((self._url("payment", invoice), "Record payment"))
-            if is_platform_staff(request):
-                tools.append((self._url("void", invoice), "Void"))
-                tools.append((self._url("reissue", invoice), "Void and reissue"))
+        if invoice.status == InvoiceStatus.ISSUED and self.can_record_payment(request):
+            tools.append((self._url("payment", invoice), "Record payment"))
+        if invoice.status in CREDITABLE and is_platform_staff(request):
+            tools.append((self._url("credit", invoice), "Issue a credit note"))
+            tools.append((self._url("reissue", invoice), "Credit and reissue"))
         return tools
 
     def _require(self, allowed: bool) -> None:
@@ -420,29 +443,16 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
             form=form,
         )
 
-    # Void, and void-and-reissue (docs/rules.md, billing: never edit an issued invoice).
+    # Credit notes, and "credit, then issue a new invoice" (docs/rules.md, "Credit notes").
 
-    def void_view(self, request, object_id):
+    def credit_view(self, request, object_id):
+        """Platform staff: what to credit -> review the credit note -> issue it."""
         invoice, missing = self.object_or_missing(request, object_id)
         if missing:
             return missing
         self._require(is_platform_staff(request))
-        form = VoidForm(posted(request))
-        if request.method == "POST" and form.is_valid():
-            try:
-                self.call_service(
-                    invoice_void,
-                    invoice=invoice,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-            except ServiceRefused as exc:
-                self.refused(request, exc)
-            else:
-                self.message_user(request, f"Invoice {invoice.number} voided.", messages.SUCCESS)
-            return HttpResponseRedirect(self._url("change", invoice))
-        return self.action_page(
-            request, "invoice/void.html", f"Void {invoice.number}", original=invoice, form=form
+        return replace(CREDIT, form_kwargs=lambda model_admin, request: {"invoice": invoice})(
+            self, request
         )
 
     def reissue_view(self, request, object_id):
@@ -452,7 +462,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
         self._require(is_platform_staff(request))
         initial = corrected_lines_initial(invoice)
         formset = CorrectedLinesFormSet(posted(request), initial=initial, prefix="lines")
-        form = VoidForm(posted(request))
+        form = CreditReasonForm(posted(request))
         quote = None
         if request.method == "POST" and formset.is_valid() and form.is_valid():
             quote = corrected_quote(invoice, formset)
@@ -468,10 +478,11 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
                 except ServiceRefused as exc:
                     self.refused(request, exc)
                     return HttpResponseRedirect(self._url("change", invoice))
+                note = corrected.replaces.credit_notes.order_by("-sequence").first()
                 self.message_user(
                     request,
-                    f"Invoice {invoice.number} voided and replaced by {corrected.number} "
-                    f"(total {corrected.total} {corrected.currency}).",
+                    f"Invoice {invoice.number} credited by {note.number} and replaced by "
+                    f"{corrected.number} (total {corrected.total} {corrected.currency}).",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(self._url("change", corrected))

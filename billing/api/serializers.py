@@ -16,7 +16,7 @@ from billing.models import (
     UsageKind,
     UsageRecord,
 )
-from billing.selectors import organisation_today
+from billing.selectors import invoice_amount_due, organisation_today
 from licensing.models import Device, DevicePrice
 from numbering.models import NumberStatus, PhoneNumber
 from telecom.api import RejectUnknownFieldsMixin
@@ -57,6 +57,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="Last day, inclusive."
     )
     lines = InvoiceLineSerializer(many=True, read_only=True)
+    amount_due = serializers.SerializerMethodField()
 
     class Meta:
         model = Invoice
@@ -73,9 +74,14 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "subtotal",
             "tax",
             "total",
+            "amount_due",
             "lines",
         ]
         read_only_fields = fields
+
+    def get_amount_due(self, invoice: Invoice) -> str:
+        """The total less its credit notes and the payments received, as the amounts are."""
+        return f"{invoice_amount_due(invoice):.2f}"
 
     def get_overdue(self, invoice: Invoice) -> bool:
         """Issued and past due, by the organisation's local date (docs/rules.md, billing)."""

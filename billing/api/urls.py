@@ -2,9 +2,11 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from billing.api import views
+from billing.api.credit_notes import CreditNoteViewSet
 
 router = SimpleRouter()
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
+router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 router.register("billing", views.BillingViewSet, basename="billing")
 router.register("device-orders", views.DeviceOrderViewSet, basename="device-order")
 router.register("usage", views.UsageViewSet, basename="usage")

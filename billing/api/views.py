@@ -12,6 +12,12 @@ from rest_framework.response import Response
 
 from accounts.roles import Cap, has_capability
 from billing import services
+from billing.api.credit_notes import (
+    CreditDraftSerializer,
+    CreditNoteRequestSerializer,
+    CreditNoteSerializer,
+    credit_request,
+)
 from billing.api.serializers import (
     BillingDetailsSerializer,
     BillingDetailsUpdateSerializer,
@@ -70,6 +76,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     capabilities = {
         "read": Cap.INVOICES_READ,
         "payments": None,  # platform staff only: checked on the invoice, after the 404
+        "credit_notes": None,  # likewise
+        "credit_notes_preview": None,
     }
 
     def get_queryset(self):
@@ -95,6 +103,29 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             invoice=invoice, actor=request.user, **serializer.validated_data
         )
         return Response(InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
+
+    @extend_schema(
+        request=CreditNoteRequestSerializer,
+        responses={
+            201: CreditNoteSerializer,
+            409: OpenApiResponse(
+                description="credit_exceeds_invoice: more than is left to credit; nothing "
+                "was issued."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="credit-notes", filter_backends=[])
+    def credit_notes(self, request, pk=None):
+        """Platform staff: issue a credit note on the invoice (the whole of what is left, some
+        lines, or an amount excluding tax), with a reason. Customer roles: 403."""
+        body = credit_request(self, request, self.get_object(), preview=False)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CreditNoteRequestSerializer, responses=CreditDraftSerializer)
+    @action(detail=True, methods=["post"], url_path="credit-notes/preview", filter_backends=[])
+    def credit_notes_preview(self, request, pk=None):
+        """The credit note `credit-notes/` would issue now, to the cent; nothing changes."""
+        return Response(credit_request(self, request, self.get_object(), preview=True))
 
     def handle_exception(self, exc):
         # Errors are API.md's JSON even when the client asked for a PDF or a CSV.

@@ -176,6 +176,11 @@ class QuoteSerializer(serializers.Serializer):
     tax = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     total = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     currency = serializers.CharField()
+    vat_treatment = serializers.CharField(
+        help_text="The invoice's VAT treatment: domestic, reverse_charge, eu_charged, "
+        "outside_eu; empty before billing details are set."
+    )
+    vat_note = serializers.CharField(help_text="What the invoice will say about its VAT, if any.")
 
 
 class PurchaseResultSerializer(serializers.Serializer):
@@ -210,6 +215,8 @@ class RemovalResultSerializer(serializers.Serializer):
         help_text="The first day on which the licences are gone (the next period's start)."
     )
     termination_fee = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    vat_treatment = serializers.CharField(help_text="The VAT treatment of the invoice of the fee.")
+    vat_note = serializers.CharField(help_text="What that invoice will say about its VAT, if any.")
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_licences(self, result) -> list[str]:

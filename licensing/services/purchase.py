@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.audit import audit_record_many
 from accounts.models import LicencePolicy, Organisation
 from billing.models import Invoice, InvoiceKind, InvoiceLineKind
+from billing.profile import vat_preview
 from billing.proration import prorate
 from billing.quotes import Quote, QuoteLine
 from billing.selectors import organisation_period, organisation_today
@@ -98,6 +99,7 @@ def purchase_quote(organisation, lines, *, restored=0, purchased=0) -> Quote:
         lines=lines,
         restored=restored,
         purchased=purchased,
+        **vat_preview(organisation),
     )
 
 

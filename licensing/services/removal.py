@@ -11,6 +11,7 @@ from accounts.audit import audit_record, audit_record_many
 from accounts.models import Organisation
 from billing.commitments import termination_fee
 from billing.models import Commitment
+from billing.profile import vat_preview
 from billing.selectors import organisation_period, organisation_today
 from licensing.models import (
     Licence,
@@ -33,6 +34,9 @@ class RemovalResult:
     licences: list[Licence]
     effective_on: object  # date: the first day without the licences
     termination_fee: Decimal
+    # The VAT the invoice carrying the fee will have (billing.profile.vat_preview).
+    vat_treatment: str = ""
+    vat_note: str = ""
 
 
 # --- removal, termination, restore (rules 14-16) ---------------------------------------------
@@ -140,7 +144,12 @@ def licences_removal_quote(
     if len(candidates) < quantity:
         raise _not_enough_unassigned(licence_type, have=len(candidates), asked=quantity)
     effective_on, fee = _removal_terms(organisation, licence_type, quantity, at=at)
-    return RemovalResult(licences=candidates, effective_on=effective_on, termination_fee=fee)
+    return RemovalResult(
+        licences=candidates,
+        effective_on=effective_on,
+        termination_fee=fee,
+        **vat_preview(organisation),
+    )
 
 
 @transaction.atomic

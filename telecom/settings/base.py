@@ -17,6 +17,8 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from telecom.email_url import email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("TELECOM_VAR_DIR", BASE_DIR / "var"))
 
@@ -166,7 +168,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Mail (invoices and credit notes to billing contacts, invitations, password resets): EMAIL_URL
+# names the backend and its SMTP server (telecom/email_url.py); `make run` points it at a local
+# SMTP server that keeps every message under var/mail/. Without it, mail is printed (offline).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_TIMEOUT = 20
+if os.environ.get("EMAIL_URL"):
+    globals().update(email_settings(os.environ["EMAIL_URL"]))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@telecom.localhost")
 
 REST_FRAMEWORK = {

@@ -14,11 +14,13 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from billing import services as billing
+from billing.credit_notes import credit_note_issue
 from billing.exports import EXPORT_COLUMNS
 from billing.models import (
     Charge,
     ChargeKind,
     Commitment,
+    CreditNote,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -223,7 +225,7 @@ def test_the_invoice_page_reads_like_the_pdf(client, world_a, staff):
         "€5.10",
         "Total (EUR)",
         "€30.60",
-        "Payment is due by 19 Mar 2025",
+        "is due by 19 Mar 2025",
     ):
         assert expected in document, expected
     for raw in ("0.2000", "25.50 EUR", "Pro rata", "Position"):  # no database fields on show
@@ -276,7 +278,7 @@ def test_finance_exports_lines_for_a_date_range(client, world_a):
     )
     header, *rows = csv_rows(response)
     assert tuple(header) == EXPORT_COLUMNS
-    assert [(r[0], r[7], r[10], r[11], r[12], r[15]) for r in rows] == [
+    assert [(r[1], r[9], r[12], r[13], r[14], r[17]) for r in rows] == [
         (march.number, "'=HYPERLINK(1)", "2", "10.00", "20.00", "30.60"),
         (march.number, "Second", "1", "5.50", "5.50", "30.60"),
     ]
@@ -309,7 +311,7 @@ def test_export_action_on_selected_invoices(client, world_a):
         'attachment; filename="invoice-lines_2025-03-05_2025-04-20.csv"'
     )
     _, *rows = csv_rows(response)
-    assert [(r[0], r[7], r[12]) for r in rows] == [
+    assert [(r[1], r[9], r[14]) for r in rows] == [
         (march.number, "March", "10.00"),
         (april.number, "April", "20.00"),
     ]
@@ -321,7 +323,7 @@ def test_export_of_b_never_contains_a_lines(client, world_a, world_b):
         url("billing_invoice_export"), {"issued_from": "2000-01-01", "issued_to": "2100-01-01"}
     )
     _, *rows = csv_rows(response)
-    assert {r[0] for r in rows} == set(
+    assert {r[1] for r in rows} == set(
         Invoice.objects.filter(organisation=world_b.organisation).values_list("number", flat=True)
     )
     action = client.post(
@@ -470,20 +472,77 @@ def test_the_payment_service_refuses_every_customer_role(pinned, world_a, role):
     assert not Payment.objects.filter(invoice=world_a.invoice).exists()
 
 
-# --- void and reissue (docs/rules.md) -----------------------------------------------------------
+# --- credit notes, credit and reissue (docs/rules.md) ------------------------------------------
 
 
-def test_staff_void_an_issued_invoice(client, staff, world_a):
+def test_staff_credit_a_whole_issued_invoice_after_a_review(client, staff, world_a):
+    invoice = world_a.invoice
     client.force_login(staff)
-    page = client.get(url("billing_invoice_change", world_a.invoice.pk))
-    assert "Void and reissue" in page_text(page)
-    response = client.post(url("billing_invoice_void", world_a.invoice.pk), {"reason": "duplicate"})
+    page = client.get(url("billing_invoice_change", invoice.pk))
+    assert "Credit and reissue" in page_text(page) and "Issue a credit note" in page_text(page)
+    data = {"what": "whole", "reason": "duplicate"}
+    review = client.post(url("billing_invoice_credit", invoice.pk), {**data, "_review": "1"})
+    assert review.status_code == 200
+    draft = review.context["review"]
+    assert (draft.total, draft.due_after, draft.full) == (invoice.total, Decimal("0.00"), True)
+    assert not CreditNote.objects.exists()  # nothing issued by the review
+
+    response = client.post(url("billing_invoice_credit", invoice.pk), {**data, "_confirm": "1"})
+
+    note = CreditNote.objects.get(invoice=invoice)
     assert response.status_code == 302
-    assert messages_of(response) == [f"Invoice {world_a.invoice.number} voided."]
-    world_a.invoice.refresh_from_db()
-    assert world_a.invoice.status == InvoiceStatus.VOID
-    event = AuditEvent.objects.get(action="invoice.voided", target_id=str(world_a.invoice.pk))
-    assert (event.actor, event.changes) == (staff, {"reason": "duplicate"})
+    assert response.url == url("billing_creditnote_change", note.pk)
+    assert messages_of(response) == [
+        f"Credit note {note.number} issued: {invoice.total} {invoice.currency} off invoice "
+        f"{invoice.number}."
+    ]
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.CREDITED
+    assert note.number == f"{world_a.organisation.invoice_prefix}-CN-000001"
+    event = AuditEvent.objects.get(action="credit_note.issued", target_id=str(note.pk))
+    assert (event.actor, event.changes["reason"]) == (staff, "duplicate")
+    page = page_text(client.get(url("billing_creditnote_change", note.pk)))
+    assert "duplicate" in page and invoice.number in page
+    pdf = client.get(url("billing_creditnote_pdf", note.pk))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    sends = client.get(reverse("admin:billing_documentsend_changelist") + "?status=pending")
+    assert sends.status_code == 200
+
+
+def test_staff_credit_chosen_lines(client, staff, world_a):
+    invoice = world_a.invoice
+    [first] = invoice.lines.order_by("position")  # its only line: all of it is credited
+    client.force_login(staff)
+    data = {"what": "lines", "lines": [str(first.position)], "reason": "not delivered"}
+    review = client.post(url("billing_invoice_credit", invoice.pk), {**data, "_review": "1"})
+    assert review.status_code == 200
+    draft = review.context["review"]
+    assert (draft.subtotal, draft.total, draft.full) == (first.amount, invoice.total, True)
+    assert f'name="lines" value="{first.position}"' in review.content.decode()
+
+    client.post(url("billing_invoice_credit", invoice.pk), {**data, "_confirm": "1"})
+
+    note = CreditNote.objects.get(invoice=invoice)
+    assert (note.subtotal, note.total) == (draft.subtotal, draft.total)
+    assert note.lines.get().invoice_line == first
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.CREDITED
+    page = page_text(client.get(url("billing_invoice_change", invoice.pk)))
+    assert note.number in page
+
+
+def test_a_credit_of_more_than_is_left_is_refused_in_words(client, staff, world_a):
+    client.force_login(staff)
+    before = db_state()
+    amount = str(world_a.invoice.subtotal + Decimal("0.01"))
+    response = client.post(
+        url("billing_invoice_credit", world_a.invoice.pk),
+        {"what": "amount", "amount": amount, "reason": "too much", "_confirm": "1"},
+    )
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "left to credit" in text and "credit_exceeds_invoice" not in text
+    assert db_state() == before
 
 
 @pytest.mark.time_machine(JUNE_10, tick=False)
@@ -544,7 +603,8 @@ def test_staff_reissue_a_corrected_invoice_with_a_new_number(client, staff):
     assert confirmed.status_code == 302
     assert confirmed.url == url("billing_invoice_change", corrected.pk)
     assert messages_of(confirmed) == [
-        f"Invoice {old.number} voided and replaced by {corrected.number} (total 214.80 EUR)."
+        f"Invoice {old.number} credited by {old.credit_notes.get().number} and replaced by "
+        f"{corrected.number} (total 214.80 EUR)."
     ]
     assert corrected.sequence == old.sequence + 1
     assert corrected.number == f"{org.invoice_prefix}-{old.sequence + 1:06d}"
@@ -561,11 +621,13 @@ def test_staff_reissue_a_corrected_invoice_with_a_new_number(client, staff):
         (1, "Phone system licence", "licence", 2, Decimal("50.00")),
         (2, "IP desk phone", "device", 1, Decimal("129.00")),
     ]
-    # The old invoice is unchanged but for its status: never edited (docs/rules.md, billing).
+    # The old invoice is unchanged but for its status: never edited (docs/rules.md, billing);
+    # its credit note takes back all of it.
     now_values = Invoice.objects.filter(pk=old.pk).values().get()
     changed = {k for k in old_values if old_values[k] != now_values[k]}
-    assert changed == {"status", "voided_at"}
-    assert now_values["status"] == InvoiceStatus.VOID
+    assert changed == {"status"}
+    assert now_values["status"] == InvoiceStatus.CREDITED
+    assert old.credit_notes.get().total == old.total
     assert [(line.description, line.quantity) for line in old.lines.order_by("position")] == [
         ("Phone system licence", 3),
         ("Wrong line", 1),
@@ -596,8 +658,8 @@ def test_a_correction_without_lines_is_refused(client, staff, world_a):
     assert db_state() == before
 
 
-def test_reissuing_a_void_invoice_is_refused_and_issues_nothing(client, staff, world_a):
-    billing.invoice_void(invoice=world_a.invoice, actor=None, reason="x")
+def test_reissuing_a_credited_invoice_is_refused_and_issues_nothing(client, staff, world_a):
+    credit_note_issue(invoice=world_a.invoice, actor=None, reason="x", whole=True)
     client.force_login(staff)
     before = db_state()
     response = client.post(
@@ -614,18 +676,20 @@ def test_reissuing_a_void_invoice_is_refused_and_issues_nothing(client, staff, w
         },
     )
     assert response.status_code == 302
-    assert messages_of(response)[0].startswith("Only an issued")
+    assert messages_of(response)[0] == (
+        f"Invoice {world_a.invoice.number} is credited in full already."
+    )
     assert db_state() == before
 
 
 @pytest.mark.parametrize("role", ["owner", "admin", "finance"])
-def test_members_neither_void_nor_reissue(client, world_a, role):
+def test_members_neither_credit_nor_reissue(client, world_a, role):
     client.force_login(getattr(world_a, role))
     page = page_text(client.get(url("billing_invoice_change", world_a.invoice.pk)))
-    assert url("billing_invoice_void", world_a.invoice.pk) not in page
-    assert "Void and reissue" not in page
+    assert url("billing_invoice_credit", world_a.invoice.pk) not in page
+    assert "Credit and reissue" not in page
     before = db_state()
-    for view in ("billing_invoice_void", "billing_invoice_reissue"):
+    for view in ("billing_invoice_credit", "billing_invoice_reissue"):
         target = url(view, world_a.invoice.pk)
         assert client.get(target).status_code == 403
         assert client.post(target, {"reason": "x", "_confirm": "1"}).status_code == 403
@@ -636,14 +700,14 @@ def test_members_neither_void_nor_reissue(client, world_a, role):
 
 
 @pytest.mark.parametrize("role", ["owner", "finance"])
-@pytest.mark.parametrize("view", ["pdf", "csv", "payment", "void", "reissue"])
+@pytest.mark.parametrize("view", ["pdf", "csv", "payment", "credit", "reissue"])
 def test_a_invoice_pages_do_not_exist_for_b(client, world_a, world_b, role, view):
     client.force_login(getattr(world_b, role))
     before = db_state()
     target = url(f"billing_invoice_{view}", world_a.invoice.pk)
     for response in (
         client.get(target),
-        client.post(target, {"method": "card", "reason": "x", "_confirm": "1"}),
+        client.post(target, {"method": "card", "what": "whole", "reason": "x", "_confirm": "1"}),
     ):
         assert response.status_code == 302
         assert response.url == reverse("admin:index")

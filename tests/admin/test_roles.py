@@ -307,8 +307,8 @@ MONEY_ROUTES = {
     "porting request": ("numbering_portingrequest_add", None, MANAGERS),
     "order devices": ("billing_charge_add", None, MANAGERS),
     "record a payment": ("billing_invoice_payment", "invoice", STAFF_ONLY),
-    "void": ("billing_invoice_void", "invoice", STAFF_ONLY),
-    "void and reissue": ("billing_invoice_reissue", "invoice", STAFF_ONLY),
+    "credit note": ("billing_invoice_credit", "invoice", STAFF_ONLY),
+    "credit and reissue": ("billing_invoice_reissue", "invoice", STAFF_ONLY),
     "set a commitment": ("billing_commitment_add", None, STAFF_ONLY),
 }
 DENIED = [

@@ -3,13 +3,16 @@
 Every registered admin is walked, so a new model registered without the tenancy base fails here.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.urls import reverse
 
 from accounts.models import Organisation, User
-from billing.models import Charge, Commitment, Invoice, UsageRecord
+from billing.credit_notes import credit_note_issue
+from billing.models import Charge, Commitment, CreditNote, DocumentSend, Invoice, UsageRecord
 from licensing.models import Licence, LicenceStatus, Line
 from numbering.models import PhoneNumber, PortingRequest
 from telecom.admin import CatalogueAdmin, StaffOnlyAdmin, TenantAdmin, tenant_path
@@ -34,6 +37,12 @@ def a_object_of(model, world):
             city="Paris",
             country="FR",
         )
+    if model is DocumentSend:
+        return DocumentSend.objects.create(
+            organisation=world.organisation, invoice=world.invoice, contact="a-secret@example.com"
+        )
+    if model is CreditNote:
+        return credit_note_issue(invoice=world.invoice, actor=None, reason="x", amount=Decimal("1"))
     return {
         Organisation: world.organisation,
         User: world.owner,

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import AuditEvent, Organisation, User
-from billing.models import Charge, Invoice, Payment, UsageCounter, UsageRecord
+from billing.models import Charge, CreditNote, Invoice, Payment, UsageCounter, UsageRecord
 from licensing import services as licensing_services
 from licensing.models import Licence, Line
 from numbering.models import PhoneNumber, PortingRequest
@@ -95,6 +95,7 @@ def db_state() -> dict:
         "numbers": list(PhoneNumber.objects.order_by("pk").values()),
         "invoices": list(Invoice.objects.order_by("pk").values("pk", "status", "total")),
         "payments": list(Payment.objects.order_by("pk").values()),
+        "credit_notes": list(CreditNote.objects.order_by("pk").values()),
         "charges": list(Charge.objects.order_by("pk").values()),
         "usage": list(UsageRecord.objects.order_by("pk").values()),
         "usage_counters": list(UsageCounter.objects.order_by("pk").values()),

@@ -13,6 +13,7 @@ from tests.factories import OrganisationFactory, UserFactory, licence_type
 
 INVOICE_FIELDS = {
     "id",
+    "amount_due",
     "number",
     "status",
     "overdue",

@@ -31,7 +31,17 @@ LICENCE_FIELDS = {
     "purchased_at",
     "removal_effective_on",
 }
-QUOTE_FIELDS = {"restored", "purchased", "lines", "subtotal", "tax", "total", "currency"}
+QUOTE_FIELDS = {
+    "restored",
+    "purchased",
+    "lines",
+    "subtotal",
+    "tax",
+    "total",
+    "currency",
+    "vat_treatment",
+    "vat_note",
+}
 QUOTE_LINE_FIELDS = {
     "description",
     "quantity",
@@ -227,6 +237,8 @@ def test_purchase_preview_shows_the_exact_pro_rata(api_client_for, march_org, st
         "tax": "8.09",
         "total": "48.54",
         "currency": "EUR",
+        "vat_treatment": "",
+        "vat_note": "",
     }
     line = body["lines"][0]
     assert set(line) == QUOTE_LINE_FIELDS
@@ -407,7 +419,13 @@ def test_remove_preview_and_remove(api_client_for, march_org, state):
     assert removed.status_code == 200
     for response in (preview, removed):
         body = response.json()
-        assert set(body) == {"licences", "effective_on", "termination_fee"}
+        assert set(body) == {
+            "licences",
+            "effective_on",
+            "termination_fee",
+            "vat_treatment",
+            "vat_note",
+        }
         assert set(body["licences"]) == {str(licence.pk) for licence in free}
         assert body["effective_on"] == "2026-04-01"
         assert body["termination_fee"] == "0.00"
@@ -766,6 +784,8 @@ def test_terminate_preview_shows_the_fee_terminate_then_causes(api_client_for, p
         "licences": [str(licences[0].pk)],
         "effective_on": "2027-02-01",
         "termination_fee": "57.00",
+        "vat_treatment": "",
+        "vat_note": "",
     }
     assert terminated.status_code == 200
     assert terminated.json()["removal_effective_on"] == "2027-02-01"

@@ -247,6 +247,14 @@ WRITE_ENDPOINTS = {
         {"staff"},
         200,
     ),
+    # Issue 16: only platform staff issue a credit note (here for the whole invoice).
+    "invoices.credit_note": endpoint(
+        "post",
+        "/api/v1/invoices/{invoice}/credit-notes/",
+        {"whole": True, "reason": "duplicate"},
+        {"staff"},
+        201,
+    ),
     # The telephony platform alone posts usage, which counts against the calling-credit cap.
     "usage.create": endpoint(
         "post",
@@ -344,6 +352,7 @@ READ_ENDPOINTS = {
     "lines": ("/api/v1/lines/", {"owner", "admin", "finance"}),
     "invoices": ("/api/v1/invoices/", {"owner", "admin", "finance"}),
     "invoice": ("/api/v1/invoices/{invoice}/", {"owner", "admin", "finance"}),
+    "credit-notes": ("/api/v1/credit-notes/", {"owner", "admin", "finance"}),
 }
 
 

@@ -674,6 +674,8 @@ def test_upcoming_is_what_the_renewal_then_invoices(api_client_for, db):
         "tax": "66.33",
         "total": "397.98",
         "currency": "EUR",
+        "vat_treatment": "",
+        "vat_note": "",
     }
 
     renewals_run(at=organisation.next_renewal_at)

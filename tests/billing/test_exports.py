@@ -10,12 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
+from billing.credit_notes import credit_note_issue, invoice_reissue
 from billing.documents import format_money, format_rate, invoice_seller
 from billing.exports import EXPORT_COLUMNS, neutralise
 from billing.models import Invoice
 from billing.pdf import invoice_pdf, printable
 from billing.quotes import Quote, QuoteLine
-from billing.services import invoice_issue, invoice_record_payment, invoice_reissue, invoice_void
+from billing.services import invoice_issue, invoice_record_payment
 from tests.factories import OrganisationFactory, UserFactory, licence_type
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_pdf_has_the_invoice_facts():
         "€200.40",
     ):
         assert expected in text, expected
-    assert "PAID" not in text and "VOID" not in text
+    assert "PAID" not in text and "CREDITED" not in text
 
 
 def test_pdf_of_a_renewal_shows_its_period():
@@ -119,7 +120,7 @@ def test_pdf_of_a_renewal_shows_its_period():
     assert "01 Mar 2026 – 31 Mar 2026" in text
 
 
-def test_pdf_labels_paid_and_void_invoices():
+def test_pdf_labels_paid_and_credited_invoices():
     organisation = OrganisationFactory()
     paid = issue(organisation, at=utc(2026, 3, 2, 12))
     invoice_record_payment(invoice=paid, actor=None)
@@ -136,8 +137,9 @@ def test_pdf_labels_paid_and_void_invoices():
     [corrected_text] = pdf_text(invoice_pdf(corrected))
 
     assert "PAID" in paid_text and "paid in full" in paid_text
-    assert void_text.count("VOID") >= 2  # the label and the watermark
+    assert void_text.count("CREDITED") >= 2  # the label and the watermark
     assert "not payable" in void_text and corrected.number in void_text
+    assert voided.credit_notes.get().number in void_text
     assert voided.number in corrected_text  # "Replaces"
 
 
@@ -277,12 +279,14 @@ def test_export_one_row_per_invoice_line(api_client_for, finance):
         'attachment; filename="invoice-lines_2026-01-01_2026-12-31.csv"'
     )
     raw, rows = read_csv(response)
-    assert raw.startswith("\ufeffinvoice_number,issued_on,due_on,")  # BOM for Excel
+    assert raw.startswith("\ufeffdocument_kind,invoice_number,credit_note_number,")  # BOM
     assert raw.splitlines(keepends=True)[0].endswith("\r\n")  # RFC 4180 line ends
     assert tuple(rows[0]) == EXPORT_COLUMNS
     assert rows == [
         {
+            "document_kind": "invoice",
             "invoice_number": first.number,
+            "credit_note_number": "",
             "issued_on": "2026-03-02",
             "due_on": "2026-03-16",
             "status": "issued",
@@ -300,7 +304,9 @@ def test_export_one_row_per_invoice_line(api_client_for, finance):
             "invoice_total": "200.40",
         },
         {
+            "document_kind": "invoice",
             "invoice_number": first.number,
+            "credit_note_number": "",
             "issued_on": "2026-03-02",
             "due_on": "2026-03-16",
             "status": "issued",
@@ -318,7 +324,9 @@ def test_export_one_row_per_invoice_line(api_client_for, finance):
             "invoice_total": "200.40",
         },
         {
+            "document_kind": "invoice",
             "invoice_number": second.number,
+            "credit_note_number": "",
             "issued_on": "2026-04-02",
             "due_on": "2026-04-16",
             "status": "issued",
@@ -411,18 +419,22 @@ def test_export_neutralises_text_cells_and_keeps_amounts_numeric(api_client_for,
             Decimal(row[column])  # every numeric column parses as a number
 
 
-def test_export_lists_void_and_paid_invoices_with_their_status(api_client_for, finance):
+def test_export_lists_credited_and_paid_invoices_with_their_status(api_client_for, finance):
     organisation = finance.organisation
     paid = issue(organisation, at=utc(2026, 3, 2, 12))
     invoice_record_payment(invoice=paid, actor=None)
     voided = issue(organisation, at=utc(2026, 3, 3, 12))
-    invoice_void(invoice=voided, actor=None, reason="duplicate")
+    note = credit_note_issue(invoice=voided, actor=None, reason="duplicate", whole=True)
 
     _raw, rows = read_csv(export(api_client_for(finance)))
 
-    assert [(row["invoice_number"], row["status"]) for row in rows] == [
-        (paid.number, "paid"),
-        (voided.number, "void"),
+    assert [
+        (row["document_kind"], row["invoice_number"], row["credit_note_number"], row["status"])
+        for row in rows
+    ] == [
+        ("invoice", paid.number, "", "paid"),
+        ("invoice", voided.number, "", "credited"),
+        ("credit_note", voided.number, note.number, "issued"),
     ]
 
 

@@ -10,9 +10,10 @@ from facturx import get_facturx_xml_from_pdf, xml_check_xsd
 from lxml import etree
 from pypdf import PdfReader
 
+from billing.credit_notes import invoice_reissue
 from billing.pdf import invoice_pdf
 from billing.quotes import Quote, QuoteLine
-from billing.services import invoice_issue, invoice_record_payment, invoice_reissue
+from billing.services import invoice_issue, invoice_record_payment
 from tests.factories import OrganisationFactory, licence_type
 
 pytestmark = pytest.mark.django_db

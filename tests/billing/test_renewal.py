@@ -348,7 +348,8 @@ def test_overdue_restricts_and_payment_lifts_it():
         billing_services.invoice_record_payment(invoice=invoice, actor=None)
 
 
-def test_void_and_reissue_never_edits_the_issued_invoice():
+def test_credit_and_reissue_never_edits_the_issued_invoice():
+    from billing.credit_notes import invoice_reissue
     from billing.quotes import Quote, QuoteLine
 
     org = renewing_organisation(dt.date(2026, 11, 1))
@@ -369,11 +370,12 @@ def test_void_and_reissue_never_edits_the_issued_invoice():
         ],
     )
 
-    corrected = billing_services.invoice_reissue(
+    corrected = invoice_reissue(
         invoice=invoice, quote=corrected_quote, actor=None, reason="goodwill"
     )
 
     invoice.refresh_from_db()
-    assert invoice.status == "void" and invoice.total == Decimal("22.80")
+    assert invoice.status == "credited" and invoice.total == Decimal("22.80")
+    assert invoice.credit_notes.get().total == Decimal("22.80")
     assert corrected.replaces == invoice and corrected.total == Decimal("11.40")
     assert corrected.sequence == invoice.sequence + 1

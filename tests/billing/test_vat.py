@@ -134,6 +134,11 @@ def test_a_purchase_is_taxed_by_the_customer_and_the_review_says_so_first(
     assert (invoice.subtotal, invoice.tax, invoice.total) == amounts
     assert invoice.billing_details == version
     assert invoice_document(invoice).vat_note == version.vat_note
+    # The review said the same VAT treatment and sentence before anything was billed.
+    assert (review.vat_treatment, review.vat_note) == (
+        treatment,
+        invoice_document(invoice).vat_note,
+    )
 
 
 def test_a_number_that_is_not_valid_is_refused_and_nothing_changes():
