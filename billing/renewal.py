@@ -35,6 +35,7 @@ from accounts.audit import audit_record_many
 from accounts.models import Organisation
 from billing.commitments import termination_fee
 from billing.models import Commitment, InvoiceLineKind
+from billing.payments.collection import collect_after_commit
 from billing.periods import Period, local_date, local_midnight, next_period, period_containing
 from billing.quotes import Quote, QuoteLine
 from billing.renewal_sql import (
@@ -307,7 +308,10 @@ def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.
     ending = _terminate_due_removals(renewals)
     with bound_cursor() as cursor:
         cursor.execute(_RENEW, _parameters(renewals, ending, at=at))
-        return {invoice_id for (invoice_id,) in cursor.fetchall()}
+        issued = {invoice_id for (invoice_id,) in cursor.fetchall()}
+    # Charge the default methods once the batch commits (docs/rules.md, payments).
+    collect_after_commit(sorted(issued))
+    return issued
 
 
 def renewals_apply_locked(organisations, *, at: datetime | None = None) -> int:

@@ -1,9 +1,11 @@
 from datetime import date, datetime
+from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Organisation
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, Payment
 from billing.periods import Period, local_date, period_containing
 
 
@@ -29,3 +31,13 @@ def organisation_has_overdue_invoice(organisation: Organisation, *, today: date)
 def invoice_list(*, organisation: Organisation | None):
     qs = Invoice.objects.select_related("organisation").prefetch_related("lines__licence_type")
     return qs if organisation is None else qs.filter(organisation=organisation)
+
+
+def invoice_amount_due(invoice: Invoice) -> Decimal:
+    """What is left to pay on an issued invoice: its total less the payments received (and,
+    once they exist, its credit notes); zero for a paid or void one. The one home of this sum:
+    collection, "Pay now" and the dunning ladder ask here."""
+    if invoice.status != InvoiceStatus.ISSUED:
+        return Decimal("0.00")
+    paid = Payment.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]
+    return max(invoice.total - (paid or Decimal("0.00")), Decimal("0.00"))

@@ -26,12 +26,15 @@ from billing.models import (
     Payment,
     RecordedPaymentMethod,
     UsageCounter,
+    UsageDirection,
     UsageRecord,
 )
+from billing.payments.collection import collect_after_commit
 from billing.periods import Period, local_midnight
 from billing.quotes import Quote
-from billing.selectors import organisation_period, organisation_today
-from telecom.errors import CallingCreditCapReached, InvoiceNotPayable
+from billing.restriction import organisation_is_suspended
+from billing.selectors import invoice_amount_due, organisation_period, organisation_today
+from telecom.errors import AccountSuspended, CallingCreditCapReached, InvoiceNotPayable
 from telecom.locks import organisation_for_update
 
 # The billing details in force (the latest version), read with the organisation's lock.
@@ -104,6 +107,7 @@ def invoice_issue(
         target=invoice,
         changes={"kind": str(kind), "total": str(invoice.total), "currency": invoice.currency},
     )
+    collect_after_commit([invoice.pk])  # charge the default method (docs/rules.md, payments)
     return invoice
 
 
@@ -147,6 +151,10 @@ def usage_record(
         )
     organisation = number.organisation
     _validate_usage_start(organisation, started_at)
+    if direction == UsageDirection.OUTBOUND and organisation_is_suspended(
+        organisation, at=started_at
+    ):
+        raise AccountSuspended()
     # The record belongs to the period of its start, by the organisation's local date.
     period = organisation_period(organisation, at=started_at)
     counter, _ = UsageCounter.objects.get_or_create(
@@ -276,12 +284,13 @@ def invoice_record_payment(
     _validate_payment_record(actor, method=method, reference=reference)
     organisation_for_update(invoice.organisation_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status != InvoiceStatus.ISSUED:
+    due = invoice_amount_due(invoice)
+    if invoice.status != InvoiceStatus.ISSUED or due <= 0:
         raise InvoiceNotPayable(f"Invoice {invoice.number} is {invoice.status}.")
     at = at or timezone.now()
     Payment.objects.create(
         invoice=invoice,
-        amount=invoice.total,
+        amount=due,
         paid_at=at,
         method=method,
         reference=reference,
@@ -295,7 +304,7 @@ def invoice_record_payment(
         actor=actor,
         action="invoice.paid",
         target=invoice,
-        changes={"amount": str(invoice.total), "method": method},
+        changes={"amount": str(due), "method": method},
     )
     return invoice
 

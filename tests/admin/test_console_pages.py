@@ -56,7 +56,7 @@ def test_dashboard_says_why_the_organisation_is_restricted(client, world_a):
     client.force_login(world_a.owner)
     response = client.get(reverse("admin:index"))
     assert response.context["restriction_reasons"] == [
-        "No payment method is on file.",
+        "No usable payment method is on file.",
         f"An invoice is overdue: {world_a.invoice.number}.",
     ]
     assert "Restricted account." in page_text(response)
