@@ -405,3 +405,4 @@ from billing.payments.models import (  # noqa: E402
 )
 from billing.payments.models import PaymentAttempt as PaymentAttempt  # noqa: E402
 from billing.payments.models import PaymentMethod as PaymentMethod  # noqa: E402
+from billing.payments.models import PaymentReminder as PaymentReminder  # noqa: E402

@@ -7,6 +7,8 @@ is idempotent, because tasks are acknowledged late and delivered again when a wo
 from celery import shared_task
 from django.conf import settings
 
+from billing.payments.collection import invoices_collect
+from billing.payments.dunning import dunning_run
 from billing.renewal import organisation_renew, renewals_due, renewals_run
 from billing.services import invoices_flag_overdue
 from telecom.celery import JOB_OPTIONS, as_of_from_iso
@@ -42,3 +44,15 @@ def renew_organisation(organisation_id: str, as_of: str | None = None) -> int:
 def flag_overdue_invoices(as_of: str | None = None) -> int:
     """Daily: record invoices that became overdue, which restricts their organisation."""
     return invoices_flag_overdue(at=as_of_from_iso(as_of))
+
+
+@shared_task(name="billing.collect_invoices", **JOB_OPTIONS)
+def collect_invoices(invoice_ids: list[str], as_of: str | None = None) -> int:
+    """Sent after an invoice is issued: charge the default method (billing/payments)."""
+    return invoices_collect(invoice_ids, at=as_of_from_iso(as_of))
+
+
+@shared_task(name="billing.dunning", **JOB_OPTIONS)
+def dunning(as_of: str | None = None) -> int:
+    """Daily: reconcile, collect, retry after soft declines, remind (billing/payments/dunning)."""
+    return dunning_run(at=as_of_from_iso(as_of))

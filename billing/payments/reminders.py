@@ -43,7 +43,7 @@ def billing_contacts(organisation_id) -> list[str]:
     if details is not None and details.contacts:
         return list(details.contacts)
     owners = get_user_model().objects.filter(
-        organisation_id=organisation_id, role="owner", is_active=True
+        organisation_id=organisation_id, role="owner", status="active"
     )
     return sorted(owners.values_list("email", flat=True))
 

@@ -265,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.flag_overdue_invoices",
         "schedule": crontab(minute=15, hour=0),
     },
+    "billing.dunning": {"task": "billing.dunning", "schedule": crontab(minute=20, hour=0)},
     "numbering.quarantine-release": {
         "task": "numbering.release_quarantined_numbers",
         "schedule": crontab(minute=25, hour=0),
