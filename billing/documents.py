@@ -158,16 +158,16 @@ def _facts(invoice: Invoice) -> list[tuple[str, str]]:
 
 
 def _payments(invoice: Invoice) -> list[str]:
-    payment = getattr(invoice, "payment", None)
-    if payment is None:
-        return []
-    paid_on = local_date(payment.paid_at, invoice.organisation.timezone)
-    method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
-    how = ", ".join(part for part in (method, payment.reference) if part)
-    return [
-        f"{format_money(payment.amount, invoice.currency)} received on {format_date(paid_on)}"
-        + (f" ({how})" if how else "")
-    ]
+    lines = []
+    for payment in invoice.payments.order_by("paid_at"):
+        paid_on = local_date(payment.paid_at, invoice.organisation.timezone)
+        method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
+        how = ", ".join(part for part in (method, payment.reference) if part)
+        lines.append(
+            f"{format_money(payment.amount, invoice.currency)} received on {format_date(paid_on)}"
+            + (f" ({how})" if how else "")
+        )
+    return lines
 
 
 def _closing(invoice: Invoice, seller: dict[str, object]) -> str:

@@ -24,6 +24,7 @@ from facturx import generate_cii_xml, generate_from_binary
 
 from billing.documents import invoice_seller
 from billing.models import Invoice, InvoiceKind
+from billing.selectors import invoice_paid_amount
 from billing.vat import VatTreatment, seller_country
 
 LEVEL = "en16931"
@@ -130,8 +131,7 @@ def _breakdown(invoice: Invoice) -> dict:
 def invoice_cii_xml(invoice: Invoice, lines=None) -> bytes:
     """The invoice as CII XML at the EN 16931 profile, checked against the profile's XSD."""
     lines = list(invoice.lines.all()) if lines is None else lines
-    payment = getattr(invoice, "payment", None)
-    paid = payment.amount if payment is not None else Decimal("0.00")
+    paid = invoice_paid_amount(invoice)
     data = {
         "BT-1": invoice.number,
         "BT-2": invoice.issued_on,

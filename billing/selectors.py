@@ -39,5 +39,10 @@ def invoice_amount_due(invoice: Invoice) -> Decimal:
     collection, "Pay now" and the dunning ladder ask here."""
     if invoice.status != InvoiceStatus.ISSUED:
         return Decimal("0.00")
+    return max(invoice.total - invoice_paid_amount(invoice), Decimal("0.00"))
+
+
+def invoice_paid_amount(invoice: Invoice) -> Decimal:
+    """The sum of the payments received for `invoice`."""
     paid = Payment.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]
-    return max(invoice.total - (paid or Decimal("0.00")), Decimal("0.00"))
+    return paid or Decimal("0.00")

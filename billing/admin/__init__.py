@@ -2,7 +2,15 @@
 dashboard's billing figures. Every page reads through the tenancy base and writes through one
 service. Importing the package registers every admin (Django's autodiscovery)."""
 
-from billing.admin import billing_details, charges, commitments, dashboard, invoices, usage
+from billing.admin import (
+    billing_details,
+    charges,
+    commitments,
+    dashboard,
+    invoices,
+    payments,
+    usage,
+)
 from billing.admin.dashboard import billing_dashboard, calling_credits
 
 __all__ = [
@@ -13,5 +21,6 @@ __all__ = [
     "commitments",
     "dashboard",
     "invoices",
+    "payments",
     "usage",
 ]

@@ -207,7 +207,11 @@ SPECTACULAR_SETTINGS = {
         "LicenceKindEnum": "licensing.models.LicenceKind",
         "LineKindEnum": "licensing.models.LineKind",
         "InvoiceLineKindEnum": "billing.models.InvoiceLineKind",
-        "PaymentMethodKindEnum": "accounts.models.PaymentMethodKind",
+        "PaymentMethodTypeEnum": "billing.payments.models.MethodKind",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "NumberTypeEnum": "numbering.models.NumberType",
+        "PaymentMethodStatusEnum": "billing.payments.models.MethodStatus",
+        "PaymentAttemptStatusEnum": "billing.payments.models.AttemptStatus",
     },
 }
 
