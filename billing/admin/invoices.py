@@ -170,9 +170,6 @@ class InvoiceAdmin(InvoicePayments, ActionPages, TenantAdmin):
         "tax_rate",
         "tax",
         "total",
-        "amount_due",
-        "payments",
-        "failed_attempts",
         "paid_at",
         "voided_at",
         "replaces",
@@ -260,6 +257,7 @@ class InvoiceAdmin(InvoicePayments, ActionPages, TenantAdmin):
             context = {
                 "invoice_tools": self.object_tools(request, obj),
                 "invoice_document": invoice_document(obj),
+                **self.payment_context(obj),
             }
         return super().change_view(
             request, object_id, form_url, {**context, **(extra_context or {})}

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 
 from accounts.roles import Cap, has_capability
 from billing.models import Invoice, InvoiceStatus, PaymentMethod
@@ -268,48 +267,24 @@ class InvoicePayments:
         wrap = self.admin_site.admin_view
         return [path("<path:object_id>/pay/", wrap(self.pay_view), name="billing_invoice_pay")]
 
-    @admin.display(description="payments")
-    def payments(self, obj):
-        rows = [
-            (
-                payment.amount,
-                obj.currency,
-                f"{timezone.localtime(payment.paid_at):%d %b %Y}",
-                payment.method.replace("_", " "),
-                payment.reference or "",
-                payment.recorded_by or "the payment provider",
-            )
-            for payment in obj.payments.select_related("recorded_by")
-        ]
-        if not rows:
-            return "-"
-        return format_html_join(
-            "",
-            "<div>{} {} on {} ({}, {}), recorded by {}</div>",
-            rows,
-        )
-
-    @admin.display(description="amount due")
-    def amount_due(self, obj):
-        return f"{invoice_amount_due(obj)} {obj.currency}"
-
-    @admin.display(description="failed payment attempts")
-    def failed_attempts(self, obj):
-        failed = obj.payment_attempts.filter(status=AttemptStatus.FAILED).select_related(
-            "payment_method"
-        )
-        rows = [
-            (
-                f"{timezone.localtime(a.created_at):%d %b %Y %H:%M}",
-                a.payment_method.label,
-                a.reason,
-                a.get_decline_display().lower(),
-            )
-            for a in failed
-        ]
-        if not rows:
-            return "-"
-        return format_html_join("", "<div>{}: {}: {} ({})</div>", rows)
+    def payment_context(self, invoice: Invoice) -> dict:
+        """What the invoice page shows under the document: what is left to pay and every
+        attempt to charge a payment method, failed ones with the provider's reason."""
+        attempts = invoice.payment_attempts.select_related("payment_method").order_by("number")
+        return {
+            "amount_due": invoice_amount_due(invoice),
+            "payment_attempts": [
+                {
+                    "at": timezone.localtime(attempt.created_at),
+                    "method": attempt.payment_method.label,
+                    "amount": attempt.amount,
+                    "outcome": attempt.get_status_display(),
+                    "reason": attempt.reason,
+                    "trigger": attempt.get_trigger_display(),
+                }
+                for attempt in attempts
+            ],
+        }
 
     def pay_view(self, request, object_id):
         invoice, missing = self.object_or_missing(request, object_id)
