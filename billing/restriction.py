@@ -5,6 +5,7 @@ either (docs/rules.md, dunning). Paying everything due lifts both. It belongs to
 ledger, which knows invoices; the layers above (licensing, numbering, mass configuration, the
 console and the API) ask here."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -36,6 +37,30 @@ def organisation_status(organisation: Organisation, *, at: datetime | None = Non
     if organisation_is_suspended(organisation, at=at):
         return "suspended"
     return "restricted" if organisation_is_restricted(organisation, at=at) else "active"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where the organisation stands on the ladder, why, and the one action that lifts it."""
+
+    state: str  # active, restricted, suspended or closed
+    reasons: list[str] = field(default_factory=list)
+    action: str = ""
+    pay: bool = False  # the action is paying the overdue invoices (else adding a method)
+
+
+def organisation_standing(organisation: Organisation, *, at: datetime | None = None) -> Standing:
+    """What the dashboard and the webapp show (docs/rules.md, dunning)."""
+    state = organisation_status(organisation, at=at)
+    if state == "active":
+        return Standing(state)
+    action = organisation_lifting_action(organisation, at=at)
+    return Standing(
+        state,
+        organisation_restriction_reasons(organisation, at=at),
+        action,
+        pay=action.startswith("Pay"),
+    )
 
 
 def organisation_lifting_action(organisation: Organisation, *, at: datetime | None = None) -> str:

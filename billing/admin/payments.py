@@ -28,6 +28,7 @@ from billing.payments.methods import (
     usable_methods,
 )
 from billing.payments.models import AttemptStatus, MethodStatus
+from billing.restriction import organisation_standing
 from billing.selectors import invoice_amount_due, organisation_today
 from telecom.admin import ActionPages, ServiceRefused, TenantAdmin, organisation_of, posted
 from telecom.quantities import AsciiIntegerFormField
@@ -330,3 +331,16 @@ class InvoicePayments:
             amount_due=invoice_amount_due(invoice),
             methods_url=reverse("admin:billing_paymentmethod_changelist"),
         )
+
+
+def payment_standing_panel(organisation, request) -> dict:
+    """The dashboard's account standing: state, why, and a link to the one action lifting it."""
+    standing = organisation_standing(organisation)
+    if standing.pay:
+        url = reverse("admin:billing_invoice_changelist") + "?status__exact=issued&overdue=yes"
+    else:
+        url = reverse("admin:billing_paymentmethod_changelist")
+    return {"standing": standing, "standing_url": url}
+
+
+admin.site.register_dashboard_panel(payment_standing_panel)

@@ -61,7 +61,8 @@ def test_dashboard_says_why_the_organisation_is_restricted(client, world_a):
         "An invoice is more than 30 days overdue: outgoing calls and messages are stopped "
         "until it is paid.",
     ]
-    assert "Restricted account." in page_text(response)
+    # six years overdue: past restriction, suspended (docs/rules.md, dunning)
+    assert "Suspended account." in page_text(response)
 
 
 def test_platform_staff_dashboard_has_totals_and_picks_an_organisation(

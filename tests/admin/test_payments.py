@@ -1,6 +1,8 @@
 """The console's payment pages (billing/admin/payments.py): every role, another organisation's
 ids, and what the pages say."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -148,3 +150,23 @@ def test_pay_now_with_another_organisations_method_is_a_form_error(client, world
     assert response.status_code == 200
     assert "Choose one of the payment methods listed." in page_text(response)
     assert _state() == before
+
+
+def test_dashboard_and_webapp_show_the_ladder_and_the_action_lifting_it(client, world_a):
+    """Overdue more than 30 days: suspended, why, and the link to pay; then the webapp says so
+    to a member without console access, who is told who can lift it."""
+    _card(world_a)
+    Invoice.objects.filter(pk=world_a.invoice.pk).update(due_on=dt.date(2020, 1, 1))
+    client.force_login(world_a.finance)
+    dashboard = client.get(reverse("admin:index"))
+    text = page_text(dashboard)
+    assert "Suspended account." in text
+    assert "To lift it:" in text and "Pay the overdue invoices from Billing." in text
+    assert dashboard.context["standing"].state == "suspended"
+    client.force_login(world_a.user)
+    home = page_text(client.get(reverse("webapp:home")))
+    assert "Outgoing calls and messages are stopped" in home
+    assert "An owner or a finance member of your organisation can do it" in home
+    Invoice.objects.filter(pk=world_a.invoice.pk).update(due_on=dt.date(2099, 1, 1))
+    home = page_text(client.get(reverse("webapp:home")))
+    assert "account-standing" not in home
