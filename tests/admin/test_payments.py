@@ -170,3 +170,25 @@ def test_dashboard_and_webapp_show_the_ladder_and_the_action_lifting_it(client, 
     Invoice.objects.filter(pk=world_a.invoice.pk).update(due_on=dt.date(2099, 1, 1))
     home = page_text(client.get(reverse("webapp:home")))
     assert "account-standing" not in home
+
+
+def test_a_suspended_organisations_console_is_read_only_except_billing(client, world_a):
+    method = _card(world_a)
+    Invoice.objects.filter(pk=world_a.invoice.pk).update(due_on=dt.date(2020, 1, 1))
+    client.force_login(world_a.owner)
+    before = _state()
+    assert client.get(reverse("admin:licensing_licence_buy")).status_code == 403
+    assert client.post(reverse("admin:licensing_licence_buy"), {"quantity": "1"}).status_code == 403
+    page = client.get(reverse("admin:accounts_user_change", args=[world_a.user.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page_text(page)  # a view page
+    assert _state() == before
+    assert (
+        client.get(reverse("admin:billing_invoice_pay", args=[world_a.invoice.pk])).status_code
+        == 200
+    )
+    response = client.post(
+        reverse("admin:billing_invoice_pay", args=[world_a.invoice.pk]), {"method": method.pk}
+    )
+    assert response.status_code == 302
+    assert Invoice.objects.get(pk=world_a.invoice.pk).status == "paid"
+    assert client.get(reverse("admin:licensing_licence_buy")).status_code == 200  # lifted
