@@ -21,14 +21,14 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
 from billing.models import Invoice, InvoiceStatus, Payment
 from billing.payments.methods import default_method, usable_methods
-from billing.payments.models import AttemptStatus, AttemptTrigger, PaymentAttempt
+from billing.payments.models import AttemptStatus, AttemptTrigger, PaymentAttempt, PaymentMethod
 from billing.payments.provider import ChargeResult, payment_provider
 from billing.payments.reminders import reminder_after_failure
 from billing.selectors import invoice_amount_due, organisation_today
@@ -45,10 +45,22 @@ log = logging.getLogger(__name__)
 COLLECT_TASK = "billing.collect_invoices"
 
 
+def chargeable(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """The invoices whose organisation has a default payment method to charge."""
+    default = PaymentMethod.objects.filter(
+        organisation=OuterRef("organisation"), is_default=True, removed_at__isnull=True
+    )
+    return invoices.filter(Exists(default))
+
+
 def collect_after_commit(invoice_ids) -> None:
-    """Once the issuing transaction commits, send the collection task for these invoices. If the
-    broker cannot take it, the next dunning run charges them (`invoices_collect_new`)."""
-    ids = [str(pk) for pk in invoice_ids]
+    """Once the issuing transaction commits, send the collection task for those of these
+    invoices that have a method to charge. If the broker cannot take it, the next dunning run
+    charges them (`invoices_collect_new`)."""
+    if not invoice_ids:
+        return
+    chosen = chargeable(Invoice.objects.filter(pk__in=list(invoice_ids)))
+    ids = [str(pk) for pk in chosen.order_by("pk").values_list("pk", flat=True)]
     if not ids:
         return
 
@@ -184,7 +196,7 @@ def invoices_collect(invoice_ids, *, at: datetime | None = None) -> int:
     """The task sent when invoices are issued: charge each; return how many were charged.
     Idempotent: an invoice paid, or with a charge in progress, is left alone."""
     charged = 0
-    for invoice in Invoice.objects.filter(pk__in=list(invoice_ids)).order_by("pk"):
+    for invoice in chargeable(Invoice.objects.filter(pk__in=list(invoice_ids))).order_by("pk"):
         charged += invoice_charge(invoice, trigger=AttemptTrigger.ISSUED, at=at) is not None
     return charged
 

@@ -21,14 +21,18 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from billing.models import Invoice, InvoiceStatus
-from billing.payments.collection import attempts_reconcile, invoice_charge, invoices_collect
+from billing.payments.collection import (
+    attempts_reconcile,
+    chargeable,
+    invoice_charge,
+    invoices_collect,
+)
 from billing.payments.methods import payment_methods_expire
 from billing.payments.models import (
     AttemptStatus,
     AttemptTrigger,
     DeclineKind,
     PaymentAttempt,
-    PaymentMethod,
 )
 from billing.payments.reminders import reminder_before_last_retry
 
@@ -80,11 +84,8 @@ def _retries_left(invoice: Invoice) -> int:
 
 def invoices_collect_new(*, at: datetime) -> int:
     """Issued invoices never charged (the task after issue was lost): charge them now."""
-    has_default = PaymentMethod.objects.filter(
-        organisation=OuterRef("organisation"), is_default=True, removed_at__isnull=True
-    )
-    never = Invoice.objects.filter(
-        Exists(has_default), status=InvoiceStatus.ISSUED, issued_at__lte=at
+    never = chargeable(
+        Invoice.objects.filter(status=InvoiceStatus.ISSUED, issued_at__lte=at)
     ).exclude(Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"))))
     return invoices_collect(never.values_list("pk", flat=True), at=at)
 

@@ -27,6 +27,10 @@ def test_issuing_sends_the_collection_task_after_commit(
         "telecom.celery.app.send_task", lambda name, kwargs: sent.append((name, kwargs))
     )
     with django_capture_on_commit_callbacks(execute=True):
+        issue(org)
+    assert sent == []  # nothing to charge: no payment method of the provider
+    add_card(org, org_owner)
+    with django_capture_on_commit_callbacks(execute=True):
         invoice = issue(org)
     assert sent == [("billing.collect_invoices", {"invoice_ids": [str(invoice.pk)]})]
 
