@@ -57,16 +57,18 @@ def collect_after_commit(invoice_ids) -> None:
     """Once the issuing transaction commits, send the collection task for those of these
     invoices that have a method to charge. If the broker cannot take it, the next dunning run
     charges them (`invoices_collect_new`)."""
+    invoice_ids = list(invoice_ids)
     if not invoice_ids:
-        return
-    chosen = chargeable(Invoice.objects.filter(pk__in=list(invoice_ids)))
-    ids = [str(pk) for pk in chosen.order_by("pk").values_list("pk", flat=True)]
-    if not ids:
         return
 
     def send() -> None:
         from telecom.celery import app
 
+        # Read after the commit, so the issuing transaction (and its statement count) is spared.
+        chosen = chargeable(Invoice.objects.filter(pk__in=invoice_ids)).order_by("pk")
+        ids = [str(pk) for pk in chosen.values_list("pk", flat=True)]
+        if not ids:
+            return
         try:
             app.send_task(COLLECT_TASK, kwargs={"invoice_ids": ids})
         except Exception:  # the broker away: the daily run catches up, nothing is lost
