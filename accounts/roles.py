@@ -30,6 +30,10 @@ class Cap(StrEnum):
     # Marking an invoice paid by hand (a transfer received): platform staff only. No customer
     # role ever changes an invoice's payment status; the payment backend records its own.
     PAYMENTS_RECORD = "payments.record"
+    # Cards and SEPA mandates: add, remove, choose the default (the owner); "Pay now" an open
+    # invoice with one of them (the owner and finance). Reading them is INVOICES_READ.
+    PAYMENT_METHODS_MANAGE = "payment_methods.manage"
+    INVOICES_PAY = "invoices.pay"
     DEVICES_ORDER = "devices.order"
     USAGE_READ_ALL = "usage.read_all"
     AUDIT_READ = "audit.read"
@@ -49,10 +53,17 @@ _MANAGE = {Cap.MEMBERS_MANAGE, Cap.LICENCES_MANAGE, Cap.NUMBERS_MANAGE, Cap.DEVI
 
 CAPABILITIES: dict[Role, frozenset[Cap]] = {
     Role.OWNER: frozenset(
-        _STAFF_READ | _MANAGE | {Cap.ORGANISATION_CHANGE, Cap.BILLING_DETAILS_CHANGE}
+        _STAFF_READ
+        | _MANAGE
+        | {
+            Cap.ORGANISATION_CHANGE,
+            Cap.BILLING_DETAILS_CHANGE,
+            Cap.PAYMENT_METHODS_MANAGE,
+            Cap.INVOICES_PAY,
+        }
     ),
     Role.ADMIN: frozenset(_STAFF_READ | _MANAGE),
-    Role.FINANCE: frozenset(_STAFF_READ | {Cap.BILLING_DETAILS_CHANGE}),
+    Role.FINANCE: frozenset(_STAFF_READ | {Cap.BILLING_DETAILS_CHANGE, Cap.INVOICES_PAY}),
     Role.USER: frozenset({Cap.ORGANISATION_READ}),
 }
 
@@ -98,6 +109,12 @@ MODEL_PERMISSIONS: dict[str, dict[str, Cap]] = {
     # Charges waiting for the next invoice; "add" is the "Order devices" page (rule 22).
     "billing.charge": {"view": Cap.INVOICES_READ, "add": Cap.DEVICES_ORDER},
     "billing.usagerecord": {"view": Cap.USAGE_READ_ALL},
+    "billing.paymentmethod": {
+        "view": Cap.INVOICES_READ,
+        "add": Cap.PAYMENT_METHODS_MANAGE,
+        "change": Cap.PAYMENT_METHODS_MANAGE,
+        "delete": Cap.PAYMENT_METHODS_MANAGE,
+    },
     "numbering.phonenumber": {"view": Cap.NUMBERS_READ_ALL, "change": Cap.NUMBERS_MANAGE},
 }
 

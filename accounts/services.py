@@ -77,26 +77,6 @@ def organisation_update(*, organisation: Organisation, actor, **changes) -> Orga
     return org
 
 
-@transaction.atomic
-def organisation_set_payment_method(
-    *, organisation: Organisation, kind: str, reference: str, actor
-) -> Organisation:
-    """Record the payment method (a reference at the payment provider, never card data)."""
-    org = organisation_for_update(organisation.pk)
-    org.payment_method_kind = kind
-    org.payment_method_reference = reference.strip()
-    org.full_clean()
-    org.save(update_fields=["payment_method_kind", "payment_method_reference"])
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="organisation.payment_method_set",
-        target=org,
-        changes={"kind": kind},
-    )
-    return org
-
-
 def ensure_may_manage(actor, role: str) -> None:
     if not can_assign_role(actor, role):
         raise PermissionDenied(f"Your role may not manage members with the role {role}.")

@@ -172,8 +172,7 @@ def _payments(invoice: Invoice) -> list[str]:
         f"{format_money(-note.total, invoice.currency)}"
         for note in invoice.credit_notes.order_by("sequence")
     ]
-    payment = getattr(invoice, "payment", None)
-    if payment is not None:
+    for payment in invoice.payments.order_by("paid_at"):
         paid_on = local_date(payment.paid_at, invoice.organisation.timezone)
         method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
         how = ", ".join(part for part in (method, payment.reference) if part)

@@ -372,10 +372,12 @@ class RecordedPaymentMethod(models.TextChoices):
 
 
 class Payment(models.Model):
-    """A payment received for an invoice, recorded by the payment backend."""
+    """A payment received for an invoice: recorded by platform staff (a bank transfer, ...) or
+    by a charge of a payment method that succeeded (`attempt`, billing/payments/collection.py).
+    An invoice may have several; what is left to pay is `billing.selectors.invoice_amount_due`."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="payment")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     paid_at = models.DateTimeField(default=timezone.now)
     method = models.CharField(max_length=32, blank=True)
@@ -383,9 +385,27 @@ class Payment(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The charge that paid it, when a payment method was charged (one payment per charge).
+    attempt = models.OneToOneField(
+        "billing.PaymentAttempt",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment",
+    )
 
     class Meta:
         ordering = ["-paid_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount")]
 
     def __str__(self) -> str:
         return f"{self.amount} for {self.invoice_id}"
+
+
+# Payment methods and attempts live in their own module (billing/payments/models.py).
+from billing.payments.models import (  # noqa: E402
+    LocalProviderCharge as LocalProviderCharge,
+)
+from billing.payments.models import PaymentAttempt as PaymentAttempt  # noqa: E402
+from billing.payments.models import PaymentMethod as PaymentMethod  # noqa: E402
+from billing.payments.models import PaymentReminder as PaymentReminder  # noqa: E402

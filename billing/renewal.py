@@ -36,6 +36,7 @@ from accounts.models import Organisation
 from billing.commitments import termination_fee
 from billing.mail import invoices_mail_after_commit
 from billing.models import Commitment, InvoiceLineKind
+from billing.payments.collection import collect_after_commit
 from billing.periods import Period, local_date, local_midnight, next_period, period_containing
 from billing.profile import vat_preview
 from billing.quotes import Quote, QuoteLine
@@ -309,7 +310,10 @@ def _renew(renewals: list[_Renewal], *, at: datetime | None = None) -> set[uuid.
     ending = _terminate_due_removals(renewals)
     with bound_cursor() as cursor:
         cursor.execute(_RENEW, _parameters(renewals, ending, at=at))
-        return {invoice_id for (invoice_id,) in cursor.fetchall()}
+        issued = {invoice_id for (invoice_id,) in cursor.fetchall()}
+    # Charge the default methods once the batch commits (docs/rules.md, payments).
+    collect_after_commit(sorted(issued))
+    return issued
 
 
 def renewals_apply_locked(organisations, *, at: datetime | None = None) -> int:

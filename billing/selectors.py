@@ -50,14 +50,15 @@ def _sum_of(model, field: str):
 def invoice_amount_due(invoice: Invoice) -> Decimal:
     """What the invoice still asks: its total less its credit notes and the payments received
     (docs/rules.md, "Credit notes"). The one place this is computed: pages, the API, the PDF,
-    Factur-X, e-mails and payments read it here."""
+    Factur-X, e-mails, collection, "Pay now" and the dunning ladder read it here."""
     credited = getattr(invoice, "credited_sum", None)
     if credited is None:  # not read with `invoice_list`
         credited = invoice.credit_notes.aggregate(sum=Sum("total"))["sum"] or Decimal("0.00")
     paid = getattr(invoice, "paid_sum", None)
     if paid is None:
-        paid = Payment.objects.filter(invoice=invoice).aggregate(sum=Sum("amount"))["sum"]
-    return invoice.total - credited - (paid or Decimal("0.00"))
+        paid = invoice_paid_amount(invoice)
+    # Never below zero: a payment that crossed a credit note is an overpayment, not a debt.
+    return max(invoice.total - credited - paid, Decimal("0.00"))
 
 
 def invoice_credited(invoice: Invoice) -> tuple[Decimal, Decimal]:
@@ -69,3 +70,9 @@ def invoice_credited(invoice: Invoice) -> tuple[Decimal, Decimal]:
 def credit_note_list(*, organisation: Organisation | None):
     qs = CreditNote.objects.select_related("organisation", "invoice").prefetch_related("lines")
     return qs if organisation is None else qs.filter(organisation=organisation)
+
+
+def invoice_paid_amount(invoice: Invoice) -> Decimal:
+    """The sum of the payments received for `invoice`."""
+    paid = Payment.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]
+    return paid or Decimal("0.00")

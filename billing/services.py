@@ -24,6 +24,7 @@ from billing.models import (
     Payment,
     RecordedPaymentMethod,
 )
+from billing.payments.collection import collect_after_commit
 from billing.periods import Period
 from billing.quotes import Quote
 from billing.selectors import invoice_amount_due, organisation_today
@@ -104,6 +105,7 @@ def invoice_issue(
         changes={"kind": str(kind), "total": str(invoice.total), "currency": invoice.currency},
     )
     documents_mail_after_commit(invoice)
+    collect_after_commit([invoice.pk])  # charge the default method (docs/rules.md, payments)
     return invoice
 
 
@@ -148,13 +150,13 @@ def invoice_record_payment(
     _validate_payment_record(actor, method=method, reference=reference)
     organisation_for_update(invoice.organisation_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status != InvoiceStatus.ISSUED:
+    due = invoice_amount_due(invoice)
+    if invoice.status != InvoiceStatus.ISSUED or due <= 0:
         raise InvoiceNotPayable(f"Invoice {invoice.number} is {invoice.status}.")
     at = at or timezone.now()
-    amount = invoice_amount_due(invoice)  # the total less its credit notes
     Payment.objects.create(
         invoice=invoice,
-        amount=amount,
+        amount=due,
         paid_at=at,
         method=method,
         reference=reference,
@@ -168,7 +170,7 @@ def invoice_record_payment(
         actor=actor,
         action="invoice.paid",
         target=invoice,
-        changes={"amount": str(amount), "method": method},
+        changes={"amount": str(due), "method": method},
     )
     return invoice
 

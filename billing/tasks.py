@@ -10,6 +10,8 @@ from celery import shared_task
 from django.conf import settings
 
 from billing.mail import SEND_TASK, document_mail_send
+from billing.payments.collection import invoices_collect
+from billing.payments.dunning import dunning_run
 from billing.renewal import organisation_renew, renewals_due, renewals_run
 from billing.services import invoices_flag_overdue
 from telecom.celery import JOB_OPTIONS, TRANSIENT_ERRORS, as_of_from_iso
@@ -63,3 +65,15 @@ def send_document_mail(kind: str, document_id: str) -> int:
     """E-mail one invoice or credit note to its billing contacts; each contact once, ever
     (billing.mail): a retry or a duplicate of this task sends only what was not sent."""
     return document_mail_send(kind=kind, document_id=document_id)
+
+
+@shared_task(name="billing.collect_invoices", **JOB_OPTIONS)
+def collect_invoices(invoice_ids: list[str], as_of: str | None = None) -> int:
+    """Sent after an invoice is issued: charge the default method (billing/payments)."""
+    return invoices_collect(invoice_ids, at=as_of_from_iso(as_of))
+
+
+@shared_task(name="billing.dunning", **JOB_OPTIONS)
+def dunning(as_of: str | None = None) -> int:
+    """Daily: reconcile, collect, retry after soft declines, remind (billing/payments/dunning)."""
+    return dunning_run(at=as_of_from_iso(as_of))

@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
-from billing.models import UsageCounter, UsageRecord
+from billing.models import UsageCounter, UsageDirection, UsageRecord
 from billing.periods import local_midnight
+from billing.restriction import organisation_is_suspended
 from billing.selectors import organisation_period
 from numbering.selectors import number_holder
-from telecom.errors import CallingCreditCapReached
+from telecom.errors import AccountSuspended, CallingCreditCapReached
 from telecom.locks import organisation_for_update
 
 
@@ -56,6 +57,10 @@ def usage_record(
         )
     organisation = number.organisation
     _validate_usage_start(organisation, started_at)
+    if direction == UsageDirection.OUTBOUND and organisation_is_suspended(
+        organisation, at=started_at
+    ):
+        raise AccountSuspended()
     # The record belongs to the period of its start, by the organisation's local date.
     period = organisation_period(organisation, at=started_at)
     counter, _ = UsageCounter.objects.get_or_create(

@@ -82,6 +82,14 @@ class AccountRestricted(DomainError):
     )
 
 
+class AccountSuspended(DomainError):
+    code = "account_suspended"
+    default_detail = (
+        "The account is suspended: an invoice is more than 30 days overdue. Outgoing calls and "
+        "messages resume once it is paid."
+    )
+
+
 class CallingCreditCapReached(DomainError):
     code = "calling_credit_cap_reached"
     default_detail = "This usage would exceed the organisation's calling-credit cap."
@@ -125,6 +133,31 @@ class InvoiceNotPayable(DomainError):
 class CreditExceedsInvoice(DomainError):
     code = "credit_exceeds_invoice"
     default_detail = "This credit note is for more than is left to credit on the invoice."
+
+
+class PaymentInProgress(DomainError):
+    code = "payment_in_progress"
+    default_detail = "A payment of this invoice is already in progress; try again in a moment."
+
+
+class NoPaymentMethod(DomainError):
+    code = "no_payment_method"
+    default_detail = "Add a card or a direct-debit mandate first."
+
+
+class PaymentMethodNotUsable(DomainError):
+    code = "payment_method_not_usable"
+    default_detail = (
+        "This payment method cannot be used: it has expired or waits for authentication."
+    )
+
+
+class RemovalRestricts(DomainError):
+    code = "removal_restricts"
+    default_detail = (
+        "This is the organisation's last payment method: without one, buying licences, taking "
+        "numbers and porting stop until a new one is added. Confirm to remove it."
+    )
 
 
 class OrganisationClosed(DomainError):

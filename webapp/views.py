@@ -22,6 +22,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import invitations, signup
+from billing.restriction import organisation_standing
 from numbering.models import PhoneNumber
 from numbering.phone import SMS
 from telecom.errors import DomainError
@@ -208,6 +209,9 @@ def home(request):
             "extensions": [licence.extension for licence in licences if licence.extension],
             "summary": selectors.my_summary(**scope, since=week_ago),
             "recent_voicemails": list(selectors.my_voicemails(**scope)[:3]),
+            "standing": organisation_standing(request.user.organisation)
+            if request.user.organisation
+            else None,
             "nav": "home",
         },
     )

@@ -15,10 +15,10 @@ from accounts.models import Organisation
 from accounts.roles import Role
 from accounts.services import (
     ORGANISATION_EDITABLE,
-    organisation_set_payment_method,
     organisation_update,
 )
 from billing.models import Invoice, InvoiceStatus
+from billing.payments.methods import payment_methods_of
 from billing.restriction import organisation_restriction_reasons
 from billing.selectors import organisation_period
 from billing.usage import STAFF_EDITABLE, calling_credit_cap_validate, organisation_update_limits
@@ -30,8 +30,6 @@ from telecom.admin import (
     is_platform_staff,
 )
 from telecom.quantities import AsciiDecimalFormField
-
-PAYMENT_FIELDS = ("payment_method_kind", "payment_method_reference")
 
 
 class OrganisationForm(forms.ModelForm):
@@ -76,6 +74,7 @@ class OrganisationAdmin(TenantAdmin):
     ordering = ("name",)
     readonly_fields = (
         "restriction",
+        "payment_methods",
         "current_period",
         "country",
         "currency",
@@ -88,7 +87,7 @@ class OrganisationAdmin(TenantAdmin):
     )
     fieldsets = (
         (None, {"fields": ("name", "plan", "licence_policy", "default_licence_type")}),
-        ("Payment method", {"fields": ("restriction", *PAYMENT_FIELDS)}),
+        ("Payment method", {"fields": ("restriction", "payment_methods")}),
         (
             "Billing",
             {
@@ -260,6 +259,16 @@ class OrganisationAdmin(TenantAdmin):
             " ".join(reasons),
         )
 
+    @admin.display(description="payment methods")
+    def payment_methods(self, obj):
+        """The methods on file, managed on their own page (billing/admin/payments.py)."""
+        labels = [method.label for method in payment_methods_of(obj)]
+        return format_html(
+            '{} <a href="{}">Manage payment methods</a>',
+            "; ".join(labels) if labels else "None on file.",
+            reverse("admin:billing_paymentmethod_changelist"),
+        )
+
     @admin.display(description="current billing period")
     def current_period(self, obj):
         period = organisation_period(obj)
@@ -271,14 +280,6 @@ class OrganisationAdmin(TenantAdmin):
         general = {f: data[f] for f in ORGANISATION_EDITABLE if f in changed}
         if general:
             self.call_service(organisation_update, organisation=obj, actor=request.user, **general)
-        if changed & set(PAYMENT_FIELDS):
-            self.call_service(
-                organisation_set_payment_method,
-                organisation=obj,
-                actor=request.user,
-                kind=data["payment_method_kind"],
-                reference=data["payment_method_reference"],
-            )
         limits = {f: data[f] for f in STAFF_EDITABLE if f in changed}
         if limits:
             self.call_service(

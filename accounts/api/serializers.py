@@ -16,7 +16,6 @@ from accounts.models import (
     LicencePolicy,
     MemberStatus,
     Organisation,
-    PaymentMethodKind,
     Plan,
     User,
 )
@@ -27,7 +26,7 @@ from licensing.api.serializers import LicenceTypeCodeField
 from licensing.models import LicenceKind
 from telecom.api import RejectUnknownFieldsMixin
 
-ORGANISATION_STATUSES = ["active", "restricted", "closed"]
+ORGANISATION_STATUSES = ["active", "restricted", "suspended", "closed"]
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -83,11 +82,6 @@ class OrganisationUpdateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
     default_licence_type = LicenceTypeCodeField(
         kind=LicenceKind.BASE, required=False, allow_null=True
     )
-
-
-class PaymentMethodSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=PaymentMethodKind.choices)
-    reference = serializers.CharField(max_length=100)
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -8,13 +8,11 @@ router.register("members", views.MemberViewSet, basename="member")
 router.register("auth/tokens", views.ApiTokenViewSet, basename="api-token")
 
 organisation = views.OrganisationViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
-payment_method = views.OrganisationViewSet.as_view({"put": "payment_method"})
 
 urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("signup/confirm/", views.SignupConfirmView.as_view(), name="signup-confirm"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("organisation/", organisation, name="organisation"),
-    path("organisation/payment-method/", payment_method, name="organisation-payment-method"),
     *router.urls,
 ]

@@ -3,7 +3,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +15,6 @@ from accounts.api.serializers import (
     MemberUpdateSerializer,
     OrganisationSerializer,
     OrganisationUpdateSerializer,
-    PaymentMethodSerializer,
     SignupAcceptedSerializer,
     SignupConfirmSerializer,
     SignupResponseSerializer,
@@ -142,7 +140,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
 
 
 class OrganisationViewSet(TenantViewSet):
-    """The caller's own organisation: `/organisation/` and `/organisation/payment-method/`."""
+    """The caller's own organisation: `/organisation/` (its payment methods are billing's,
+    `/organisation/payment-methods/`)."""
 
     queryset = Organisation.objects.select_related("default_licence_type")
     serializer_class = OrganisationSerializer
@@ -152,7 +151,6 @@ class OrganisationViewSet(TenantViewSet):
     capabilities = {
         "retrieve": Cap.ORGANISATION_READ,
         "partial_update": Cap.ORGANISATION_CHANGE,
-        "payment_method": Cap.ORGANISATION_CHANGE,
     }
 
     def get_object(self):
@@ -170,17 +168,6 @@ class OrganisationViewSet(TenantViewSet):
         serializer = OrganisationUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         organisation = services.organisation_update(
-            organisation=organisation, actor=request.user, **serializer.validated_data
-        )
-        return self._render(organisation)
-
-    @extend_schema(request=PaymentMethodSerializer, responses=OrganisationSerializer)
-    @action(detail=False, methods=["put"], url_path="payment-method")
-    def payment_method(self, request):
-        organisation = self.get_object()
-        serializer = PaymentMethodSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        organisation = services.organisation_set_payment_method(
             organisation=organisation, actor=request.user, **serializer.validated_data
         )
         return self._render(organisation)

@@ -1,7 +1,7 @@
 """Console pages for billing: invoices, credit notes, commitments, charges (device orders), usage,
-the e-mails of documents and the dashboard's billing figures. Every page reads through the
-tenancy base and writes through one service. Importing the package registers every admin
-(Django's autodiscovery)."""
+payments and payment methods, the e-mails of documents and the dashboard's billing figures. Every
+page reads through the tenancy base and writes through one service. Importing the package
+registers every admin (Django's autodiscovery)."""
 
 from billing.admin import (
     billing_details,
@@ -10,6 +10,7 @@ from billing.admin import (
     credit_notes,
     dashboard,
     invoices,
+    payments,
     usage,
 )
 from billing.admin.dashboard import billing_dashboard, calling_credits
@@ -23,5 +24,6 @@ __all__ = [
     "credit_notes",
     "dashboard",
     "invoices",
+    "payments",
     "usage",
 ]

@@ -15,12 +15,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min, Q
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.roles import Cap, has_capability
 from billing.admin.common import _picked_organisation, overdue_q
 from billing.admin.credit_notes import CREDIT
+from billing.admin.payments import InvoicePayments
 from billing.credit_notes import CREDITABLE, invoice_reissue
 from billing.documents import invoice_document
 from billing.exports import csv_chunks, export_filename, export_lines, invoice_lines_csv
@@ -127,7 +127,7 @@ class InvoiceLineInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ActionPages, TenantAdmin):
+class InvoiceAdmin(InvoicePayments, ActionPages, TenantAdmin):
     page_templates = "admin/billing"
     list_display = (
         "number",
@@ -170,7 +170,6 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
         "tax_rate",
         "tax",
         "total",
-        "payment",
         "paid_at",
         "amount_due",
         "credit_notes_links",
@@ -210,18 +209,6 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
     @admin.display(description="PDF")
     def pdf_link(self, obj):
         return format_html('<a href="{}" class="invoice-pdf">Download</a>', self._url("pdf", obj))
-
-    @admin.display(description="payment")
-    def payment(self, obj):
-        payment = getattr(obj, "payment", None)
-        if payment is None:
-            return "-"
-        recorded_by = payment.recorded_by or "the payment backend"
-        return (
-            f"{payment.amount} {obj.currency} on {timezone.localtime(payment.paid_at):%d %b %Y}"
-            f" ({payment.method}{', ' + payment.reference if payment.reference else ''}),"
-            f" recorded by {recorded_by}"
-        )
 
     @admin.display(description="amount due")
     def amount_due(self, obj):
@@ -278,6 +265,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
                 wrap(self.reissue_view),
                 name="billing_invoice_reissue",
             ),
+            *self.payment_urls(),
             *super().get_urls(),
         ]
 
@@ -293,6 +281,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
             context = {
                 "invoice_tools": self.object_tools(request, obj),
                 "invoice_document": invoice_document(obj),
+                **self.payment_context(obj),
             }
         return super().change_view(
             request, object_id, form_url, {**context, **(extra_context or {})}
@@ -304,9 +293,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related(
-                "organisation", "payment__recorded_by", "replaced_by", "billing_details"
-            )
+            .select_related("organisation", "replaced_by", "billing_details")
         )
 
     def object_tools(self, request, invoice: Invoice) -> list[tuple[str, str]]:
@@ -314,6 +301,7 @@ class InvoiceAdmin(ActionPages, TenantAdmin):
             (self._url("pdf", invoice), "Download PDF"),
             (self._url("csv", invoice), "Download CSV"),
         ]
+        tools += self.payment_tools(request, invoice)
         if invoice.status == InvoiceStatus.ISSUED and self.can_record_payment(request):
             tools.append((self._url("payment", invoice), "Record payment"))
         if invoice.status in CREDITABLE and is_platform_staff(request):

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import phonenumbers
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.models import (
@@ -11,6 +12,8 @@ from billing.models import (
     InvoiceLine,
     InvoiceLineKind,
     InvoiceStatus,
+    Payment,
+    PaymentAttempt,
     RecordedPaymentMethod,
     UsageDirection,
     UsageKind,
@@ -86,6 +89,36 @@ class InvoiceSerializer(serializers.ModelSerializer):
     def get_overdue(self, invoice: Invoice) -> bool:
         """Issued and past due, by the organisation's local date (docs/rules.md, billing)."""
         return invoice.is_overdue(organisation_today(invoice.organisation))
+
+
+class InvoicePaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["id", "amount", "paid_at", "method", "reference"]
+        read_only_fields = fields
+
+
+class InvoiceAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PaymentAttempt
+        fields = ["id", "number", "trigger", "status", "amount", "decline", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    """One invoice: what is left to pay, its payments and its charge attempts (failed ones too)."""
+
+    amount_due = serializers.SerializerMethodField()
+    payments = InvoicePaymentSerializer(many=True, read_only=True)
+    payment_attempts = InvoiceAttemptSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [*InvoiceSerializer.Meta.fields, "amount_due", "payments", "payment_attempts"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=20, decimal_places=2))
+    def get_amount_due(self, invoice: Invoice) -> str:
+        return str(invoice_amount_due(invoice))
 
 
 class InvoiceExportQuerySerializer(serializers.Serializer):

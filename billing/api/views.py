@@ -18,11 +18,13 @@ from billing.api.credit_notes import (
     CreditNoteSerializer,
     credit_request,
 )
+from billing.api.payments import PaymentAttemptSerializer, PayNowSerializer, pay_now_response
 from billing.api.serializers import (
     BillingDetailsSerializer,
     BillingDetailsUpdateSerializer,
     DeviceOrderCreateSerializer,
     DeviceOrderSerializer,
+    InvoiceDetailSerializer,
     InvoiceExportQuerySerializer,
     InvoiceSerializer,
     PaymentRecordSerializer,
@@ -78,10 +80,30 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         "payments": None,  # platform staff only: checked on the invoice, after the 404
         "credit_notes": None,  # likewise
         "credit_notes_preview": None,
+        "pay": Cap.INVOICES_PAY,
     }
 
     def get_queryset(self):
         return self.scope(invoice_list(organisation=None))
+
+    def get_serializer_class(self):
+        return InvoiceDetailSerializer if self.action == "retrieve" else InvoiceSerializer
+
+    @extend_schema(
+        request=PayNowSerializer,
+        responses={
+            200: PaymentAttemptSerializer,
+            402: OpenApiResponse(description="payment_declined: the attempt, with the reason."),
+            409: OpenApiResponse(
+                description="invoice_not_payable, payment_in_progress, no_payment_method, "
+                "payment_method_not_usable."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def pay(self, request, pk=None):
+        """Owners and finance: charge what is due now, with the default or a chosen method."""
+        return pay_now_response(request, self.get_object())
 
     @extend_schema(
         request=PaymentRecordSerializer,

@@ -23,6 +23,7 @@ from django.utils.text import capfirst
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
+from billing.restriction import organisation_is_suspended
 from licensing.models import Device, DevicePrice, LicencePrice, LicenceType
 from telecom.admin.bases import (
     ServiceRefused,
@@ -183,6 +184,27 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return self.scope(request, super().get_queryset(request))
+
+    # --- a suspended organisation's console is read-only, billing aside (docs/rules.md) -----
+
+    def suspended_read_only(self, request: HttpRequest) -> bool:
+        if self.opts.app_label == "billing":
+            return False  # paying, payment methods and billing details stay open
+        organisation = organisation_of(request)
+        if organisation is None:
+            return False
+        if not hasattr(request, "_organisation_suspended"):
+            request._organisation_suspended = organisation_is_suspended(organisation)
+        return request._organisation_suspended
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not self.suspended_read_only(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self.suspended_read_only(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self.suspended_read_only(request)
 
     def get_search_results(self, request, queryset, search_term):
         # The queryset is already scoped; scoping again keeps autocomplete and any subclass that

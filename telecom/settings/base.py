@@ -215,7 +215,11 @@ SPECTACULAR_SETTINGS = {
         "LicenceKindEnum": "licensing.models.LicenceKind",
         "LineKindEnum": "licensing.models.LineKind",
         "InvoiceLineKindEnum": "billing.models.InvoiceLineKind",
-        "PaymentMethodKindEnum": "accounts.models.PaymentMethodKind",
+        "PaymentMethodTypeEnum": "billing.payments.models.MethodKind",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "NumberTypeEnum": "numbering.models.NumberType",
+        "PaymentMethodStatusEnum": "billing.payments.models.MethodStatus",
+        "PaymentAttemptStatusEnum": "billing.payments.models.AttemptStatus",
     },
 }
 
@@ -273,6 +277,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.flag_overdue_invoices",
         "schedule": crontab(minute=15, hour=0),
     },
+    "billing.dunning": {"task": "billing.dunning", "schedule": crontab(minute=20, hour=0)},
     "numbering.quarantine-release": {
         "task": "numbering.release_quarantined_numbers",
         "schedule": crontab(minute=25, hour=0),
@@ -304,6 +309,12 @@ DEFAULT_CALLING_CREDIT_CAP = "250.00"
 NUMBER_QUARANTINE_DAYS = 30
 CARRIER_BACKEND = os.environ.get("CARRIER_BACKEND", "numbering.carriers.LocalInventoryBackend")
 MESSAGING_GATEWAY = os.environ.get("MESSAGING_GATEWAY", "webapp.gateways.LocalGateway")
+# Payments (billing/payments/, docs/payments.md): the provider holding cards and SEPA mandates
+# (default: offline, with test cards), the retries after a soft decline in days after the first
+# failure, and the days past due after which a restricted organisation is suspended.
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "billing.payments.provider.LocalProvider")
+PAYMENT_RETRY_DAYS = (1, 3, 5, 7)
+SUSPEND_AFTER_DAYS_PAST_DUE = 30
 PORTING_MIN_WORKING_DAYS = 3
 PORTING_DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
 MASS_CONFIG_MAX_BYTES = 5 * 1024 * 1024

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, MemberStatus
-from billing.models import Invoice
+from billing.models import Invoice, PaymentMethod
 from billing.selectors import organisation_period
 from licensing.models import Licence, LicenceStatus, Line
 from tests.admin.conftest import SHARE_WORLDS, db_state, messages_of, page_text
@@ -56,10 +56,13 @@ def test_dashboard_says_why_the_organisation_is_restricted(client, world_a):
     client.force_login(world_a.owner)
     response = client.get(reverse("admin:index"))
     assert response.context["restriction_reasons"] == [
-        "No payment method is on file.",
+        "No usable payment method is on file.",
         f"An invoice is overdue: {world_a.invoice.number}.",
+        "An invoice is more than 30 days overdue: outgoing calls and messages are stopped "
+        "until it is paid.",
     ]
-    assert "Restricted account." in page_text(response)
+    # six years overdue: past restriction, suspended (docs/rules.md, dunning)
+    assert "Suspended account." in page_text(response)
 
 
 def test_platform_staff_dashboard_has_totals_and_picks_an_organisation(
@@ -232,7 +235,7 @@ def test_lines_are_created_renamed_and_deleted_through_services(client, world_a)
 # --- organisation ---------------------------------------------------------------------------------
 
 
-def test_owner_changes_settings_and_payment_method(client, world_a):
+def test_owner_changes_settings_and_adds_a_payment_method(client, world_a):
     org = world_a.organisation
     client.force_login(world_a.owner)
     url = reverse("admin:accounts_organisation_change", args=[org.pk])
@@ -245,23 +248,26 @@ def test_owner_changes_settings_and_payment_method(client, world_a):
             "default_licence_type": Licence.objects.filter(organisation=org)
             .first()
             .licence_type_id,
-            "payment_method_kind": "sepa_debit",
-            "payment_method_reference": "mandate-42",
         },
     )
     assert response.status_code == 302
-    org.refresh_from_db()
-    assert (
-        org.name,
-        org.plan,
-        org.licence_policy,
-        org.payment_method_kind,
-        org.payment_method_reference,
-    ) == ("Zorblax Group", "max", "block", "sepa_debit", "mandate-42")
-    actions = set(
-        AuditEvent.objects.filter(target_type="organisation").values_list("action", flat=True)
+    response = client.post(
+        reverse("admin:billing_paymentmethod_add_sepa"),
+        {"iban": "DE89 3704 0044 0532 0130 00", "holder": "Zorblax", "accept": "on"},
     )
-    assert {"organisation.updated", "organisation.payment_method_set"} <= actions
+    assert response.status_code == 302
+    org.refresh_from_db()
+    method = PaymentMethod.objects.get(organisation=org, kind="sepa_debit")
+    assert (org.name, org.plan, org.licence_policy, org.payment_method_kind) == (
+        "Zorblax Group",
+        "max",
+        "block",
+        "sepa_debit",
+    )
+    # the factory's card predates payment methods (no record): the mandate becomes the default
+    assert (method.is_default, method.last4) == (True, "3000")
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"organisation.updated", "payment_method.added"} <= actions
 
 
 def test_owner_cannot_change_cap_or_tax_even_by_posting_them(client, world_a):
@@ -274,8 +280,6 @@ def test_owner_cannot_change_cap_or_tax_even_by_posting_them(client, world_a):
             "plan": org.plan,
             "licence_policy": org.licence_policy,
             "default_licence_type": org.default_licence_type_id,
-            "payment_method_kind": org.payment_method_kind,
-            "payment_method_reference": org.payment_method_reference,
             "calling_credit_cap": "99999.00",
             "tax_rate": "0",
         },
@@ -284,22 +288,16 @@ def test_owner_cannot_change_cap_or_tax_even_by_posting_them(client, world_a):
     assert (org.calling_credit_cap, org.tax_rate) == (Decimal("250.00"), Decimal("0.2000"))
 
 
-def test_a_payment_method_without_reference_is_a_form_error(client, world_a):
-    org = world_a.organisation
+def test_an_invalid_iban_is_a_form_error(client, world_a):
     client.force_login(world_a.owner)
-    before = db_state()
+    before = db_state(), PaymentMethod.objects.count()
     response = client.post(
-        reverse("admin:accounts_organisation_change", args=[org.pk]),
-        {
-            "name": org.name,
-            "plan": org.plan,
-            "licence_policy": org.licence_policy,
-            "payment_method_kind": "card",
-            "payment_method_reference": "",
-        },
+        reverse("admin:billing_paymentmethod_add_sepa"),
+        {"iban": "DE89 3704 0044 0532 0130 01", "holder": "Zorblax", "accept": "on"},
     )
     assert response.status_code == 200
-    assert db_state() == before
+    assert "This IBAN is not valid." in response.content.decode()
+    assert (db_state(), PaymentMethod.objects.count()) == before
 
 
 def test_staff_raise_the_calling_credit_cap(client, staff, world_a):
@@ -312,8 +310,6 @@ def test_staff_raise_the_calling_credit_cap(client, staff, world_a):
             "plan": org.plan,
             "licence_policy": org.licence_policy,
             "default_licence_type": org.default_licence_type_id,
-            "payment_method_kind": org.payment_method_kind,
-            "payment_method_reference": org.payment_method_reference,
             "calling_credit_cap": "500.00",
             "tax_rate": "0.2000",
         },

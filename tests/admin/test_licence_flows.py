@@ -163,7 +163,7 @@ def test_a_restricted_organisation_sees_rule_18_and_cannot_confirm(client, june_
     june_org.save()
     client.force_login(june_owner)
     page = page_text(client.get(buy_url()))
-    assert "This account is restricted:" in page and "No payment method is on file." in page
+    assert "This account is restricted:" in page and "No usable payment method is on file." in page
     data = {"licence_type": phone_type().pk, "quantity": "1"}
     review = page_text(client.post(buy_url(), {**data, "_review": "1"}))
     assert 'name="_confirm"' not in review

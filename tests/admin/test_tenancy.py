@@ -12,7 +12,16 @@ from django.urls import reverse
 
 from accounts.models import Organisation, User
 from billing.credit_notes import credit_note_issue
-from billing.models import Charge, Commitment, CreditNote, DocumentSend, Invoice, UsageRecord
+from billing.models import (
+    Charge,
+    Commitment,
+    CreditNote,
+    DocumentSend,
+    Invoice,
+    PaymentMethod,
+    UsageRecord,
+)
+from billing.payments.methods import payment_method_add_card
 from licensing.models import Licence, LicenceStatus, Line
 from numbering.models import PhoneNumber, PortingRequest
 from telecom.admin import CatalogueAdmin, StaffOnlyAdmin, TenantAdmin, tenant_path
@@ -27,6 +36,14 @@ def a_object_of(model, world):
     from billing.models import BillingDetails
     from billing.profile import billing_details_update
 
+    if model is PaymentMethod:
+        return payment_method_add_card(
+            organisation=world.organisation,
+            actor=world.owner,
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=2099,
+        )
     if model is BillingDetails:
         return billing_details_update(
             organisation=world.organisation,

@@ -6,7 +6,18 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import AuditEvent, Organisation, User
-from billing.models import Charge, CreditNote, Invoice, Payment, UsageCounter, UsageRecord
+from billing.models import (
+    Charge,
+    CreditNote,
+    Invoice,
+    LocalProviderCharge,
+    Payment,
+    PaymentAttempt,
+    PaymentMethod,
+    UsageCounter,
+    UsageRecord,
+)
+from billing.payments.methods import payment_method_add_card
 from licensing import services as licensing_services
 from licensing.models import Licence, Line
 from numbering.models import PhoneNumber, PortingRequest
@@ -63,9 +74,19 @@ def build_org_a(organisation, owner, admin_member, finance_member, user_member) 
         quantity=1,
         actor=owner,
     )
+    # A card charged by default and a spare one (the local provider's card that always succeeds).
+    for _ in range(2):
+        spare = payment_method_add_card(
+            organisation=organisation,
+            actor=owner,
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=dt.date.today().year + 2,
+        )
     return {
         "organisation": organisation,
         "owner": owner,
+        "spare_method": spare,
         "admin": admin_member,
         "finance": finance_member,
         "user": user_member,
@@ -96,6 +117,9 @@ def db_state() -> dict:
         "invoices": list(Invoice.objects.order_by("pk").values("pk", "status", "total")),
         "payments": list(Payment.objects.order_by("pk").values()),
         "credit_notes": list(CreditNote.objects.order_by("pk").values()),
+        "payment_methods": list(PaymentMethod.objects.order_by("pk").values()),
+        "payment_attempts": list(PaymentAttempt.objects.order_by("pk").values()),
+        "provider_charges": LocalProviderCharge.objects.count(),
         "charges": list(Charge.objects.order_by("pk").values()),
         "usage": list(UsageRecord.objects.order_by("pk").values()),
         "usage_counters": list(UsageCounter.objects.order_by("pk").values()),

@@ -78,13 +78,30 @@ WRITE_ENDPOINTS = {
     "organisation.update": endpoint(
         "patch", "/api/v1/organisation/", {"name": "Changed"}, {"owner"}, 200, staff=404
     ),
-    "organisation.payment_method": endpoint(
-        "put",
-        "/api/v1/organisation/payment-method/",
-        {"kind": "card", "reference": "pm_new"},
+    "payment_methods.create": endpoint(
+        "post",
+        "/api/v1/organisation/payment-methods/",
+        {"type": "card", "number": "4242424242424242", "exp_month": 12, "exp_year": 2030},
         {"owner"},
-        200,
+        201,
         staff=404,
+    ),
+    "payment_methods.default": endpoint(
+        "post",
+        "/api/v1/organisation/payment-methods/{spare_method}/default/",
+        {},
+        {"owner", "staff"},
+        200,
+    ),
+    "payment_methods.delete": endpoint(
+        "delete",
+        "/api/v1/organisation/payment-methods/{spare_method}/",
+        None,
+        {"owner", "staff"},
+        204,
+    ),
+    "invoices.pay": endpoint(
+        "post", "/api/v1/invoices/{invoice}/pay/", {}, {"owner", "finance", "staff"}, 200
     ),
     "organisation.billing_profile": endpoint(
         "patch",

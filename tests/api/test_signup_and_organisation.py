@@ -393,32 +393,39 @@ def test_payment_method_lifts_the_restriction(api_client_for, db):
     client = api_client_for(owner)
     assert client.get("/api/v1/organisation/").json()["status"] == "restricted"
 
-    response = client.put(
-        "/api/v1/organisation/payment-method/",
-        {"kind": "sepa_debit", "reference": "mandate_42"},
+    response = client.post(
+        "/api/v1/organisation/payment-methods/",
+        {"type": "sepa_debit", "iban": "DE89 3704 0044 0532 0130 00", "holder": "Org"},
         format="json",
     )
 
-    assert response.status_code == 200
-    assert set(response.json()) == ORGANISATION_FIELDS
-    assert response.json()["status"] == "active"
-    assert response.json()["has_payment_method"] is True
+    assert response.status_code == 201
+    assert response.json()["last4"] == "3000" and response.json()["is_default"] is True
+    organisation_json = client.get("/api/v1/organisation/").json()
+    assert set(organisation_json) == ORGANISATION_FIELDS
+    assert organisation_json["status"] == "active"
+    assert organisation_json["has_payment_method"] is True
     organisation.refresh_from_db()
-    assert (organisation.payment_method_kind, organisation.payment_method_reference) == (
-        "sepa_debit",
-        "mandate_42",
-    )
+    assert organisation.payment_method_kind == "sepa_debit"
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"kind": "cash", "reference": "x"}, "kind"), ({"kind": "card"}, "reference")],
+    [
+        ({"type": "cash"}, "type"),
+        ({"type": "card", "exp_month": 1, "exp_year": 2030}, "number"),
+        ({"type": "sepa_debit", "iban": "DE00 1234", "holder": "x"}, "iban"),
+        (
+            {"type": "card", "number": "4242424242424242", "exp_month": 1, "exp_year": 2001},
+            "exp_year",
+        ),
+    ],
 )
 def test_payment_method_rejects_bad_input(api_client_for, owner, state, body, field):
     before = state()
 
-    response = api_client_for(owner).put(
-        "/api/v1/organisation/payment-method/", body, format="json"
+    response = api_client_for(owner).post(
+        "/api/v1/organisation/payment-methods/", body, format="json"
     )
 
     assert response.status_code == 400

@@ -41,6 +41,7 @@ def test_runs_every_due_job_as_of_the_time_given_then_finds_nothing(organisation
         "  porting requests moved on: 0",
         # The 1 Nov invoice is issued late, today, so it is due 14 days from today, not overdue.
         "  invoices flagged overdue: 0",
+        "  invoices charged (dunning): 0",  # no payment method of the payment provider
         "  quarantined numbers released: 1",  # quarantined until 9 Nov
     ]
     assert run_billing("--as-of", "2026-12-01T06:00:00+00:00")[1:] == [
@@ -48,6 +49,7 @@ def test_runs_every_due_job_as_of_the_time_given_then_finds_nothing(organisation
         "  closed organisations finished: 0",
         "  porting requests moved on: 0",
         "  invoices flagged overdue: 0",
+        "  invoices charged (dunning): 0",
         "  quarantined numbers released: 0",
     ]
     assert sorted(

@@ -185,6 +185,7 @@ def test_beat_schedules_each_job_and_the_tasks_exist():
     assert renewals["schedule"].minute == {5} and len(renewals["schedule"].hour) == 24
     for name, task in [
         ("billing.overdue-invoices", "billing.flag_overdue_invoices"),
+        ("billing.dunning", "billing.dunning"),
         ("numbering.quarantine-release", "numbering.release_quarantined_numbers"),
         ("licensing.discard-unconfirmed-uploads", "licensing.discard_unconfirmed_uploads"),
         ("accounts.discard-expired-signups", "accounts.discard_expired_signups"),

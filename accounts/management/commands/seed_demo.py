@@ -10,6 +10,7 @@ from accounts import lifecycle
 from accounts import services as accounts_services
 from accounts.models import Organisation, User
 from accounts.roles import Role
+from billing.payments.methods import payment_method_add_card
 from billing.renewal import first_renewal_at
 from licensing import services as licensing_services
 from licensing.models import LicenceType, Line, LineKind
@@ -82,9 +83,16 @@ class Command(BaseCommand):
         org.billing_anchor = timezone.localdate() - dt.timedelta(days=12)
         org.next_renewal_at = first_renewal_at(org)
         org.save(update_fields=["billing_anchor", "next_renewal_at"])
-        org = accounts_services.organisation_set_payment_method(
-            organisation=org, kind="card", reference="pm_demo_4242", actor=owner
+        # The local payment provider's card that always succeeds (billing/payments/provider.py).
+        payment_method_add_card(
+            organisation=org,
+            actor=owner,
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=timezone.localdate().year + 3,
+            holder=owner.name,
         )
+        org.refresh_from_db()
         people = {}
         for email, name, role, active in members:
             member = accounts_services.member_invite(

@@ -2,7 +2,8 @@
 
 The same services the Celery jobs call (docs/architecture.md), in the order the day needs them:
 renewals first (with them the removals that take effect at period end), then overdue invoices,
-then quarantine release. Idempotent: a second run as of the same time finds nothing to do.
+then the charges and retries of unpaid invoices (billing/payments/dunning.py), then quarantine
+release. Idempotent: a second run as of the same time finds nothing to do.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.closing import organisations_finish_closing
+from billing.payments.dunning import dunning_run
 from billing.renewal import renewals_run
 from billing.services import invoices_flag_overdue
 from numbering.porting import porting_progress
@@ -23,6 +25,7 @@ STEPS: list[tuple[str, Callable[[datetime], int]]] = [
     ("closed organisations finished", lambda at: organisations_finish_closing(at=at)),
     ("porting requests moved on", lambda at: porting_progress(at=at)),
     ("invoices flagged overdue", lambda at: invoices_flag_overdue(at=at)),
+    ("invoices charged (dunning)", lambda at: dunning_run(at=at)),
     ("quarantined numbers released", lambda at: drain(numbers_release_quarantined, at=at)),
 ]
 
