@@ -44,6 +44,10 @@ pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 PARIS = ZoneInfo("Europe/Paris")
 # A 30-day period (November, anchored on the 1st) with 21 days left, as in docs/rules.md's example.
 NOV_10 = dt.datetime(2026, 11, 10, 12, 0, tzinfo=PARIS)
+# The shared worlds are built at this instant, whichever test comes first (one pinned to another
+# day would otherwise date their invoices, and a later test at today's date would find them
+# overdue), and the module's unpinned tests run on from it (tests/admin/conftest.py).
+WORLDS_BUILT_AT = NOV_10
 
 
 def page_text(response) -> str:
