@@ -14,7 +14,11 @@ from django.utils.html import format_html
 from billing.exports import credit_note_export_lines, csv_chunks
 from billing.forms import CreditNoteForm
 from billing.models import CreditNote, CreditNoteLine, DocumentSend
-from billing.payments.refunds import credit_note_issue_refunding, credit_note_refund_preview
+from billing.payments.refunds import (
+    credit_note_issue_refunding,
+    credit_note_refund_preview,
+    refund_outcome,
+)
 from billing.pdf import credit_note_pdf, credit_note_pdf_filename
 from telecom.admin import (
     ActionPages,
@@ -32,12 +36,7 @@ CREDIT = ReviewThenConfirm(
     message=lambda note, form: (
         f"Credit note {note.number} issued: {note.total} {note.currency} off invoice "
         f"{form.invoice.number}."
-        + "".join(
-            f" {refund.amount} {refund.currency} refunded: {refund.get_status_display().lower()}"
-            + (f" ({refund.reason})" if refund.reason else "")
-            + "."
-            for refund in note.refunds.all()
-        )
+        + "".join(f" {refund_outcome(refund)}" for refund in note.refunds.all())
     ),
     success_url=lambda note, form: reverse("admin:billing_creditnote_change", args=[note.pk]),
     template="invoice/credit.html",

@@ -42,6 +42,18 @@ def method_short_label(method: PaymentMethod) -> str:
     return f"SEPA direct debit •••• {method.last4}"
 
 
+def refund_outcome(refund: Refund) -> str:
+    """What became of a refund, in a sentence for the console's message."""
+    method = method_short_label(refund.payment.attempt.payment_method)
+    if refund.status == RefundStatus.SUCCEEDED:
+        return f"{refund.amount} {refund.currency} refunded to {method}."
+    if refund.status == RefundStatus.FAILED:
+        return (
+            f"The refund of {refund.amount} {refund.currency} to {method} failed: {refund.reason}"
+        )
+    return f"The refund of {refund.amount} {refund.currency} to {method} is in progress."
+
+
 @dataclass(frozen=True)
 class RefundPart:
     payment: Payment

@@ -20,7 +20,7 @@ from billing.payments.refunds import (
 from billing.selectors import invoice_amount_due, invoice_list
 from billing.services import invoice_record_payment
 from telecom.errors import RefundNotPossible
-from tests.admin.conftest import db_state
+from tests.admin.conftest import db_state, messages_of
 from tests.billing.payments.conftest import AT, add_card, issue
 from tests.factories import UserFactory
 
@@ -202,6 +202,11 @@ def test_console_review_offers_and_makes_the_refund(client, paid, staff):
     assert not CreditNote.objects.exists()
     confirmed = client.post(credit_url(paid), {**data, "refund": "True", "_confirm": "1"})
     assert confirmed.status_code == 302
+    note = CreditNote.objects.get()
+    assert messages_of(confirmed) == [
+        f"Credit note {note.number} issued: 50.00 EUR off invoice {paid.number}. "
+        "50.00 EUR refunded to Visa •••• 4242."
+    ]
     assert Refund.objects.get().amount == Decimal("50.00")
     invoice_page = client.get(reverse("admin:billing_invoice_change", args=[paid.pk]))
     text = invoice_page.content.decode()
