@@ -10,7 +10,8 @@ refund asked only of those is refused before anything is issued.
 Like a charge (billing/payments/collection.py), a refund is three steps, so a crash neither
 loses nor doubles one: the refund is written `pending` with its idempotency key in the
 transaction that issues the credit note; the provider is asked after the commit with that key;
-its answer is recorded once. `refunds_reconcile` asks again for refunds left pending.
+its answer is recorded once. `refunds_reconcile` (a step of the daily dunning job) asks again,
+with the same key, for refunds left pending.
 """
 
 from __future__ import annotations

@@ -232,3 +232,49 @@ def test_console_customer_roles_cannot_credit_or_refund(client, paid, org, role)
     # owners, admins and finance are refused; a plain user has no console (sent to the webapp)
     assert response.status_code == (302 if role == "user" else 403)
     assert not CreditNote.objects.exists() and not Refund.objects.exists()
+
+
+def test_a_refund_left_pending_by_a_crash_is_finished_once_by_the_daily_job(
+    paid, staff, monkeypatch
+):
+    from billing.payments import refunds
+    from billing.payments.dunning import dunning_run
+
+    def killed(refund, *, at=None):
+        return refund  # the worker died before asking the provider
+
+    monkeypatch.setattr(refunds, "refund_send", killed)
+    credit_50(paid, staff, refund=True)
+    assert Refund.objects.get().status == RefundStatus.PENDING
+    assert invoice_amount_due(paid) == Decimal("0.00")  # overpaid meanwhile, never negative
+    monkeypatch.undo()
+
+    dunning_run(at=AT)
+    dunning_run(at=AT)
+    assert Refund.objects.get().status == RefundStatus.SUCCEEDED
+    assert LocalProviderRefund.objects.count() == 1
+
+
+def test_the_database_refuses_a_zero_refund_and_a_second_one_per_credit_note_and_payment(
+    paid, staff
+):
+    from django.db import IntegrityError, transaction
+
+    note = credit_50(paid, staff, refund=True)
+    other = credit_50(paid, staff)  # a second credit note, not refunded
+    first = Refund.objects.get()
+    cases = (
+        (other, Decimal("0.00"), "refund_amount_positive"),
+        (note, Decimal("1.00"), "refund_one_per_credit_note_payment"),
+    )
+    for credit_note, amount, constraint in cases:
+        with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+            Refund.objects.create(
+                organisation=first.organisation,
+                credit_note=credit_note,
+                payment=first.payment,
+                amount=amount,
+                currency="EUR",
+                idempotency_key=constraint,
+            )
+    assert Refund.objects.count() == 1
