@@ -30,6 +30,7 @@ from billing.credit_notes import CreditDraft, credit_note_issue, credit_note_pre
 from billing.models import CreditNote, Invoice, Payment
 from billing.payments.models import MethodKind, PaymentMethod, Refund, RefundStatus
 from billing.payments.provider import RefundResult, payment_provider
+from billing.selectors import invoice_amount_due_after
 from telecom.errors import RefundNotPossible
 from telecom.locks import organisation_for_update
 
@@ -135,6 +136,10 @@ def credit_note_refund_preview(*, invoice: Invoice, refund: bool = False, **what
     if refund and not plan.parts:
         raise RefundNotPossible(f"{plan.sentence} Untick the refund to issue the credit note.")
     values = {f.name: getattr(draft, f.name) for f in fields(CreditDraft)}
+    if refund:
+        values["due_after"] = invoice_amount_due_after(
+            invoice, credit=draft.total, refund=plan.amount
+        )
     return CreditRefundDraft(**values, refund=refund, refund_plan=plan)
 
 

@@ -68,7 +68,11 @@ def test_a_credit_note_with_refund_gives_back_50_once(paid, staff):
     preview = credit_note_refund_preview(
         invoice=paid, reason="Goodwill", amount=Decimal("41.67"), refund=True
     )
-    assert preview.total == Decimal("50.00")
+    assert (preview.total, preview.due_before, preview.due_after) == (
+        Decimal("50.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
     assert preview.refund_sentence == "Refund 50.00 EUR to Visa •••• 4242."
 
     note = credit_50(paid, staff, refund=True)
