@@ -31,7 +31,12 @@ from billing.models import (
     InvoiceStatus,
 )
 from billing.quotes import Quote
-from billing.selectors import invoice_amount_due, invoice_credited, organisation_today
+from billing.selectors import (
+    invoice_amount_due,
+    invoice_amount_due_after,
+    invoice_credited,
+    organisation_today,
+)
 from billing.services import invoice_issue, invoice_number, sequence_take
 from telecom.errors import CreditExceedsInvoice
 from telecom.locks import organisation_for_update
@@ -62,15 +67,12 @@ class CreditDraft:
     subtotal: Decimal = Decimal("0.00")
     tax: Decimal = Decimal("0.00")
     due_before: Decimal = Decimal("0.00")
+    due_after: Decimal = Decimal("0.00")  # never below zero: a paid invoice is overpaid instead
     full: bool = False  # credits all that was left: the invoice becomes "credited"
 
     @property
     def total(self) -> Decimal:
         return self.subtotal + self.tax
-
-    @property
-    def due_after(self) -> Decimal:
-        return self.due_before - self.total
 
     @property
     def currency(self) -> str:
@@ -134,6 +136,7 @@ def credit_note_preview(
         subtotal=subtotal,
         tax=tax,
         due_before=invoice_amount_due(invoice),
+        due_after=invoice_amount_due_after(invoice, credit=subtotal + tax),
         full=full,
     )
 

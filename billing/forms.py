@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Organisation
 from billing.models import Invoice, InvoiceLineKind, RecordedPaymentMethod
+from billing.payments.refunds import refund_plan
 from billing.quotes import Quote, QuoteLine
 from licensing.models import Device, LicenceType
 from telecom.money import MAX_AMOUNT, to_cents
@@ -81,11 +82,19 @@ class CreditNoteForm(CreditReasonForm):
     amount = AsciiDecimalFormField(
         required=False, max_digits=12, decimal_places=2, label="Amount excluding tax"
     )
-    field_order = ["what", "lines", "amount", "reason"]
+    refund = forms.BooleanField(
+        required=False,
+        label="Refund to the original payment method",
+        help_text="The review shows how much goes back, and to which card or account.",
+    )
+    field_order = ["what", "lines", "amount", "reason", "refund"]
 
     def __init__(self, *args, invoice: Invoice, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
+        # Only when a payment method paid something not refunded yet (docs/rules.md, "Refunds").
+        if not refund_plan(invoice, invoice.total).parts:
+            del self.fields["refund"]
         self.fields["lines"].choices = [
             (line.position, f"{line.description}: {line.amount} {invoice.currency}")
             for line in invoice.lines.order_by("position")
@@ -106,7 +115,8 @@ class CreditNoteForm(CreditReasonForm):
             "lines": {"lines": [{"position": position} for position in data.get("lines") or []]},
             "amount": {"amount": data.get("amount")},
         }[data["what"]]
-        return {"invoice": self.invoice, "reason": data["reason"], **what}
+        refund = {"refund": True} if data.get("refund") else {}
+        return {"invoice": self.invoice, "reason": data["reason"], **what, **refund}
 
 
 class CorrectedLineForm(forms.Form):

@@ -406,6 +406,8 @@ class Payment(models.Model):
 from billing.payments.models import (  # noqa: E402
     LocalProviderCharge as LocalProviderCharge,
 )
+from billing.payments.models import LocalProviderRefund as LocalProviderRefund  # noqa: E402
 from billing.payments.models import PaymentAttempt as PaymentAttempt  # noqa: E402
 from billing.payments.models import PaymentMethod as PaymentMethod  # noqa: E402
 from billing.payments.models import PaymentReminder as PaymentReminder  # noqa: E402
+from billing.payments.models import Refund as Refund  # noqa: E402

@@ -135,6 +135,13 @@ class CreditExceedsInvoice(DomainError):
     default_detail = "This credit note is for more than is left to credit on the invoice."
 
 
+class RefundNotPossible(DomainError):
+    code = "refund_not_possible"
+    default_detail = (
+        "Nothing on this invoice was paid by a payment method that can be refunded automatically."
+    )
+
+
 class PaymentInProgress(DomainError):
     code = "payment_in_progress"
     default_detail = "A payment of this invoice is already in progress; try again in a moment."

@@ -11,10 +11,14 @@ from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.credit_notes import credit_note_issue, credit_note_preview
 from billing.exports import credit_note_export_lines, csv_chunks
 from billing.forms import CreditNoteForm
 from billing.models import CreditNote, CreditNoteLine, DocumentSend
+from billing.payments.refunds import (
+    credit_note_issue_refunding,
+    credit_note_refund_preview,
+    refund_outcome,
+)
 from billing.pdf import credit_note_pdf, credit_note_pdf_filename
 from telecom.admin import (
     ActionPages,
@@ -27,11 +31,12 @@ CREDIT = ReviewThenConfirm(
     form=CreditNoteForm,
     form_kwargs=lambda model_admin, request: {},  # the invoice is given by the invoice's page
     arguments=lambda form: form.arguments(),
-    preview=credit_note_preview,
-    service=credit_note_issue,
+    preview=credit_note_refund_preview,
+    service=credit_note_issue_refunding,
     message=lambda note, form: (
         f"Credit note {note.number} issued: {note.total} {note.currency} off invoice "
         f"{form.invoice.number}."
+        + "".join(f" {refund_outcome(refund)}" for refund in note.refunds.all())
     ),
     success_url=lambda note, form: reverse("admin:billing_creditnote_change", args=[note.pk]),
     template="invoice/credit.html",

@@ -27,7 +27,8 @@ from billing.payments.methods import (
     payment_method_set_default,
     usable_methods,
 )
-from billing.payments.models import AttemptStatus, MethodStatus
+from billing.payments.models import AttemptStatus, MethodStatus, Refund
+from billing.payments.refunds import method_short_label
 from billing.restriction import organisation_standing
 from billing.selectors import invoice_amount_due, organisation_today
 from telecom.admin import ActionPages, ServiceRefused, TenantAdmin, organisation_of, posted
@@ -272,7 +273,23 @@ class InvoicePayments:
         """What the invoice page shows under the document: what is left to pay and every
         attempt to charge a payment method, failed ones with the provider's reason."""
         attempts = invoice.payment_attempts.select_related("payment_method").order_by("number")
+        refunds = (
+            Refund.objects.filter(payment__invoice=invoice)
+            .select_related("credit_note", "payment__attempt__payment_method")
+            .order_by("created_at")
+        )
         return {
+            "refunds": [
+                {
+                    "at": timezone.localtime(refund.created_at),
+                    "credit_note": refund.credit_note.number,
+                    "method": method_short_label(refund.payment.attempt.payment_method),
+                    "amount": refund.amount,
+                    "outcome": refund.get_status_display(),
+                    "reason": refund.reason,
+                }
+                for refund in refunds
+            ],
             "amount_due": invoice_amount_due(invoice),
             "payment_attempts": [
                 {

@@ -11,9 +11,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import JSONRenderer
 
 from accounts.roles import Cap, has_capability
-from billing.credit_notes import credit_note_issue, credit_note_preview
 from billing.exports import credit_note_export_lines, csv_chunks
 from billing.models import CreditNote, CreditNoteLine
+from billing.payments.refunds import credit_note_issue_refunding, credit_note_refund_preview
 from billing.pdf import credit_note_pdf, credit_note_pdf_filename
 from billing.selectors import credit_note_list
 from telecom.api import RejectUnknownFieldsMixin, TenantViewSet
@@ -77,6 +77,12 @@ class CreditNoteRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializ
     lines = CreditLineRequestSerializer(many=True, required=False)
     amount = AsciiDecimalField(max_digits=12, decimal_places=2, required=False)
     description = serializers.CharField(max_length=300, required=False, default="")
+    refund = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also refund the credit note's total to the payment method that paid the "
+        "invoice (409 refund_not_possible when none can be refunded automatically).",
+    )
 
 
 class CreditDraftSerializer(serializers.Serializer):
@@ -90,6 +96,17 @@ class CreditDraftSerializer(serializers.Serializer):
     due_before = serializers.DecimalField(max_digits=14, decimal_places=2)
     due_after = serializers.DecimalField(max_digits=14, decimal_places=2)
     full = serializers.BooleanField(help_text="Nothing is left to credit afterwards.")
+    refund = serializers.BooleanField(help_text="A refund to the original method was asked.")
+    refund_amount = serializers.DecimalField(
+        source="refund_plan.amount",
+        max_digits=14,
+        decimal_places=2,
+        help_text="What a refund would give back to payment methods now.",
+    )
+    refund_summary = serializers.CharField(
+        source="refund_sentence",
+        help_text='"Refund 50.00 EUR to Visa •••• 4242", or why it is to be refunded by hand.',
+    )
 
 
 def credit_request(view, request, invoice, *, preview: bool):
@@ -104,8 +121,8 @@ def credit_request(view, request, invoice, *, preview: bool):
     if not arguments.get("whole"):
         arguments.pop("whole", None)
     if preview:
-        return CreditDraftSerializer(credit_note_preview(invoice=invoice, **arguments)).data
-    note = credit_note_issue(invoice=invoice, actor=request.user, **arguments)
+        return CreditDraftSerializer(credit_note_refund_preview(invoice=invoice, **arguments)).data
+    note = credit_note_issue_refunding(invoice=invoice, actor=request.user, **arguments)
     return CreditNoteSerializer(credit_note_list(organisation=None).get(pk=note.pk)).data
 
 

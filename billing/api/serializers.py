@@ -15,6 +15,7 @@ from billing.models import (
     Payment,
     PaymentAttempt,
     RecordedPaymentMethod,
+    Refund,
     UsageDirection,
     UsageKind,
     UsageRecord,
@@ -105,20 +106,43 @@ class InvoiceAttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class InvoiceRefundSerializer(serializers.ModelSerializer):
+    credit_note = serializers.UUIDField(source="credit_note_id", read_only=True)
+    payment = serializers.UUIDField(source="payment_id", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "credit_note", "payment", "amount", "currency", "status", "reason"]
+        read_only_fields = fields
+
+
 class InvoiceDetailSerializer(InvoiceSerializer):
     """One invoice: what is left to pay, its payments and its charge attempts (failed ones too)."""
 
     amount_due = serializers.SerializerMethodField()
     payments = InvoicePaymentSerializer(many=True, read_only=True)
     payment_attempts = InvoiceAttemptSerializer(many=True, read_only=True)
+    refunds = serializers.SerializerMethodField()
 
     class Meta(InvoiceSerializer.Meta):
-        fields = [*InvoiceSerializer.Meta.fields, "amount_due", "payments", "payment_attempts"]
+        fields = [
+            *InvoiceSerializer.Meta.fields,
+            "amount_due",
+            "payments",
+            "payment_attempts",
+            "refunds",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.DecimalField(max_digits=20, decimal_places=2))
     def get_amount_due(self, invoice: Invoice) -> str:
         return str(invoice_amount_due(invoice))
+
+    @extend_schema_field(InvoiceRefundSerializer(many=True))
+    def get_refunds(self, invoice: Invoice) -> list:
+        """Refunds to payment methods, for the invoice's credit notes."""
+        refunds = Refund.objects.filter(payment__invoice=invoice).order_by("created_at")
+        return InvoiceRefundSerializer(refunds, many=True).data
 
 
 class InvoiceExportQuerySerializer(serializers.Serializer):

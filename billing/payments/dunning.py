@@ -34,6 +34,7 @@ from billing.payments.models import (
     DeclineKind,
     PaymentAttempt,
 )
+from billing.payments.refunds import refunds_reconcile
 from billing.payments.reminders import reminder_before_last_retry
 
 
@@ -92,8 +93,10 @@ def invoices_collect_new(*, at: datetime) -> int:
 
 def dunning_run(*, at: datetime) -> int:
     """The daily job: finish charges a crash left pending, charge what was never charged, move
-    expired default cards on, retry what is due. Returns the number of charges made."""
+    expired default cards on, retry what is due, finish refunds a crash left pending. Returns the
+    number of charges made."""
     payment_methods_expire(at=at)
+    refunds_reconcile(at=at)
     done = attempts_reconcile(at=at)
     done += invoices_collect_new(at=at)
     done += invoices_retry(at=at)

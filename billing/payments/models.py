@@ -201,6 +201,67 @@ class LocalProviderCharge(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
 
+class LocalProviderRefund(models.Model):
+    """The offline provider's ledger of refunds, like `LocalProviderCharge`: one row per
+    idempotency key, so the same key never refunds twice."""
+
+    idempotency_key = models.CharField(max_length=80, primary_key=True)
+    charge_reference = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    succeeded = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class RefundStatus(models.TextChoices):
+    # Written before the provider is asked, as attempts are (billing/payments/refunds.py).
+    PENDING = "pending", "In progress"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Refund(models.Model):
+    """Money given back to the payment method that paid an invoice, for a credit note
+    (docs/rules.md, "Refunds"). One per credit note and payment; never more than the payment
+    less its earlier refunds (checked by billing/payments/refunds.py and by the provider)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    credit_note = models.ForeignKey(
+        "billing.CreditNote", on_delete=models.PROTECT, related_name="refunds"
+    )
+    payment = models.ForeignKey("billing.Payment", on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    idempotency_key = models.CharField(max_length=80)
+    provider_reference = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=200, blank=True)  # the provider's, when it failed
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["credit_note", "payment"], name="refund_one_per_credit_note_payment"
+            ),
+            models.UniqueConstraint(fields=["idempotency_key"], name="refund_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund of {self.amount} {self.currency}: {self.status}"
+
+
 class ReminderKind(models.TextChoices):
     FIRST_FAILURE = "first_failure", "The first charge failed"
     LAST_RETRY = "last_retry", "Before the last retry"

@@ -17,6 +17,8 @@ The local provider's test cards (any future expiry, any CVC):
 SEPA: any IBAN with valid check digits is accepted (python-stdnum) and its debits succeed,
 except an IBAN whose last four digits are 0002, whose debits are refused (hard: mandate
 cancelled by the debtor's bank).
+
+Refunds: a succeeded charge can be refunded in parts, never beyond what it charged.
 """
 
 from __future__ import annotations
@@ -29,11 +31,18 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils.module_loading import import_string
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
-from billing.payments.models import DeclineKind, LocalProviderCharge, MethodKind, MethodStatus
+from billing.payments.models import (
+    DeclineKind,
+    LocalProviderCharge,
+    LocalProviderRefund,
+    MethodKind,
+    MethodStatus,
+)
 
 
 class MethodRefused(Exception):
@@ -75,6 +84,13 @@ class ChargeResult:
     reason: str = ""  # the provider's reason, in words
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    reference: str  # the provider's id of the refund (also for a refusal)
+    reason: str = ""  # the provider's reason, in words, when refused
+
+
 class PaymentProvider(Protocol):
     """What every provider implements (a Stripe or GoCardless adapter too, docs/payments.md)."""
 
@@ -95,6 +111,14 @@ class PaymentProvider(Protocol):
     ) -> ChargeResult:
         """Charge `amount`; the same `idempotency_key` always gives the same answer and never a
         second charge (a retried request, a crashed worker's successor)."""
+        ...
+
+    def refund(
+        self, *, charge_reference: str, amount: Decimal, idempotency_key: str
+    ) -> RefundResult:
+        """Give back `amount` of the charge `charge_reference`; the same `idempotency_key` always
+        gives the same answer and never a second refund; never more than the charge less its
+        earlier refunds (docs/payments.md)."""
         ...
 
 
@@ -195,6 +219,48 @@ class LocalProvider:
             decline=existing.decline,
             reason=existing.reason,
         )
+
+    def refund(
+        self, *, charge_reference: str, amount: Decimal, idempotency_key: str
+    ) -> RefundResult:
+        existing = LocalProviderRefund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    existing = LocalProviderRefund.objects.create(
+                        idempotency_key=idempotency_key,
+                        charge_reference=charge_reference,
+                        amount=amount,
+                        reference=f"re_local_{secrets.token_hex(8)}",
+                        **self._refund_outcome(charge_reference, amount),
+                    )
+            except IntegrityError:  # the same key at the same moment: the first one answers
+                existing = LocalProviderRefund.objects.get(idempotency_key=idempotency_key)
+        return RefundResult(
+            succeeded=existing.succeeded, reference=existing.reference, reason=existing.reason
+        )
+
+    @staticmethod
+    def _refund_outcome(charge_reference: str, amount: Decimal) -> dict:
+        """Inside the caller's transaction: the charge is locked, so two refunds of one charge
+        with different keys cannot both take what is left."""
+        charge = (
+            LocalProviderCharge.objects.select_for_update()
+            .filter(reference=charge_reference, succeeded=True)
+            .first()
+        )
+        if charge is None:
+            return {"succeeded": False, "reason": "No such charge to refund."}
+        refunded = LocalProviderRefund.objects.filter(
+            charge_reference=charge_reference, succeeded=True
+        ).aggregate(sum=Sum("amount"))["sum"] or Decimal("0.00")
+        if amount <= 0 or amount > charge.amount - refunded:
+            left = charge.amount - refunded
+            return {
+                "succeeded": False,
+                "reason": f"Only {left} {charge.currency} of this charge is left to refund.",
+            }
+        return {"succeeded": True, "reason": ""}
 
 
 def payment_provider() -> PaymentProvider:

@@ -18,7 +18,8 @@ from billing.restriction import (
     organisation_restriction_reasons,
     organisation_status,
 )
-from billing.services import invoice_record_payment, usage_record
+from billing.services import invoice_record_payment
+from billing.usage import usage_record
 from telecom.errors import AccountSuspended
 from tests.billing.payments.conftest import AT, HARD_CARD, OK_CARD, SOFT_CARD, add_card, issue
 from tests.factories import StaffFactory, UserFactory, give_number
