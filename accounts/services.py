@@ -52,7 +52,7 @@ def member_create(*, organisation, email, name, role, password=None) -> User:
         ) from exc
 
 
-ORGANISATION_EDITABLE = ("name", "plan", "licence_policy", "default_licence_type")
+ORGANISATION_EDITABLE = ("name", "plan", "licence_policy", "default_licence_type", "language")
 
 
 @transaction.atomic

@@ -36,6 +36,14 @@ class OrganisationForm(forms.ModelForm):
     """The organisation page's form; platform staff's cap is checked against the period's usage
     here too, so a refusal is an error on the field (the service checks it again, locked)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "language" in self.fields:  # a form posted without it keeps the current language
+            self.fields["language"].required = False
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.instance.language
+
     def clean_calling_credit_cap(self):
         cap = self.cleaned_data["calling_credit_cap"]
         if "calling_credit_cap" in self.changed_data:
@@ -50,6 +58,7 @@ class OrganisationForm(forms.ModelForm):
             "calling_credit_cap": AsciiDecimalFormField,
             "tax_rate": AsciiDecimalFormField,
         }
+        labels = {"language": "Invoice and e-mail language"}
 
 
 @admin.register(Organisation)
@@ -96,6 +105,7 @@ class OrganisationAdmin(TenantAdmin):
                     "billing_frequency",
                     "billing_anchor",
                     "currency",
+                    "language",
                     "tax_rate",
                     "calling_credit_cap",
                 )

@@ -270,6 +270,31 @@ def test_owner_changes_settings_and_adds_a_payment_method(client, world_a):
     assert {"organisation.updated", "payment_method.added"} <= actions
 
 
+def test_owner_sets_the_invoice_language(client, world_a):
+    org = world_a.organisation
+    client.force_login(world_a.owner)
+    url = reverse("admin:accounts_organisation_change", args=[org.pk])
+    page = client.get(url).content.decode()
+    assert "Invoice and e-mail language" in page and "Français" in page
+    response = client.post(
+        url,
+        {
+            "name": org.name,
+            "plan": org.plan,
+            "licence_policy": org.licence_policy,
+            "default_licence_type": org.default_licence_type_id,
+            "language": "fr",
+        },
+    )
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.language == "fr"
+    response = client.post(url, {"name": org.name, "plan": org.plan, "language": "de"})
+    assert response.status_code == 200
+    org.refresh_from_db()
+    assert org.language == "fr"
+
+
 def test_owner_cannot_change_cap_or_tax_even_by_posting_them(client, world_a):
     org = world_a.organisation
     client.force_login(world_a.owner)
