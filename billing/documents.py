@@ -131,7 +131,7 @@ def _lang() -> str:
 
 
 def _tax_label(seller: dict[str, object], rate: Decimal) -> str:
-    """"VAT (20%)", "TVA (20 %)": the seller's tax label, translated when the catalogue knows it."""
+    """VAT (20%) or TVA (20 %): the seller's tax label, translated when the catalogue has it."""
     label = str(seller.get("tax_label") or "Tax")
     return f"{_(label)} ({format_rate(rate)})"
 
@@ -206,7 +206,10 @@ def _payments(invoice: Invoice) -> list[str]:
         how = ", ".join(part for part in (method, payment.reference) if part)
         sentences.append(
             _("Payment: %(amount)s received on %(day)s")
-            % {"amount": format_money(payment.amount, invoice.currency), "day": format_date(paid_on)}
+            % {
+                "amount": format_money(payment.amount, invoice.currency),
+                "day": format_date(paid_on),
+            }
             + (f" ({how})" if how else "")
         )
     if sentences and invoice.status == InvoiceStatus.ISSUED:

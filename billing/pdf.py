@@ -15,6 +15,9 @@ from __future__ import annotations
 import io
 from xml.sax.saxutils import escape
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -30,10 +33,6 @@ from reportlab.platypus import (
     Table,
 )
 from reportlab.platypus import TableStyle as Style
-
-from django.utils import translation
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from billing.documents import InvoiceDocument, credit_note_document, invoice_document
 from billing.facturx import credit_note_cii_xml, facturx_pdf, invoice_cii_xml
@@ -194,7 +193,9 @@ def _heading(doc: InvoiceDocument) -> Table:
     seller_lines += [Paragraph(_markup(line), s.body) for line in seller["address"]]
     if seller.get("vat_number"):
         seller_lines.append(
-            Paragraph(_markup(_("VAT number: %(number)s") % {"number": seller["vat_number"]}), s.body)
+            Paragraph(
+                _markup(_("VAT number: %(number)s") % {"number": seller["vat_number"]}), s.body
+            )
         )
     if seller.get("registration"):
         seller_lines.append(Paragraph(_markup(seller["registration"]), s.muted))
@@ -313,7 +314,10 @@ def _totals(doc: InvoiceDocument) -> Table:
     s = _styles()
     rows = [
         [Paragraph(_markup(_("Subtotal")), s.right), Paragraph(_markup(doc.subtotal), s.right)],
-        [Paragraph(escape(printable(doc.tax_label)), s.right), Paragraph(_markup(doc.tax), s.right)],
+        [
+            Paragraph(escape(printable(doc.tax_label)), s.right),
+            Paragraph(_markup(doc.tax), s.right),
+        ],
         [
             Paragraph(f"<b>{_markup(doc.total_label)}</b>", s.right),
             Paragraph(_markup(doc.total), s.right_bold),

@@ -8,10 +8,9 @@ renewal and the invoice read the same rate and the same sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-
-import re
 
 from django.conf import settings
 from django.db import models
@@ -64,8 +63,11 @@ UNCHECKED_DETAIL_NOTE = gettext_noop(
 _NOTE_PATTERNS = [
     (
         re.compile(
-            "^" + re.escape(template).replace(re.escape("%(number)s"), r"(?P<number>.+?)")
-            .replace(re.escape("%(detail)s"), r"(?P<detail>.*)") + "$"
+            "^"
+            + re.escape(template)
+            .replace(re.escape("%(number)s"), r"(?P<number>.+?)")
+            .replace(re.escape("%(detail)s"), r"(?P<detail>.*)")
+            + "$"
         ),
         template,
     )
