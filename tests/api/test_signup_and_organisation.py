@@ -367,6 +367,28 @@ def test_owner_sets_the_invoice_language(api_client_for, owner):
     assert owner.organisation.language == "fr"
 
 
+def test_finance_sets_the_invoice_language_and_nothing_else(api_client_for, owner, state):
+    finance = UserFactory(organisation=owner.organisation, role="finance")
+    admin = UserFactory(organisation=owner.organisation, role="admin")
+    before = state()
+    for user, body in (
+        (finance, {"language": "fr", "name": "Renamed"}),
+        (finance, {"name": "Renamed"}),
+        (admin, {"language": "fr"}),
+    ):
+        response = api_client_for(user).patch("/api/v1/organisation/", body, format="json")
+        assert response.status_code == 403, (user.role, body)
+        assert state() == before
+
+    response = api_client_for(finance).patch(
+        "/api/v1/organisation/", {"language": "fr"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    owner.organisation.refresh_from_db()
+    assert owner.organisation.language == "fr"
+
+
 def test_patch_refuses_fields_that_are_not_editable_naming_them(api_client_for, owner):
     """Issue 14 item 11: not silently ignored (the caller believed they changed the tax rate)."""
     response = api_client_for(owner).patch(
