@@ -17,7 +17,7 @@ from accounts.models import (
     Organisation,
     User,
 )
-from accounts.roles import Role, can_assign_role
+from accounts.roles import Cap, Role, can_assign_role
 from telecom.locks import organisation_for_update
 
 
@@ -52,7 +52,17 @@ def member_create(*, organisation, email, name, role, password=None) -> User:
         ) from exc
 
 
-ORGANISATION_EDITABLE = ("name", "plan", "licence_policy", "default_licence_type")
+ORGANISATION_EDITABLE = ("name", "plan", "licence_policy", "default_licence_type", "language")
+# The invoice language is a billing setting: whoever may change the billing details (owners and
+# finance) may change it; the other fields need the organisation's own capability (docs/rules.md).
+BILLING_EDITABLE = frozenset({"language"})
+
+
+def organisation_change_capability(fields) -> Cap:
+    """The capability a change of these organisation fields needs."""
+    if fields and set(fields) <= BILLING_EDITABLE:
+        return Cap.BILLING_DETAILS_CHANGE
+    return Cap.ORGANISATION_CHANGE
 
 
 @transaction.atomic

@@ -15,10 +15,14 @@ from functools import cache
 
 import phonenumbers
 from django.conf import settings
+from django.utils import dateformat, formats
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from billing.models import CreditNote, Invoice, InvoiceStatus, RecordedPaymentMethod
 from billing.periods import local_date
 from billing.selectors import invoice_amount_due
+from billing.vat import vat_note_text
 
 DEFAULT_SELLER: dict[str, object] = {
     "name": "Telecom Cloud SAS",
@@ -45,22 +49,32 @@ def invoice_seller() -> dict[str, object]:
     return seller
 
 
+def _french() -> bool:
+    return (get_language() or "").startswith("fr")
+
+
 def format_money(amount: Decimal, currency: str) -> str:
-    """€1,234.56 and -€12.00: the symbol where there is one, else the ISO code after."""
+    """€1,234.56 and -€12.00: the symbol where there is one, else the ISO code after. In the
+    active language's number format (Django's, as the e-mails of billing/mail.py): a French
+    document writes 1 234,56 € (docs/rules.md, "Invoices")."""
     symbol = CURRENCY_SYMBOLS.get(currency)
     sign = "-" if amount < 0 else ""
-    digits = f"{abs(amount):,.2f}"
-    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+    digits = formats.number_format(abs(amount), 2, use_l10n=True, force_grouping=True)
+    if _french() or not symbol:
+        return f"{sign}{digits} {symbol or currency}"
+    return f"{sign}{symbol}{digits}"
 
 
 def format_rate(rate: Decimal) -> str:
-    """0.2000 → "20%", 0.0550 → "5.5%"."""
-    percent = (rate * 100).normalize()
-    return f"{percent:f}%"
+    """0.2000 → "20%", 0.0550 → "5.5%" (French: "20 %", "5,5 %")."""
+    percent = formats.number_format(Decimal(f"{(rate * 100).normalize():f}"), use_l10n=True)
+    return f"{percent} %" if _french() else f"{percent}%"
 
 
 def format_date(day: date | None) -> str:
-    return f"{day:%d %b %Y}" if day else ""
+    """07 Dec 2026; in French 7 décembre 2026 (the format is in billing's catalogue)."""
+    # Translators: a Django date format (English 07 Dec 2026).
+    return dateformat.format(day, _("d M Y")) if day else ""
 
 
 def format_period(start: date | None, end: date | None) -> str:
@@ -70,15 +84,15 @@ def format_period(start: date | None, end: date | None) -> str:
 
 
 @cache
-def country_name(code: str) -> str:
-    """ISO 3166 code → English name (from phonenumbers' data), the code when unknown.
+def country_name(code: str, language: str = "en") -> str:
+    """ISO 3166 code → its name in `language` (from phonenumbers' data), the code when unknown.
 
     The geocoder is imported here, on the first invoice rendered, not with this module: its data
     costs about 100 MB and a second of start-up, which every Django process paid before."""
     from phonenumbers import geocoder
 
     example = phonenumbers.example_number(code.upper()) if code else None
-    name = geocoder.country_name_for_number(example, "en") if example else ""
+    name = geocoder.country_name_for_number(example, language) if example else ""
     return f"{name} ({code.upper()})" if name else code.upper()
 
 
@@ -112,16 +126,26 @@ class InvoiceDocument:
     terms: str = ""  # the payment terms the law asks an invoice to state
 
 
+def _lang() -> str:
+    return "fr" if _french() else "en"
+
+
+def _tax_label(seller: dict[str, object], rate: Decimal) -> str:
+    """VAT (20%) or TVA (20 %): the seller's tax label, translated when the catalogue has it."""
+    label = str(seller.get("tax_label") or "Tax")
+    return f"{_(label)} ({format_rate(rate)})"
+
+
 def status_text(invoice: Invoice) -> str:
     """With the day it happened, in the organisation's time zone like every invoice date."""
     zone = invoice.organisation.timezone
     if invoice.status == InvoiceStatus.PAID:
         paid = local_date(invoice.paid_at, zone) if invoice.paid_at else None
-        return f"Paid {format_date(paid)}".strip()
+        return _("Paid %(day)s") % {"day": format_date(paid)}
     if invoice.status == InvoiceStatus.CREDITED:
         last = invoice.credit_notes.order_by("-sequence").first()
-        return f"Credited {format_date(last.issued_on if last else None)}".strip()
-    return "Issued, payment due"
+        return _("Credited %(day)s") % {"day": format_date(last.issued_on if last else None)}
+    return _("Issued, payment due")
 
 
 def _bill_to(invoice: Invoice | CreditNote) -> list[str]:
@@ -129,12 +153,12 @@ def _bill_to(invoice: Invoice | CreditNote) -> list[str]:
     and country for one that never gave any."""
     details = invoice.billing_details
     if details is None:
-        return [invoice.organisation.name, country_name(invoice.organisation.country)]
-    lines = [details.legal_name, *details.address_lines, country_name(details.country)]
+        return [invoice.organisation.name, country_name(invoice.organisation.country, _lang())]
+    lines = [details.legal_name, *details.address_lines, country_name(details.country, _lang())]
     if details.vat_number:
-        lines.append(f"VAT number: {details.vat_number}")
+        lines.append(_("VAT number: %(number)s") % {"number": details.vat_number})
     if details.registration_number:
-        lines.append(f"Registration: {details.registration_number}")
+        lines.append(_("Registration: %(number)s") % {"number": details.registration_number})
     return lines
 
 
@@ -142,34 +166,38 @@ def _facts(invoice: Invoice) -> list[tuple[str, str]]:
     currency = invoice.currency
     symbol = CURRENCY_SYMBOLS.get(currency)
     facts = [
-        ("Invoice number", invoice.number),
-        ("Issued", format_date(invoice.issued_on)),
-        ("Due", format_date(invoice.due_on)),
+        (_("Invoice number"), invoice.number),
+        (_("Issued"), format_date(invoice.issued_on)),
+        (_("Due"), format_date(invoice.due_on)),
     ]
     if invoice.period_start:
-        facts.append(("Period", format_period(invoice.period_start, invoice.period_end)))
+        facts.append((_("Period"), format_period(invoice.period_start, invoice.period_end)))
     facts += [
-        ("Currency", f"{currency} ({symbol})" if symbol else currency),
-        ("Status", status_text(invoice)),
+        (_("Currency"), f"{currency} ({symbol})" if symbol else currency),
+        (_("Status"), status_text(invoice)),
     ]
     credit_notes = list(invoice.credit_notes.order_by("sequence"))
     if credit_notes:
-        facts.append(("Credit notes", ", ".join(note.number for note in credit_notes)))
+        facts.append((_("Credit notes"), ", ".join(note.number for note in credit_notes)))
     replaced_by = getattr(invoice, "replaced_by", None)
     if replaced_by is not None:
-        facts.append(("Replaced by", replaced_by.number))
+        facts.append((_("Replaced by"), replaced_by.number))
     if invoice.replaces_id:
-        facts.append(("Replaces", invoice.replaces.number))
+        facts.append((_("Replaces"), invoice.replaces.number))
     if invoice.billing_details and invoice.billing_details.purchase_order:
-        facts.append(("Purchase order", invoice.billing_details.purchase_order))
+        facts.append((_("Purchase order"), invoice.billing_details.purchase_order))
     return facts
 
 
 def _payments(invoice: Invoice) -> list[str]:
     """Credit notes, then payments received, each a sentence; then what is still due."""
     sentences = [
-        f"Credit note {note.number} of {format_date(note.issued_on)}: "
-        f"{format_money(-note.total, invoice.currency)}"
+        _("Credit note %(number)s of %(day)s: %(amount)s")
+        % {
+            "number": note.number,
+            "day": format_date(note.issued_on),
+            "amount": format_money(-note.total, invoice.currency),
+        }
         for note in invoice.credit_notes.order_by("sequence")
     ]
     for payment in invoice.payments.order_by("paid_at"):
@@ -177,31 +205,40 @@ def _payments(invoice: Invoice) -> list[str]:
         method = dict(RecordedPaymentMethod.choices).get(payment.method, payment.method)
         how = ", ".join(part for part in (method, payment.reference) if part)
         sentences.append(
-            f"Payment: {format_money(payment.amount, invoice.currency)} received on "
-            f"{format_date(paid_on)}" + (f" ({how})" if how else "")
+            _("Payment: %(amount)s received on %(day)s")
+            % {
+                "amount": format_money(payment.amount, invoice.currency),
+                "day": format_date(paid_on),
+            }
+            + (f" ({how})" if how else "")
         )
     if sentences and invoice.status == InvoiceStatus.ISSUED:
         due = format_money(invoice_amount_due(invoice), invoice.currency)
-        sentences.append(f"Amount due: {due}")
+        sentences.append(_("Amount due: %(amount)s") % {"amount": due})
     return sentences
 
 
 def _closing(invoice: Invoice, seller: dict[str, object]) -> str:
     if invoice.status == InvoiceStatus.CREDITED:
-        text = "This invoice is credited in full and is not payable."
+        text = _("This invoice is credited in full and is not payable.")
         replaced_by = getattr(invoice, "replaced_by", None)
         if replaced_by is not None:
-            text += f" It is replaced by invoice {replaced_by.number}."
+            text += " " + _("It is replaced by invoice %(number)s.") % {
+                "number": replaced_by.number
+            }
         return text
     if invoice.status == InvoiceStatus.PAID:
-        return "This invoice has been paid in full. Thank you."
-    text = (
-        f"Payment of {format_money(invoice_amount_due(invoice), invoice.currency)} is due by "
-        f"{format_date(invoice.due_on)}. Please quote invoice number {invoice.number} with your "
-        "payment."
-    )
+        return _("This invoice has been paid in full. Thank you.")
+    text = _(
+        "Payment of %(amount)s is due by %(day)s. Please quote invoice number %(number)s with "
+        "your payment."
+    ) % {
+        "amount": format_money(invoice_amount_due(invoice), invoice.currency),
+        "day": format_date(invoice.due_on),
+        "number": invoice.number,
+    }
     if seller.get("email"):
-        text += f" Questions: {seller['email']}."
+        text += " " + _("Questions: %(email)s.") % {"email": seller["email"]}
     return text
 
 
@@ -237,15 +274,16 @@ def invoice_document(invoice: Invoice, lines=None) -> InvoiceDocument:
         facts=_facts(invoice),
         lines=rows,
         subtotal=format_money(invoice.subtotal, currency),
-        tax_label=f"{seller.get('tax_label') or 'Tax'} ({format_rate(invoice.tax_rate)})",
+        tax_label=_tax_label(seller, invoice.tax_rate),
         tax=format_money(invoice.tax, currency),
-        vat_note=invoice.billing_details.vat_note if invoice.billing_details else "",
-        total_label=f"Total ({currency})",
+        vat_note=vat_note_text(invoice.billing_details.vat_note if invoice.billing_details else ""),
+        total_label=_("Total (%(currency)s)") % {"currency": currency},
         total=format_money(invoice.total, currency),
         payments=_payments(invoice),
         closing=_closing(invoice, seller),
+        title=_("Invoice"),
         issued=format_date(invoice.issued_on),
-        terms=str(seller.get("payment_terms") or ""),
+        terms=_(str(seller.get("payment_terms") or "")) if seller.get("payment_terms") else "",
     )
 
 
@@ -255,14 +293,18 @@ def credit_note_document(note: CreditNote, lines=None) -> InvoiceDocument:
     seller = invoice_seller()
     currency, invoice = note.currency, note.invoice
     facts = [
-        ("Credit note number", note.number),
-        ("Issued", format_date(note.issued_on)),
-        ("Credits invoice", f"{invoice.number} of {format_date(invoice.issued_on)}"),
-        ("Reason", note.reason),
-        ("Currency", currency),
+        (_("Credit note number"), note.number),
+        (_("Issued"), format_date(note.issued_on)),
+        (
+            _("Credits invoice"),
+            _("%(number)s of %(day)s")
+            % {"number": invoice.number, "day": format_date(invoice.issued_on)},
+        ),
+        (_("Reason"), note.reason),
+        (_("Currency"), currency),
     ]
     if note.billing_details and note.billing_details.purchase_order:
-        facts.append(("Purchase order", note.billing_details.purchase_order))
+        facts.append((_("Purchase order"), note.billing_details.purchase_order))
     return InvoiceDocument(
         number=note.number,
         badge="",
@@ -271,16 +313,14 @@ def credit_note_document(note: CreditNote, lines=None) -> InvoiceDocument:
         facts=facts,
         lines=_rows(note.lines.all() if lines is None else lines, currency),
         subtotal=format_money(note.subtotal, currency),
-        tax_label=f"{seller.get('tax_label') or 'Tax'} ({format_rate(note.tax_rate)})",
+        tax_label=_tax_label(seller, note.tax_rate),
         tax=format_money(note.tax, currency),
-        vat_note=note.billing_details.vat_note if note.billing_details else "",
-        total_label=f"Total credited ({currency})",
+        vat_note=vat_note_text(note.billing_details.vat_note if note.billing_details else ""),
+        total_label=_("Total credited (%(currency)s)") % {"currency": currency},
         total=format_money(note.total, currency),
         payments=[],
-        closing=(
-            f"This credit note reduces invoice {invoice.number}: "
-            f"{format_money(invoice_amount_due(invoice), currency)} is left to pay on it."
-        ),
-        title="Credit note",
+        closing=_("This credit note reduces invoice %(number)s: %(amount)s is left to pay on it.")
+        % {"number": invoice.number, "amount": format_money(invoice_amount_due(invoice), currency)},
+        title=_("Credit note"),
         issued=format_date(note.issued_on),
     )

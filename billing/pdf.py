@@ -15,6 +15,9 @@ from __future__ import annotations
 import io
 from xml.sax.saxutils import escape
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -98,7 +101,7 @@ def _watermark(canvas: pdf_canvas.Canvas, doc: InvoiceDocument) -> None:
     canvas.setFont(FONT_BOLD, 90)
     canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
     canvas.rotate(35)
-    canvas.drawCentredString(0, -30, doc.badge)
+    canvas.drawCentredString(0, -30, printable(_badge_text(doc.badge)))
     canvas.restoreState()
 
 
@@ -110,13 +113,17 @@ def _furniture(doc: InvoiceDocument, seller: dict[str, object]):
         for part in (
             seller.get("name"),
             ", ".join(seller["address"]),
-            f"VAT {seller['vat_number']}" if seller.get("vat_number") else "",
+            _("VAT %(number)s") % {"number": seller["vat_number"]}
+            if seller.get("vat_number")
+            else "",
             seller.get("registration"),
         )
         if part
     )
     while legal and pdfmetrics.stringWidth(legal, FONT, 7) > CONTENT_WIDTH:
         legal = legal[:-2].rstrip() + "…"
+    # The canvas draws after `translation.override` ends: its words are translated now.
+    texts = {"page": _("Page %d of %d"), "continued": _("(continued)")}
 
     def draw(canvas: pdf_canvas.Canvas, page_count: int) -> None:
         page = canvas.getPageNumber()
@@ -129,9 +136,9 @@ def _furniture(doc: InvoiceDocument, seller: dict[str, object]):
         canvas.setFont(FONT, 7)
         canvas.setFillColor(MUTED)
         canvas.drawString(MARGIN_X, rule_y - 4 * mm, legal)
-        canvas.drawString(MARGIN_X, rule_y - 8 * mm, f"{doc.title} {doc.number}")
+        canvas.drawString(MARGIN_X, rule_y - 8 * mm, printable(f"{doc.title} {doc.number}"))
         canvas.drawRightString(
-            PAGE_WIDTH - MARGIN_X, rule_y - 8 * mm, f"Page {page} of {page_count}"
+            PAGE_WIDTH - MARGIN_X, rule_y - 8 * mm, texts["page"] % (page, page_count)
         )
         if page > 1:
             top = PAGE_HEIGHT - 12 * mm
@@ -142,7 +149,7 @@ def _furniture(doc: InvoiceDocument, seller: dict[str, object]):
             canvas.drawRightString(
                 PAGE_WIDTH - MARGIN_X,
                 top,
-                f"{doc.title} {doc.number} · {doc.issued} (continued)",
+                printable(f"{doc.title} {doc.number} · {doc.issued} {texts['continued']}"),
             )
             canvas.line(MARGIN_X, top - 2 * mm, PAGE_WIDTH - MARGIN_X, top - 2 * mm)
         canvas.restoreState()
@@ -153,6 +160,10 @@ def _furniture(doc: InvoiceDocument, seller: dict[str, object]):
 # --- the document -------------------------------------------------------------------------------
 
 
+def _badge_text(badge: str) -> str:
+    return {"PAID": _("PAID"), "CREDITED": _("CREDITED")}.get(badge, badge)
+
+
 def _status_badge(doc: InvoiceDocument) -> Table | None:
     colours = {"PAID": PAID_GREEN, "CREDITED": VOID_RED}
     if not doc.badge:
@@ -161,7 +172,8 @@ def _status_badge(doc: InvoiceDocument) -> Table | None:
     style = ParagraphStyle(
         "badge", fontName=FONT_BOLD, fontSize=12, leading=14, textColor=colour, alignment=1
     )
-    badge = Table([[Paragraph(doc.badge, style)]], colWidths=[28 * mm], hAlign="RIGHT")
+    text = _markup(_badge_text(doc.badge))
+    badge = Table([[Paragraph(text, style)]], colWidths=[28 * mm], hAlign="RIGHT")
     badge.setStyle(
         Style(
             [
@@ -180,14 +192,18 @@ def _heading(doc: InvoiceDocument) -> Table:
     seller_lines = [Paragraph(_markup(seller.get("name", "")), s.seller_name)]
     seller_lines += [Paragraph(_markup(line), s.body) for line in seller["address"]]
     if seller.get("vat_number"):
-        seller_lines.append(Paragraph(f"VAT number: {_markup(seller['vat_number'])}", s.body))
+        seller_lines.append(
+            Paragraph(
+                _markup(_("VAT number: %(number)s") % {"number": seller["vat_number"]}), s.body
+            )
+        )
     if seller.get("registration"):
         seller_lines.append(Paragraph(_markup(seller["registration"]), s.muted))
     if seller.get("email"):
         seller_lines.append(Paragraph(_markup(seller["email"]), s.muted))
 
     right: list = [
-        Paragraph(doc.title.upper(), s.title),
+        Paragraph(_markup(doc.title.upper()), s.title),
         Paragraph(f"<b>{_markup(doc.number)}</b>", s.right),
     ]
     badge = _status_badge(doc)
@@ -211,13 +227,13 @@ def _parties(doc: InvoiceDocument) -> Table:
     s = _styles()
     name, *rest = doc.bill_to
     bill_to = [
-        Paragraph("BILL TO", s.label),
+        Paragraph(_markup(_("Bill to").upper()), s.label),
         Paragraph(f"<b>{_markup(name)}</b>", s.body),
         *(Paragraph(_markup(line), s.body) for line in rest),
     ]
     details = Table(
         [
-            [Paragraph(label.upper(), s.label), Paragraph(_markup(value), s.body)]
+            [Paragraph(_markup(label.upper()), s.label), Paragraph(_markup(value), s.body)]
             for label, value in doc.facts
         ],
         colWidths=[30 * mm, CONTENT_WIDTH * 0.45 - 30 * mm],
@@ -247,13 +263,18 @@ def _parties(doc: InvoiceDocument) -> Table:
     return table
 
 
-LINE_COLUMNS = (("Description", 0.56), ("Qty", 0.08), ("Unit price", 0.18), ("Amount", 0.18))
+LINE_COLUMNS = (
+    (gettext_lazy("Description"), 0.56),
+    (gettext_lazy("Qty"), 0.08),
+    (gettext_lazy("Unit price"), 0.18),
+    (gettext_lazy("Amount"), 0.18),
+)
 
 
 def _lines_table(doc: InvoiceDocument) -> Table:
     s = _styles()
     header = [
-        Paragraph(title, s.head if i == 0 else s.head_right)
+        Paragraph(_markup(str(title)), s.head if i == 0 else s.head_right)
         for i, (title, _) in enumerate(LINE_COLUMNS)
     ]
     rows = [header]
@@ -265,12 +286,12 @@ def _lines_table(doc: InvoiceDocument) -> Table:
             [
                 description,
                 Paragraph(str(line.quantity), s.right),
-                Paragraph(line.unit_price, s.right),
-                Paragraph(line.amount, s.right),
+                Paragraph(_markup(line.unit_price), s.right),
+                Paragraph(_markup(line.amount), s.right),
             ]
         )
     if len(rows) == 1:
-        rows.append([Paragraph("No lines.", s.muted), "", "", ""])
+        rows.append([Paragraph(_("No lines."), s.muted), "", "", ""])
     table = Table(
         rows, colWidths=[CONTENT_WIDTH * share for _, share in LINE_COLUMNS], repeatRows=1
     )
@@ -292,9 +313,15 @@ def _lines_table(doc: InvoiceDocument) -> Table:
 def _totals(doc: InvoiceDocument) -> Table:
     s = _styles()
     rows = [
-        [Paragraph("Subtotal", s.right), Paragraph(doc.subtotal, s.right)],
-        [Paragraph(escape(printable(doc.tax_label)), s.right), Paragraph(doc.tax, s.right)],
-        [Paragraph(f"<b>{doc.total_label}</b>", s.right), Paragraph(doc.total, s.right_bold)],
+        [Paragraph(_markup(_("Subtotal")), s.right), Paragraph(_markup(doc.subtotal), s.right)],
+        [
+            Paragraph(escape(printable(doc.tax_label)), s.right),
+            Paragraph(_markup(doc.tax), s.right),
+        ],
+        [
+            Paragraph(f"<b>{_markup(doc.total_label)}</b>", s.right),
+            Paragraph(_markup(doc.total), s.right_bold),
+        ],
     ]
     table = Table(rows, colWidths=[CONTENT_WIDTH * 0.26, CONTENT_WIDTH * 0.18], hAlign="RIGHT")
     table.setStyle(
@@ -314,15 +341,18 @@ def _totals(doc: InvoiceDocument) -> Table:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice as a PDF document (A4): seller, customer, dates, lines, tax and total; a
-    Factur-X (PDF/A-3) with the invoice's CII XML attached (billing.facturx)."""
+    Factur-X (PDF/A-3) with the invoice's CII XML attached (billing.facturx). Printed in the
+    organisation's language (docs/rules.md, "Invoices")."""
     lines = list(invoice.lines.all())
-    return _pdf(invoice_document(invoice, lines), invoice_cii_xml(invoice, lines), invoice)
+    with translation.override(invoice.organisation.language):
+        return _pdf(invoice_document(invoice, lines), invoice_cii_xml(invoice, lines), invoice)
 
 
 def credit_note_pdf(note: CreditNote) -> bytes:
     """The credit note as a PDF laid out like an invoice, and a Factur-X (type 381) too."""
     lines = list(note.lines.all())
-    return _pdf(credit_note_document(note, lines), credit_note_cii_xml(note, lines), note)
+    with translation.override(note.organisation.language):
+        return _pdf(credit_note_document(note, lines), credit_note_cii_xml(note, lines), note)
 
 
 def _pdf(doc: InvoiceDocument, xml: bytes, source: Invoice | CreditNote) -> bytes:
@@ -338,7 +368,7 @@ def _pdf(doc: InvoiceDocument, xml: bytes, source: Invoice | CreditNote) -> byte
         bottomMargin=MARGIN_BOTTOM,
         title=name,
         author=printable(seller.get("name", "")),
-        subject=f"{name} for {printable(source.organisation.name)}",
+        subject=f"{name} · {printable(source.organisation.name)}",
         creator="telecom",
     )
     # No frame padding: tables span exactly the margins, and text aligns with them.

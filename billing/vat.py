@@ -8,11 +8,14 @@ renewal and the invoice read the same rate and the same sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 # EU member states by ISO 3166 code (VAT numbers write Greece "EL").
 EU_COUNTRIES = frozenset(
@@ -46,10 +49,41 @@ EU_COUNTRIES = frozenset(
         "SK",
     }
 )
-REVERSE_CHARGE_NOTE = (
+# Stored in English with the billing details; printed in the document's language by
+# `vat_note_text` (billing/locale) — docs/rules.md, "VAT".
+REVERSE_CHARGE_NOTE = gettext_noop(
     "Reverse charge — VAT due by the recipient (Article 196, Directive 2006/112/EC)"
 )
-OUTSIDE_EU_NOTE = "Outside the scope of EU VAT"
+OUTSIDE_EU_NOTE = gettext_noop("Outside the scope of EU VAT")
+INVALID_NOTE = gettext_noop("VAT charged: the VAT number %(number)s is not valid.")
+UNCHECKED_NOTE = gettext_noop("VAT charged: the VAT number %(number)s could not be checked.")
+UNCHECKED_DETAIL_NOTE = gettext_noop(
+    "VAT charged: the VAT number %(number)s could not be checked (%(detail)s)."
+)
+_NOTE_PATTERNS = [
+    (
+        re.compile(
+            "^"
+            + re.escape(template)
+            .replace(re.escape("%(number)s"), r"(?P<number>.+?)")
+            .replace(re.escape("%(detail)s"), r"(?P<detail>.*)")
+            + "$"
+        ),
+        template,
+    )
+    for template in (INVALID_NOTE, UNCHECKED_DETAIL_NOTE, UNCHECKED_NOTE)
+]
+
+
+def vat_note_text(note: str) -> str:
+    """A stored VAT note in the active language (translation.override by the caller)."""
+    if not note:
+        return ""
+    for pattern, template in _NOTE_PATTERNS:
+        match = pattern.match(note)
+        if match:
+            return _(template) % match.groupdict()
+    return _(note)
 
 
 class VatTreatment(models.TextChoices):
@@ -100,8 +134,10 @@ def vat_for(
         return Vat(VatTreatment.REVERSE_CHARGE, Decimal("0.0000"), REVERSE_CHARGE_NOTE)
     note = ""
     if status == VatNumberStatus.INVALID:
-        note = f"VAT charged: the VAT number {vat_number} is not valid."
+        note = INVALID_NOTE % {"number": vat_number}
     elif status == VatNumberStatus.UNAVAILABLE:
-        note = f"VAT charged: the VAT number {vat_number} could not be checked"
-        note += f" ({detail})." if detail else "."
+        note = (UNCHECKED_DETAIL_NOTE if detail else UNCHECKED_NOTE) % {
+            "number": vat_number,
+            "detail": detail,
+        }
     return Vat(VatTreatment.EU_CHARGED, seller_rate(), note)

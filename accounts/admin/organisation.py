@@ -12,9 +12,11 @@ from django.utils.html import format_html
 
 from accounts.closing import organisation_close, organisation_close_request
 from accounts.models import Organisation
-from accounts.roles import Role
+from accounts.roles import Role, has_capability
 from accounts.services import (
+    BILLING_EDITABLE,
     ORGANISATION_EDITABLE,
+    organisation_change_capability,
     organisation_update,
 )
 from billing.models import Invoice, InvoiceStatus
@@ -36,6 +38,13 @@ class OrganisationForm(forms.ModelForm):
     """The organisation page's form; platform staff's cap is checked against the period's usage
     here too, so a refusal is an error on the field (the service checks it again, locked)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and "language" in self.fields and "language" not in self.data:
+            # a form posted without it keeps the current language (and does not change it)
+            self.data = self.data.copy()
+            self.data["language"] = self.instance.language
+
     def clean_calling_credit_cap(self):
         cap = self.cleaned_data["calling_credit_cap"]
         if "calling_credit_cap" in self.changed_data:
@@ -50,6 +59,7 @@ class OrganisationForm(forms.ModelForm):
             "calling_credit_cap": AsciiDecimalFormField,
             "tax_rate": AsciiDecimalFormField,
         }
+        labels = {"language": "Invoice and e-mail language"}
 
 
 @admin.register(Organisation)
@@ -96,6 +106,7 @@ class OrganisationAdmin(TenantAdmin):
                     "billing_frequency",
                     "billing_anchor",
                     "currency",
+                    "language",
                     "tax_rate",
                     "calling_credit_cap",
                 )
@@ -120,7 +131,22 @@ class OrganisationAdmin(TenantAdmin):
             )
         )
 
+    def _changes_only_billing(self, request, obj=None) -> bool:
+        """Finance: may change the invoice language and nothing else (API alike,
+        `organisation_change_capability`)."""
+        return not super().has_change_permission(request, obj) and has_capability(
+            request.user, organisation_change_capability(BILLING_EDITABLE)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or self._changes_only_billing(
+            request, obj
+        )
+
     def get_readonly_fields(self, request, obj=None):
+        if self._changes_only_billing(request, obj):
+            fields = [field for _, options in self.fieldsets for field in options["fields"]]
+            return [field for field in fields if field not in BILLING_EDITABLE]
         readonly = list(super().get_readonly_fields(request, obj))
         if is_platform_staff(request):
             readonly = [field for field in readonly if field not in STAFF_EDITABLE]

@@ -13,6 +13,7 @@ from accounts.models import (
     ApiToken,
     BillingFrequency,
     Currency,
+    Language,
     LicencePolicy,
     MemberStatus,
     Organisation,
@@ -57,6 +58,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
             "billing_frequency",
             "licence_policy",
             "default_licence_type",
+            "language",
             "status",
             "has_payment_method",
             "calling_credit_cap",
@@ -82,6 +84,8 @@ class OrganisationUpdateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
     default_licence_type = LicenceTypeCodeField(
         kind=LicenceKind.BASE, required=False, allow_null=True
     )
+    # The language of its invoices, credit notes and their e-mails (docs/rules.md, "Invoices").
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
 
 
 class MemberSerializer(serializers.ModelSerializer):

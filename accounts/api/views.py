@@ -156,6 +156,11 @@ class OrganisationViewSet(TenantViewSet):
     def get_object(self):
         return get_object_or_404(self.get_queryset(), pk=self.caller_organisation().pk)
 
+    def required_capability(self, request):
+        if getattr(self, "action", None) == "partial_update" and isinstance(request.data, dict):
+            return services.organisation_change_capability(request.data.keys())
+        return super().required_capability(request)
+
     def _render(self, organisation):
         return Response(OrganisationSerializer(self.get_queryset().get(pk=organisation.pk)).data)
 

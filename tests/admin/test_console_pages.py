@@ -11,6 +11,7 @@ from billing.models import Invoice, PaymentMethod
 from billing.selectors import organisation_period
 from licensing.models import Licence, LicenceStatus, Line
 from tests.admin.conftest import SHARE_WORLDS, db_state, messages_of, page_text
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, SHARE_WORLDS]
 
@@ -268,6 +269,45 @@ def test_owner_changes_settings_and_adds_a_payment_method(client, world_a):
     assert (method.is_default, method.last4) == (True, "3000")
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"organisation.updated", "payment_method.added"} <= actions
+
+
+def test_owner_sets_the_invoice_language(client, world_a):
+    org = world_a.organisation
+    client.force_login(world_a.owner)
+    url = reverse("admin:accounts_organisation_change", args=[org.pk])
+    page = client.get(url).content.decode()
+    assert "Invoice and e-mail language" in page and "Français" in page
+    response = client.post(
+        url,
+        {
+            "name": org.name,
+            "plan": org.plan,
+            "licence_policy": org.licence_policy,
+            "default_licence_type": org.default_licence_type_id,
+            "language": "fr",
+        },
+    )
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.language == "fr"
+    response = client.post(url, {"name": org.name, "plan": org.plan, "language": "de"})
+    assert response.status_code == 200
+    org.refresh_from_db()
+    assert org.language == "fr"
+
+
+def test_finance_sets_the_invoice_language_and_nothing_else(client, world_a):
+    org = world_a.organisation
+    finance = UserFactory(organisation=org, role="finance")
+    client.force_login(finance)
+    url = reverse("admin:accounts_organisation_change", args=[org.pk])
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, {"name": "Taken over", "plan": "max", "language": "fr"})
+
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.language, org.name != "Taken over", org.plan != "max") == ("fr", True, True)
 
 
 def test_owner_cannot_change_cap_or_tax_even_by_posting_them(client, world_a):

@@ -24,6 +24,7 @@ ORGANISATION_FIELDS = {
     "billing_frequency",
     "licence_policy",
     "default_licence_type",
+    "language",
     "status",
     "has_payment_method",
     "calling_credit_cap",
@@ -321,6 +322,7 @@ def test_get_organisation_fields_and_values(api_client_for, db):
         "billing_frequency": "monthly",
         "licence_policy": "auto_purchase",
         "default_licence_type": "user_standard",
+        "language": "en",
         "status": "active",
         "has_payment_method": True,
         "calling_credit_cap": "1234.50",
@@ -353,6 +355,40 @@ def test_owner_patches_name_plan_policy_and_default_type(api_client_for, owner):
     assert owner.organisation.default_licence_type.code == "phone_system"
 
 
+def test_owner_sets_the_invoice_language(api_client_for, owner):
+    client = api_client_for(owner)
+    assert client.get("/api/v1/organisation/").json()["language"] == "en"
+
+    response = client.patch("/api/v1/organisation/", {"language": "fr"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["language"] == "fr"
+    owner.organisation.refresh_from_db()
+    assert owner.organisation.language == "fr"
+
+
+def test_finance_sets_the_invoice_language_and_nothing_else(api_client_for, owner, state):
+    finance = UserFactory(organisation=owner.organisation, role="finance")
+    admin = UserFactory(organisation=owner.organisation, role="admin")
+    before = state()
+    for user, body in (
+        (finance, {"language": "fr", "name": "Renamed"}),
+        (finance, {"name": "Renamed"}),
+        (admin, {"language": "fr"}),
+    ):
+        response = api_client_for(user).patch("/api/v1/organisation/", body, format="json")
+        assert response.status_code == 403, (user.role, body)
+        assert state() == before
+
+    response = api_client_for(finance).patch(
+        "/api/v1/organisation/", {"language": "fr"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    owner.organisation.refresh_from_db()
+    assert owner.organisation.language == "fr"
+
+
 def test_patch_refuses_fields_that_are_not_editable_naming_them(api_client_for, owner):
     """Issue 14 item 11: not silently ignored (the caller believed they changed the tax rate)."""
     response = api_client_for(owner).patch(
@@ -375,6 +411,7 @@ def test_patch_refuses_fields_that_are_not_editable_naming_them(api_client_for, 
         ({"plan": "platinum"}, "plan", "invalid_choice"),
         ({"licence_policy": "sometimes"}, "licence_policy", "invalid_choice"),
         ({"name": ""}, "name", "blank"),
+        ({"language": "de"}, "language", "invalid_choice"),
     ],
 )
 def test_patch_organisation_rejects_bad_values(api_client_for, owner, state, body, field, code):
