@@ -68,19 +68,29 @@ def organisation_change_capability(fields) -> Cap:
 @transaction.atomic
 def organisation_update(*, organisation: Organisation, actor, **changes) -> Organisation:
     org = organisation_for_update(organisation.pk)
-    unknown = set(changes) - set(ORGANISATION_EDITABLE)
+    return organisation_fields_set(
+        org, changes, editable=ORGANISATION_EDITABLE, actor=actor, action="organisation.updated"
+    )
+
+
+def organisation_fields_set(
+    org: Organisation, changes: dict, *, editable, actor, action: str
+) -> Organisation:
+    """Set some of the organisation's `editable` fields on its locked row, validate, save and
+    audit them (before and after); any other field is refused by name. For the services that
+    change an organisation's settings (here, and billing's limits in billing/usage.py)."""
+    unknown = set(changes) - set(editable)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    before = {}
+    before = {field: str(getattr(org, field)) for field in changes}
     for field, value in changes.items():
-        before[field] = str(getattr(org, field))
         setattr(org, field, value)
     org.full_clean()
     org.save(update_fields=list(changes))
     audit_record(
         organisation=org,
         actor=actor,
-        action="organisation.updated",
+        action=action,
         target=org,
         changes={"before": before, "after": {k: str(v) for k, v in changes.items()}},
     )

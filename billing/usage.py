@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.audit import audit_record
 from accounts.models import Organisation
+from accounts.services import organisation_fields_set
 from billing.models import UsageCounter, UsageDirection, UsageRecord
 from billing.periods import local_midnight
 from billing.restriction import organisation_is_suspended
@@ -172,22 +172,9 @@ def organisation_update_limits(*, organisation: Organisation, actor, **changes) 
     """Platform staff only: the calling-credit cap (rule 21) and the tax rate (section 4)."""
     if not getattr(actor, "is_superuser", False):
         raise PermissionDenied("Only platform staff may change the calling-credit cap or tax rate.")
-    unknown = set(changes) - set(STAFF_EDITABLE)
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     org = organisation_for_update(organisation.pk)
     if "calling_credit_cap" in changes:
-        calling_credit_cap_validate(org, changes["calling_credit_cap"], lock=True)
-    before = {field: str(getattr(org, field)) for field in changes}
-    for field, value in changes.items():
-        setattr(org, field, value)
-    org.full_clean()
-    org.save(update_fields=list(changes))
-    audit_record(
-        organisation=org,
-        actor=actor,
-        action="organisation.limits_updated",
-        target=org,
-        changes={"before": before, "after": {k: str(v) for k, v in changes.items()}},
+        calling_credit_cap_validate(org, changes.get("calling_credit_cap"), lock=True)
+    return organisation_fields_set(
+        org, changes, editable=STAFF_EDITABLE, actor=actor, action="organisation.limits_updated"
     )
-    return org
