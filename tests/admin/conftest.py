@@ -205,21 +205,34 @@ def shared_worlds(request, django_db_setup, django_db_blocker, tmp_path_factory)
     clock = getattr(request.module, "WORLDS_BUILT_AT", None)
     media = tmp_path_factory.mktemp("media")
     build = getattr(request.module, "build_worlds", lambda: {key: _build(key) for key in "ab"})
-    with (
-        override_settings(MEDIA_ROOT=media),
-        time_machine.travel(clock) if clock else nullcontext(),
-        built_once(django_db_blocker),
-    ):
-        yield build()
+    with override_settings(MEDIA_ROOT=media), built_once(django_db_blocker):
+        # The clock is moved for the build only: a travel kept for the whole module would sit
+        # in time-machine's stack under or over the first test's own, and that test's end would
+        # pop the wrong one (a test pinned to 10 June left the rest of the module frozen there).
+        with time_machine.travel(clock, tick=False) if clock else nullcontext():
+            worlds = build()
+        yield worlds
+
+
+@pytest.fixture
+def worlds_clock(request):
+    """A test of a module with `WORLDS_BUILT_AT` that pins no time of its own runs from that
+    instant on (ticking), as it would from a real "now" just after the build."""
+    clock = getattr(request.module, "WORLDS_BUILT_AT", None)
+    if clock is None or time_machine.escape_hatch.is_travelling():  # pinned by a marker or fixture
+        yield
+        return
+    with time_machine.travel(clock, tick=True):
+        yield
 
 
 # `pytestmark = [..., SHARE_WORLDS]`: every test of the module runs on worlds A and B built once
 # for the module, each test in a savepoint rolled back after it (`db`), so no test sees another's
 # changes. A module that sets `WORLDS_BUILT_AT` (an aware datetime) has them built at that
-# instant, and the clock runs on from there for the module's tests (as it would from a real
-# "now"); a test that needs an exact instant pins it itself. A module may build its own
-# worlds (`build_worlds()` → {"a": World, "b": World}).
-SHARE_WORLDS = pytest.mark.usefixtures("shared_worlds", "db")
+# instant, and each of its tests that pins no time runs from that instant on (`worlds_clock`); a
+# test that needs an exact instant pins it itself. A module may build its own worlds
+# (`build_worlds()` → {"a": World, "b": World}).
+SHARE_WORLDS = pytest.mark.usefixtures("shared_worlds", "worlds_clock", "db")
 
 
 def db_state() -> dict:

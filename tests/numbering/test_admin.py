@@ -29,6 +29,7 @@ from tests.admin.conftest import (
     messages_of,
     shared_worlds,  # noqa: F401 (a fixture: this module is outside tests/admin)
     world_of,
+    worlds_clock,  # noqa: F401 (a fixture, likewise)
 )
 from tests.factories import (
     LicenceFactory,
