@@ -99,12 +99,6 @@ def credit_note_list(*, organisation: Organisation | None):
     return qs if organisation is None else qs.filter(organisation=organisation)
 
 
-def invoice_paid_amount(invoice: Invoice) -> Decimal:
-    """The sum of the payments received for `invoice`."""
-    paid = Payment.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]
-    return paid or Decimal("0.00")
-
-
 def _paid_and_refunded_of(invoice: Invoice) -> tuple[Decimal, Decimal]:
     sums = Invoice.objects.filter(pk=invoice.pk).annotate(**_paid_and_refunded())
     return sums.values_list("paid_sum", "refunded_sum").get()

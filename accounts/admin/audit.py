@@ -101,10 +101,6 @@ def person(label: str) -> str:
     return _EMAIL_TAIL.sub("", label) or label
 
 
-def _plural_s(count: int) -> str:
-    return "" if count == 1 else "s"
-
-
 def target_words(event: AuditEvent, type_names: dict[str, str]) -> str:
     label = event.target_label or event.target_id
     if event.target_type == "licence":
